@@ -1,0 +1,21 @@
+# The two commands that matter: `make dev` runs the API locally, `make test` runs every test.
+.PHONY: dev test build fmt lint
+
+dev: ## Run the whole API on http://127.0.0.1:9000 (DynamoDB Local + cargo lambda watch)
+	scripts/dev.sh
+
+test: ## Run every test (unit, integration on DynamoDB Local, end-to-end on the local stack)
+	scripts/test.sh
+
+build: ## Release build of all five functions for Lambda (arm64), zips in target/lambda/
+	scripts/bootstrap.sh
+	rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
+		--bin register --bin login --bin refresh --bin tasks --bin account
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,63 @@
+//! Local-stack helper used by scripts/dev.sh and scripts/test.sh.
+//!
+//!   taskline-dev dynamodb-local --port N [--db-path DIR]   run DynamoDB Local (in memory without --db-path)
+//!   taskline-dev create-tables --endpoint URL [--name NAME]  create template.yaml's table(s), idempotent
+//!   taskline-dev free-port                                  print a free TCP port
+
+use std::os::unix::process::CommandExt;
+use std::process::ExitCode;
+
+use devtools::dynamodb_local::{self, Storage};
+use devtools::{free_port, repo_root, tables};
+
+fn flag(args: &[String], name: &str) -> Option<String> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result: Result<(), Box<dyn std::error::Error + Send + Sync>> = match args
+        .first()
+        .map(String::as_str)
+    {
+        Some("dynamodb-local") => {
+            let port: u16 = flag(&args, "--port")
+                .unwrap_or_else(|| "8000".into())
+                .parse()
+                .unwrap_or(8000);
+            let storage = match flag(&args, "--db-path") {
+                Some(dir) => Storage::Directory(dir.into()),
+                None => Storage::InMemory,
+            };
+            // Replace this process with the JVM so that signals reach it directly.
+            match dynamodb_local::command(port, &storage) {
+                Ok(mut cmd) => Err(cmd.exec().into()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some("create-tables") => create_tables(&args).await,
+        Some("free-port") => free_port().map(|p| println!("{p}")).map_err(Into::into),
+        _ => Err("usage: taskline-dev dynamodb-local|create-tables|free-port (see source)".into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("taskline-dev: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_tables(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let endpoint = flag(args, "--endpoint").ok_or("--endpoint is required")?;
+    let client = tables::local_client(&endpoint).await;
+    for table in tables::from_template(&repo_root().join("template.yaml"))? {
+        let name = flag(args, "--name").unwrap_or_else(|| table.logical_id.clone());
+        table.create(&client, &name).await?;
+        eprintln!("taskline-dev: table {name} ready ({})", table.logical_id);
+    }
+    Ok(())
+}

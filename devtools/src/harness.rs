@@ -1,0 +1,317 @@
+//! Black-box test support: a fresh table (created from template.yaml) per test on a shared
+//! DynamoDB Local, and API Gateway HTTP API (v2) events parsed by `lambda_http` exactly as in
+//! production, handed to a function's `handle`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use lambda_http::http::HeaderMap;
+use serde_json::{Value, json};
+use shared::App;
+use shared::auth::UserId;
+use shared::config::Config;
+use shared::http::{Request, Response};
+use shared::store::Store;
+
+use crate::dynamodb_local::{DynamoDbLocal, Storage};
+use crate::{free_port, repo_root, tables};
+
+/// Set by scripts/test.sh to share one DynamoDB Local between all test processes.
+pub const ENDPOINT_VAR: &str = "TASKLINE_TEST_DYNAMODB_ENDPOINT";
+
+/// The origin the test configuration allows.
+pub const ALLOWED_ORIGIN: &str = "http://localhost:5173";
+
+static LOCAL: OnceLock<(String, Option<DynamoDbLocal>)> = OnceLock::new();
+
+/// The DynamoDB endpoint for tests: the shared one, or one started for this process.
+pub fn dynamodb_endpoint() -> &'static str {
+    &LOCAL
+        .get_or_init(|| match std::env::var(ENDPOINT_VAR) {
+            Ok(endpoint) if !endpoint.is_empty() => (endpoint, None),
+            _ => {
+                let port = free_port().expect("free port");
+                let server = DynamoDbLocal::start(port, &Storage::InMemory)
+                    .expect("start DynamoDB Local (run scripts/bootstrap.sh first)");
+                (server.endpoint(), Some(server))
+            }
+        })
+        .0
+}
+
+/// Configuration of a test app, as environment variables (overridable per test).
+pub fn test_vars(table: &str) -> HashMap<String, String> {
+    [
+        ("TABLE_NAME", table),
+        ("ALLOWED_ORIGINS", ALLOWED_ORIGIN),
+        ("JWT_SECRET", "test-jwt-secret-0123456789abcdef0123456789"),
+        ("JWT_ISSUER", "taskline"),
+        ("JWT_AUDIENCE", "taskline-api"),
+        ("CURSOR_SECRET", "test-cursor-secret-0123456789abcdef012345"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// An app over its own, freshly created table.
+pub struct TestApp {
+    pub app: App,
+    pub client: Client,
+    pub table: String,
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_vars(&[]).await
+    }
+
+    /// An app whose configuration differs from [`test_vars`] by `overrides`.
+    pub async fn with_vars(overrides: &[(&str, &str)]) -> Self {
+        let table = format!("test-{}", uuid::Uuid::now_v7().simple());
+        let client = tables::local_client(dynamodb_endpoint()).await;
+        let definitions =
+            tables::from_template(&repo_root().join("template.yaml")).expect("read template.yaml");
+        assert_eq!(definitions.len(), 1, "the harness expects one table");
+        definitions[0]
+            .create(&client, &table)
+            .await
+            .expect("create table");
+        let mut vars = test_vars(&table);
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_vars(&vars).expect("test configuration");
+        let app = App::new(config, Store::new(client.clone(), table.clone()));
+        Self { app, client, table }
+    }
+
+    /// A user that exists in the store, and a valid access token for it. Writes the bare
+    /// user item directly, for tests of features other than registration.
+    pub async fn signed_in_user(&self) -> (UserId, String) {
+        let user = UserId::generate();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(shared::store::PK, AttributeValue::S(user.to_string()))
+            .item(
+                shared::store::SK,
+                AttributeValue::S(shared::store::USER_SK.into()),
+            )
+            .send()
+            .await
+            .expect("put user item");
+        let token = self
+            .app
+            .tokens
+            .issue(user)
+            .expect("issue token")
+            .access_token;
+        (user, token)
+    }
+
+    /// Every item of one partition, read directly from DynamoDB.
+    pub async fn partition(&self, partition_key: &str) -> Vec<HashMap<String, AttributeValue>> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", shared::store::PK)
+            .expression_attribute_values(":pk", AttributeValue::S(partition_key.into()))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .expect("query partition")
+    }
+}
+
+/// A request as API Gateway (HTTP API, payload 2.0) would deliver it.
+#[derive(Debug, Clone)]
+pub struct TestRequest {
+    method: String,
+    path: String,
+    query: Option<String>,
+    headers: Vec<(String, String)>,
+    cookies: Vec<String>,
+    body: Option<String>,
+}
+
+impl TestRequest {
+    pub fn new(method: &str, path_and_query: &str) -> Self {
+        let (path, query) = match path_and_query.split_once('?') {
+            Some((p, q)) => (p.to_string(), Some(q.to_string())),
+            None => (path_and_query.to_string(), None),
+        };
+        Self {
+            method: method.to_string(),
+            path,
+            query,
+            headers: Vec::new(),
+            cookies: Vec::new(),
+            body: None,
+        }
+    }
+    pub fn get(path: &str) -> Self {
+        Self::new("GET", path)
+    }
+    pub fn post(path: &str) -> Self {
+        Self::new("POST", path)
+    }
+    pub fn put(path: &str) -> Self {
+        Self::new("PUT", path)
+    }
+    pub fn patch(path: &str) -> Self {
+        Self::new("PATCH", path)
+    }
+    pub fn delete(path: &str) -> Self {
+        Self::new("DELETE", path)
+    }
+    pub fn options(path: &str) -> Self {
+        Self::new("OPTIONS", path)
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers
+            .push((name.to_ascii_lowercase(), value.to_string()));
+        self
+    }
+    pub fn bearer(self, token: &str) -> Self {
+        self.header("authorization", &format!("Bearer {token}"))
+    }
+    /// A cookie as `name=value`.
+    pub fn cookie(mut self, cookie: &str) -> Self {
+        self.cookies.push(cookie.to_string());
+        self
+    }
+    pub fn origin(self, origin: &str) -> Self {
+        self.header("origin", origin)
+    }
+    pub fn json(self, body: &Value) -> Self {
+        self.body("application/json", &body.to_string())
+    }
+    pub fn body(mut self, content_type: &str, body: &str) -> Self {
+        self.headers
+            .push(("content-type".into(), content_type.to_string()));
+        self.body = Some(body.to_string());
+        self
+    }
+
+    /// The API Gateway v2 event (what events/*.json hold).
+    pub fn to_event(&self) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (k, v) in &self.headers {
+            headers.insert(k.clone(), Value::String(v.clone()));
+        }
+        let mut params: HashMap<String, Vec<String>> = HashMap::new();
+        if let Some(q) = &self.query {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+            for (k, v) in pairs {
+                params.entry(k).or_default().push(v);
+            }
+        }
+        let params: serde_json::Map<String, Value> = params
+            .into_iter()
+            .map(|(k, v)| (k, Value::String(v.join(","))))
+            .collect();
+        json!({
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": self.path,
+            "rawQueryString": self.query.clone().unwrap_or_default(),
+            "cookies": self.cookies,
+            "headers": headers,
+            "queryStringParameters": params,
+            "requestContext": {
+                "accountId": "123456789012",
+                "apiId": "local",
+                "domainName": "localhost",
+                "domainPrefix": "localhost",
+                "http": {
+                    "method": self.method,
+                    "path": self.path,
+                    "protocol": "HTTP/1.1",
+                    "sourceIp": "127.0.0.1",
+                    "userAgent": "taskline-tests"
+                },
+                "requestId": uuid::Uuid::now_v7().to_string(),
+                "routeKey": "$default",
+                "stage": "$default",
+                "time": "23/Nov/2026:08:00:00 +0000",
+                "timeEpoch": 1_795_420_800_000_i64
+            },
+            "body": self.body,
+            "isBase64Encoded": false
+        })
+    }
+
+    pub fn into_request(self) -> Request {
+        parse_event(&self.to_event().to_string())
+    }
+}
+
+/// Parses an API Gateway event the way the Lambda runtime does.
+pub fn parse_event(event: &str) -> Request {
+    lambda_http::request::from_str(event).expect("a valid API Gateway v2 event")
+}
+
+/// A response with helpers for assertions.
+#[derive(Debug)]
+pub struct TestResponse(pub Response);
+
+impl TestResponse {
+    pub fn status(&self) -> u16 {
+        self.0.status().as_u16()
+    }
+    pub fn headers(&self) -> &HeaderMap {
+        self.0.headers()
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.0
+            .headers()
+            .get(name)
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+    }
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.0
+            .headers()
+            .get_all(name)
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_string())
+            .collect()
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(self.0.body().as_ref()).into_owned()
+    }
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(self.0.body().as_ref())
+            .unwrap_or_else(|e| panic!("response is not JSON ({e}): {}", self.text()))
+    }
+    /// Asserts the response is problem+json with `status`, and returns its body.
+    pub fn problem(&self, status: u16) -> Value {
+        assert_eq!(self.status(), status, "body: {}", self.text());
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json")
+        );
+        let body = self.json();
+        assert_eq!(body["status"], status);
+        assert!(
+            body["title"].is_string() && body["type"].is_string() && body["detail"].is_string()
+        );
+        body
+    }
+}
+
+/// Runs a handler over a test request.
+pub async fn call<'a, F, Fut>(handle: F, app: &'a App, req: TestRequest) -> TestResponse
+where
+    F: FnOnce(&'a App, Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
+    TestResponse(handle(app, req.into_request()).await)
+}

@@ -1,0 +1,16 @@
+//! Lambda entry point of `login`: build everything once at cold start, then serve.
+
+use std::convert::Infallible;
+
+use lambda_http::{Error, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let app = shared::App::from_env().await?;
+    let app = &app;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, Infallible>(login::handle(app, req).await)
+    }))
+    .await
+}

