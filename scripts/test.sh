@@ -47,7 +47,8 @@ for _ in $(seq 1 600); do
   curl -fsS "http://127.0.0.1:$api_port/v1/health" >/dev/null 2>&1 && break
   sleep 0.5
 done
-TASKLINE_BASE_URL="http://127.0.0.1:$api_port" \
-  cargo nextest run --workspace --run-ignored only -E 'binary(e2e)'
+# End-to-end test binaries are devtools/tests/e2e*.rs; they may read the stack's log.
+TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
+  cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'
 
 echo "test: all passed in $(( $(date +%s) - started ))s" >&2
