@@ -50,7 +50,13 @@ async fn create_is_201_with_location_etag_and_defaults() {
     assert_eq!(task["priority"], "medium");
     assert_eq!(task["due_date"], Value::Null);
     assert_eq!(task["version"], 1);
+    // RFC 3339 UTC, fixed millisecond precision.
     let created_at = task["created_at"].as_str().unwrap();
+    assert_eq!(
+        created_at.len(),
+        "2026-01-01T00:00:00.000Z".len(),
+        "{created_at}"
+    );
     assert!(created_at.ends_with('Z'), "{created_at}");
     assert_eq!(task["updated_at"], task["created_at"]);
     let keys: Vec<&String> = task.as_object().unwrap().keys().collect();
@@ -81,7 +87,7 @@ async fn create_stores_every_field_and_normalises_due_date_to_utc() {
     assert_eq!(task["description"], "Q4 numbers");
     assert_eq!(task["completed"], true);
     assert_eq!(task["priority"], "high");
-    assert_eq!(task["due_date"], "2026-12-01T08:30:00Z");
+    assert_eq!(task["due_date"], "2026-12-01T08:30:00.000Z");
     assert_eq!(counts(&t, &token).await, (1, 1));
 }
 
@@ -371,7 +377,7 @@ async fn patch_is_a_json_merge_patch() {
     assert_eq!(patched["completed"], true);
     assert_eq!(patched["description"], "d");
     assert_eq!(patched["priority"], "low");
-    assert_eq!(patched["due_date"], "2026-01-01T00:00:00Z");
+    assert_eq!(patched["due_date"], "2026-01-01T00:00:00.000Z");
     assert_eq!(patched["version"], 2);
     assert_eq!(counts(&t, &token).await, (1, 1));
 

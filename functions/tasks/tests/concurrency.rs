@@ -211,7 +211,7 @@ async fn concurrent_patches_without_if_match_are_all_applied() {
     assert_eq!(last["title"], "renamed");
     assert_eq!(last["description"], "described");
     assert_eq!(last["priority"], "high");
-    assert_eq!(last["due_date"], "2027-01-01T00:00:00Z");
+    assert_eq!(last["due_date"], "2027-01-01T00:00:00.000Z");
     assert_eq!(last["completed"], true);
     assert_eq!(last["version"], 6);
     assert_eq!(counts(&t, &token).await, (1, 1));

@@ -21,13 +21,13 @@ async fn create_tasks(t: &TestApp, token: &str, n: usize) -> Vec<Value> {
 /// Task `i`: titled "Buy GROCERIES #i" when `i % 4 == 0` (else "Chore #i"), completed when
 /// `i % 3 == 0`, priority low/medium/high by `i % 3`.
 fn spec(i: usize) -> Value {
-    let title = if i % 4 == 0 {
+    let title = if i.is_multiple_of(4) {
         format!("Buy GROCERIES #{i}")
     } else {
         format!("Chore #{i}")
     };
     let priority = ["low", "medium", "high"][i % 3];
-    json!({"title": title, "completed": i % 3 == 0, "priority": priority})
+    json!({"title": title, "completed": i.is_multiple_of(3), "priority": priority})
 }
 
 fn ids(tasks: &[&Value]) -> Vec<String> {

@@ -128,26 +128,33 @@ impl Priority {
     }
 }
 
-/// A point in time, UTC; parsed from any RFC 3339 offset and always written with `Z`.
+/// A point in time, UTC, at millisecond precision; parsed from any RFC 3339 offset and always
+/// written as `YYYY-MM-DDTHH:MM:SS.sssZ` (fixed width, so the strings sort like the times).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(OffsetDateTime);
 
+const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
 impl Timestamp {
-    /// Now, to the millisecond (a stable, readable precision for clients).
-    pub fn now() -> Self {
-        let now = OffsetDateTime::now_utc();
-        Self(now.replace_millisecond(now.millisecond()).unwrap_or(now))
+    fn truncated(t: OffsetDateTime) -> Self {
+        let utc = t.to_offset(time::UtcOffset::UTC);
+        Self(utc.replace_millisecond(utc.millisecond()).unwrap_or(utc))
     }
 
+    pub fn now() -> Self {
+        Self::truncated(OffsetDateTime::now_utc())
+    }
+
+    /// An RFC 3339 date-time (any offset); years outside 0000..=9999 cannot be written back.
     pub fn parse(s: &str) -> Option<Self> {
-        OffsetDateTime::parse(s, &Rfc3339)
-            .ok()
-            .map(|t| Self(t.to_offset(time::UtcOffset::UTC)))
+        OffsetDateTime::parse(s, &Rfc3339).ok().map(Self::truncated)
     }
 
     pub fn to_rfc3339(self) -> String {
-        // Formatting a UTC time in a four-digit year cannot fail; the fallback is unreachable.
-        self.0.format(&Rfc3339).unwrap_or_default()
+        // Every parsed time has a four-digit year, so formatting cannot fail.
+        self.0.format(TIMESTAMP_FORMAT).unwrap_or_default()
     }
 }
 
@@ -495,7 +502,15 @@ mod tests {
     #[test]
     fn due_dates_are_normalised_to_utc_z() {
         let t = Timestamp::parse("2026-12-01T10:30:00+02:00").unwrap();
-        assert_eq!(t.to_rfc3339(), "2026-12-01T08:30:00Z");
+        assert_eq!(t.to_rfc3339(), "2026-12-01T08:30:00.000Z");
+        let precise = Timestamp::parse("2026-12-01T08:30:00.123456789Z").unwrap();
+        assert_eq!(precise.to_rfc3339(), "2026-12-01T08:30:00.123Z");
+        assert!(
+            Timestamp::parse("2026-12-01T08:30:00.5-00:30")
+                .unwrap()
+                .to_rfc3339()
+                > precise.to_rfc3339()
+        );
         assert!(Timestamp::parse("2026-12-01").is_none());
         assert!(Timestamp::parse("tomorrow").is_none());
         assert!(Timestamp::now().to_rfc3339().ends_with('Z'));
