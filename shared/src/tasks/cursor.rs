@@ -87,6 +87,7 @@ fn signed_bytes(user: UserId, filters: &ListFilters, id: &[u8]) -> Vec<u8> {
         Some(false) => "false",
     };
     let priority = filters.priority.map(|p| p.as_str()).unwrap_or("");
+    // An absent `q` and an empty one are the same filter (the query parser maps "" to absent).
     let q = filters.q.as_deref().unwrap_or("");
     let user = user.to_string();
     let parts: [&[u8]; 7] = [
@@ -103,7 +104,6 @@ fn signed_bytes(user: UserId, filters: &ListFilters, id: &[u8]) -> Vec<u8> {
         out.extend_from_slice(&(part.len() as u32).to_be_bytes());
         out.extend_from_slice(part);
     }
-    // `q` absent and `q` empty are the same filter (the parser maps empty to absent).
     out
 }
 

@@ -435,11 +435,6 @@ impl IfMatch {
             Self::Versions(versions) => versions.contains(&version),
         }
     }
-
-    /// Whether the client asked for a precondition (then a lost race is its 412, not a retry).
-    pub fn is_conditional(&self) -> bool {
-        matches!(self, Self::Versions(_))
-    }
 }
 
 fn parse_quoted_version(tag: &str) -> Option<u64> {
