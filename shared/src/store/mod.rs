@@ -6,6 +6,7 @@
 //! | user            | `<user uuid>`          | `USER`                      |
 //! | task counts     | `<user uuid>`          | `COUNTS`                    |
 //! | task            | `<user uuid>`          | `TASK#<task uuidv7>`        |
+//! | refresh family  | `<user uuid>`          | `REFRESH#<family>`          |
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
 //! | login throttle  | `LOGIN#<email>`        | `THROTTLE`                  |
@@ -15,9 +16,15 @@
 //!
 //! Operations are grouped by concern in the submodules, all as methods of [`Store`].
 
+mod sessions;
+mod throttle;
 mod users;
+mod writes;
 
-pub use users::USER_SK;
+pub use sessions::{RefreshState, Rotation};
+pub use throttle::LoginFailures;
+pub use users::{USER_SK, email_pk};
+pub use writes::{ConditionsFailed, Key, key};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

@@ -1,0 +1,161 @@
+//! Multi-item writes every concern needs: conditional transactions (retried while they merely
+//! collide with another transaction) and bulk deletion (retrying unprocessed items).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, WriteRequest};
+
+use super::{PK, SK, Store};
+use crate::error::ApiError;
+
+/// A full primary key.
+pub type Key = HashMap<String, AttributeValue>;
+
+/// The key of item `sk` in partition `pk`.
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Key {
+    HashMap::from([
+        (PK.to_string(), AttributeValue::S(pk.into())),
+        (SK.to_string(), AttributeValue::S(sk.into())),
+    ])
+}
+
+/// Why a transaction did not happen: the condition of each of its items that failed, by
+/// position (`true` = that item's condition failed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionsFailed(pub Vec<bool>);
+
+impl ConditionsFailed {
+    pub fn failed(&self, index: usize) -> bool {
+        self.0.get(index).copied().unwrap_or(false)
+    }
+}
+
+/// Attempts of a transaction that keeps colliding with concurrent ones (each a few ms apart).
+const TRANSACT_ATTEMPTS: u32 = 10;
+/// Rounds of re-sending unprocessed items of a batch.
+const BATCH_ATTEMPTS: u32 = 8;
+/// BatchWriteItem takes at most 25 requests.
+const BATCH_SIZE: usize = 25;
+
+impl Store {
+    /// Runs a transaction. `Ok(Err(..))` when a condition failed (the caller decides what
+    /// that means: a taken email, a spent token). A cancellation only because another
+    /// transaction held one of the items is retried: the retry then sees that transaction's
+    /// outcome, so of concurrent conditional writes exactly one succeeds.
+    pub async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<Result<(), ConditionsFailed>, ApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(Ok(())),
+                Err(err) => err,
+            };
+            if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                err.as_service_error()
+            {
+                let codes: Vec<Option<&str>> = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .map(|r| r.code())
+                    .collect();
+                if codes.contains(&Some("ConditionalCheckFailed")) {
+                    return Ok(Err(ConditionsFailed(
+                        codes
+                            .iter()
+                            .map(|c| *c == Some("ConditionalCheckFailed"))
+                            .collect(),
+                    )));
+                }
+                if codes.contains(&Some("TransactionConflict")) && attempt < TRANSACT_ATTEMPTS {
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            }
+            return Err(err.into());
+        }
+    }
+
+    /// Keys of every item in partition `pk` (whose sort key starts with `sk_prefix`, if
+    /// given), read consistently.
+    pub async fn keys_of(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Key>, ApiError> {
+        let mut query = self
+            .client()
+            .query()
+            .table_name(self.table())
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .projection_expression("#pk, #sk")
+            .consistent_read(true);
+        query = match sk_prefix {
+            Some(prefix) => query
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.into())),
+            None => query.key_condition_expression("#pk = :pk"),
+        };
+        let mut keys = Vec::new();
+        let mut pages = query.into_paginator().send();
+        while let Some(page) = pages.next().await {
+            keys.extend(page?.items.unwrap_or_default());
+        }
+        Ok(keys)
+    }
+
+    /// Deletes every item of `keys`, 25 per request, re-sending what DynamoDB left unprocessed.
+    pub async fn delete_all(&self, keys: Vec<Key>) -> Result<(), ApiError> {
+        for chunk in keys.chunks(BATCH_SIZE) {
+            let mut requests = chunk
+                .iter()
+                .map(|key| {
+                    DeleteRequest::builder()
+                        .set_key(Some(key.clone()))
+                        .build()
+                        .map(|delete| WriteRequest::builder().delete_request(delete).build())
+                        .map_err(|e| ApiError::Internal(format!("building delete request: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut attempt = 0;
+            while !requests.is_empty() {
+                attempt += 1;
+                if attempt > BATCH_ATTEMPTS {
+                    return Err(ApiError::StoreUnavailable(
+                        "batch delete left items unprocessed".into(),
+                    ));
+                }
+                if attempt > 1 {
+                    tokio::time::sleep(backoff(attempt)).await;
+                }
+                let output = self
+                    .client()
+                    .batch_write_item()
+                    .request_items(self.table(), requests)
+                    .send()
+                    .await?;
+                requests = output
+                    .unprocessed_items
+                    .and_then(|mut unprocessed| unprocessed.remove(self.table()))
+                    .unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Exponential backoff with jitter: ~5 ms, 10 ms, 20 ms ... capped at 320 ms.
+fn backoff(attempt: u32) -> Duration {
+    let base = 5u64 << attempt.min(6);
+    let mut jitter = [0u8; 1];
+    let _ = aws_lc_rs::rand::fill(&mut jitter);
+    Duration::from_millis(base / 2 + (base / 2) * u64::from(jitter[0]) / 255)
+}
