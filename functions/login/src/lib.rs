@@ -4,7 +4,7 @@
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::auth::{
-    Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, verify_password,
+    Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, unix_now, verify_password,
 };
 use shared::error::{ApiError, Credential};
 use shared::http::{
@@ -55,10 +55,6 @@ impl Credentials {
     }
 }
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 /// Verifies the credentials and starts a session. An email over its failure budget is refused
 /// (429) before its password is even looked at; unknown emails verify against a dummy hash and
 /// count failures too, so neither timing, body nor throttling tells which emails exist.
@@ -67,7 +63,7 @@ pub async fn login(
     credentials: Credentials,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let Credentials { email, password } = credentials;
-    let started = now();
+    let started = unix_now();
     if let Some(failures) = app.store.login_failures(&email, started).await?
         && failures.count >= MAX_FAILED_LOGINS
     {
@@ -88,13 +84,13 @@ pub async fn login(
     };
     let (true, Some(user)) = (verify_password(password, hash).await?, user) else {
         app.store
-            .record_login_failure(&email, now(), THROTTLE_WINDOW_SECS)
+            .record_login_failure(&email, unix_now(), THROTTLE_WINDOW_SECS)
             .await?;
         return Err(bad_credentials);
     };
     app.store.clear_login_failures(&email).await?;
     let refresh = RefreshToken::generate(user, FamilyId::generate())?;
-    if !app.store.start_family(&refresh, now()).await? {
+    if !app.store.start_family(&refresh, unix_now()).await? {
         // The account was deleted between the password check and now.
         return Err(bad_credentials);
     }

@@ -292,6 +292,21 @@ async fn a_successful_login_resets_the_failure_count() {
     assert!(t.partition("LOGIN#forgetful@example.com").await.is_empty());
 }
 
+/// Moves the end of an email's throttle window (and its TTL) into the past, leaving the item.
+async fn end_throttle_window(t: &TestApp, email: &str) {
+    let past = (shared::auth::unix_now() - 1).to_string();
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key("user_id", AttributeValue::S(format!("LOGIN#{email}")))
+        .key("sk", AttributeValue::S("THROTTLE".into()))
+        .update_expression("SET window_ends_at = :past, expires_at = :past")
+        .expression_attribute_values(":past", AttributeValue::N(past))
+        .send()
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn the_lock_ends_with_its_window_even_if_the_item_is_still_there() {
     let t = TestApp::new().await;
@@ -309,20 +324,7 @@ async fn the_lock_ends_with_its_window_even_if_the_item_is_still_there() {
     assert_eq!(items[0]["failures"].as_n().unwrap(), "5");
     assert!(items[0]["expires_at"].as_n().is_ok());
     // The window ended (DynamoDB Local would keep the expired item around).
-    let past = (time::OffsetDateTime::now_utc().unix_timestamp() - 1).to_string();
-    t.client
-        .update_item()
-        .table_name(&t.table)
-        .key(
-            "user_id",
-            AttributeValue::S("LOGIN#patient@example.com".into()),
-        )
-        .key("sk", AttributeValue::S("THROTTLE".into()))
-        .update_expression("SET window_ends_at = :past, expires_at = :past")
-        .expression_attribute_values(":past", AttributeValue::N(past))
-        .send()
-        .await
-        .unwrap();
+    end_throttle_window(&t, "patient@example.com").await;
     assert_eq!(
         login(&t, "patient@example.com", PASSWORD).await.status(),
         200
@@ -338,20 +340,7 @@ async fn a_failure_after_the_window_starts_a_new_count() {
             .await
             .problem(401);
     }
-    let past = (time::OffsetDateTime::now_utc().unix_timestamp() - 1).to_string();
-    t.client
-        .update_item()
-        .table_name(&t.table)
-        .key(
-            "user_id",
-            AttributeValue::S("LOGIN#later@example.com".into()),
-        )
-        .key("sk", AttributeValue::S("THROTTLE".into()))
-        .update_expression("SET window_ends_at = :past")
-        .expression_attribute_values(":past", AttributeValue::N(past))
-        .send()
-        .await
-        .unwrap();
+    end_throttle_window(&t, "later@example.com").await;
     login(&t, "later@example.com", "guess guess")
         .await
         .problem(401);

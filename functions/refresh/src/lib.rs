@@ -5,7 +5,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::auth::{
     IssuedToken, RefreshToken, cleared_refresh_cookie, refresh_cookie, refresh_token_of,
-    refresh_unauthorized, require_allowed_origin,
+    refresh_unauthorized, require_allowed_origin, unix_now,
 };
 use shared::error::ApiError;
 use shared::http::{Request, Response, Route, empty, json_response, serve, with_header};
@@ -22,10 +22,6 @@ pub static ROUTES: &[Route] = &[
 const INVALID: &str = "the refresh token is invalid or expired";
 const REUSED: &str = "the refresh token was already used; its session has been revoked";
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
 /// Spends `presented` for a new access token and its child refresh token. A token presented
 /// after it was spent (a replay, or the loser of a race) revokes its whole family: one of the
 /// two holders is not the legitimate client.
@@ -33,7 +29,7 @@ pub async fn refresh(
     app: &App,
     presented: RefreshToken,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
-    let now = now();
+    let now = unix_now();
     let absolute_expires_at = match app.store.refresh_state(&presented, now).await? {
         RefreshState::Live {
             absolute_expires_at,
@@ -68,7 +64,7 @@ pub async fn refresh(
 /// Ends the session of `presented`: its family is revoked if the token is one of ours
 /// (spent or not; a forged value revokes nothing). Idempotent.
 pub async fn logout(app: &App, presented: RefreshToken) -> Result<(), ApiError> {
-    if app.store.refresh_state(&presented, now()).await? != RefreshState::Unknown {
+    if app.store.refresh_state(&presented, unix_now()).await? != RefreshState::Unknown {
         app.store
             .revoke_family(presented.user(), presented.family())
             .await?;

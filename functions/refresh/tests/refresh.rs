@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{ALLOWED_ORIGIN, TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
-use shared::auth::{FamilyId, RefreshToken, UserId};
+use shared::auth::{FamilyId, RefreshToken, UserId, unix_now as now};
 
 const PASSWORD: &str = "correct horse battery";
 const COOKIE: &str = "__Host-taskline_refresh";
@@ -245,10 +245,6 @@ async fn set_number(t: &TestApp, user: &str, sk: &str, attribute: &str, value: i
         .send()
         .await
         .unwrap();
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ pub use cookie::{
 pub use credentials::{Email, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, UserName};
 pub use password::{hash_password, verify_password};
 pub use refresh_token::{FamilyId, REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
-pub use user::{User, now_millis};
+pub use user::{User, now_millis, unix_now};
 
 use std::fmt;
 

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::types::{
 };
 
 use super::users::user_exists_check;
-use super::writes::key;
+use super::writes::{build, key, n, number};
 use super::{PK, Store, TTL};
 use crate::auth::{
     FamilyId, REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken, UserId,
@@ -27,18 +27,6 @@ fn family_sk(family: FamilyId) -> String {
 
 fn token_sk(token: &RefreshToken) -> String {
     format!("REFRESH#{}#{}", token.family(), token.hash())
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-fn number(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
-
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::Internal(format!("building a request: {e}")))
 }
 
 /// What the store knows about a presented refresh token.

@@ -2,9 +2,7 @@
 //! fixed window that starts at the first failure and ends at `window_ends_at` (also the TTL).
 //! Kept per email, known or not, so throttling reveals nothing about which emails exist.
 
-use aws_sdk_dynamodb::types::AttributeValue;
-
-use super::writes::key;
+use super::writes::{key, n, number};
 use super::{Store, TTL};
 use crate::auth::Email;
 use crate::error::ApiError;
@@ -13,10 +11,6 @@ const THROTTLE_SK: &str = "THROTTLE";
 
 fn throttle_pk(email: &Email) -> String {
     format!("LOGIN#{email}")
-}
-
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
 }
 
 /// Failed logins of one email in the current window.
@@ -41,11 +35,6 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        let number = |item: &std::collections::HashMap<String, AttributeValue>, name: &str| {
-            item.get(name)
-                .and_then(|v| v.as_n().ok())
-                .and_then(|v| v.parse::<i64>().ok())
-        };
         Ok(output.item.and_then(|item| {
             let count = number(&item, "failures")?;
             let window_ends_at = number(&item, "window_ends_at")?;

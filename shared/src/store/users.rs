@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::writes::key;
+use super::writes::{build, key};
 use super::{PK, SK, Store};
 use crate::auth::{Email, User, UserId, UserName};
 use crate::error::ApiError;
@@ -35,10 +35,6 @@ struct EmailItem {
     user_id: String,
     sk: String,
     owner: String,
-}
-
-fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::Internal(format!("building a request: {e}")))
 }
 
 /// A condition-check item of a transaction: the user item must (still) exist.

@@ -21,6 +21,21 @@ pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Key {
     ])
 }
 
+/// A number attribute.
+pub(super) fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A number attribute of an item, if present and numeric.
+pub(super) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// A request the SDK's builder refused: a bug of ours, reported as 500.
+pub(super) fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
+    result.map_err(|e| ApiError::Internal(format!("building a request: {e}")))
+}
+
 /// Why a transaction did not happen: the condition of each of its items that failed, by
 /// position (`true` = that item's condition failed).
 #[derive(Debug, Clone, PartialEq, Eq)]
