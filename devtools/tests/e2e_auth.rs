@@ -155,8 +155,8 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
 
     // Give the stack a moment to flush its output, then read all of it.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    let log_path =
-        std::env::var("TASKLINE_STACK_LOG").expect("TASKLINE_STACK_LOG (run through scripts/test.sh)");
+    let log_path = std::env::var("TASKLINE_STACK_LOG")
+        .expect("TASKLINE_STACK_LOG (run through scripts/test.sh)");
     let log = std::fs::read_to_string(&log_path).expect("the stack's log is readable");
     assert!(
         log.contains("/v1/auth/refresh"),
@@ -201,7 +201,10 @@ async fn a_deleted_account_loses_its_tokens_sessions_and_email_at_once() {
             .unwrap()
             .starts_with("Bearer")
     );
-    assert_eq!(refresh(&client, &cookie).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&client, &cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
     // The email is free again.
     register(&client, &email, password).await;
 }
@@ -217,6 +220,12 @@ async fn a_replayed_refresh_cookie_ends_its_session() {
     let response = refresh(&client, &first).await;
     assert_eq!(response.status(), StatusCode::OK);
     let (second, _) = set_cookie(&response);
-    assert_eq!(refresh(&client, &first).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&client, &second).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&client, &first).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&client, &second).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 }
