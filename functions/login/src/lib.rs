@@ -56,36 +56,33 @@ impl Credentials {
 }
 
 /// Verifies the credentials and starts a session. An email over its failure budget is refused
-/// (429) before its password is even looked at; unknown emails verify against a dummy hash and
+/// (429) before its password is even looked at (each attempt is counted first, so parallel
+/// guesses cannot exceed the budget either); unknown emails verify against a dummy hash and
 /// count failures too, so neither timing, body nor throttling tells which emails exist.
 pub async fn login(
     app: &App,
     credentials: Credentials,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let Credentials { email, password } = credentials;
-    let started = unix_now();
-    if let Some(failures) = app.store.login_failures(&email, started).await?
-        && failures.count >= MAX_FAILED_LOGINS
+    let now = unix_now();
+    if let Err(throttled) = app
+        .store
+        .take_login_attempt(&email, now, MAX_FAILED_LOGINS, THROTTLE_WINDOW_SECS)
+        .await?
     {
         return Err(ApiError::TooManyRequests {
-            retry_after_secs: u64::try_from(failures.window_ends_at - started)
+            retry_after_secs: u64::try_from(throttled.window_ends_at - now)
                 .unwrap_or(1)
                 .max(1),
         });
     }
-    let account = app.store.credentials_by_email(&email).await?;
-    let (user, hash) = match account {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
+    let (user, hash) = app.store.credentials_by_email(&email).await?.unzip();
     let bad_credentials = ApiError::Unauthorized {
         credential: Credential::Password,
         detail: BAD_CREDENTIALS,
     };
+    // A failure stays counted; only a success clears the count.
     let (true, Some(user)) = (verify_password(password, hash).await?, user) else {
-        app.store
-            .record_login_failure(&email, unix_now(), THROTTLE_WINDOW_SECS)
-            .await?;
         return Err(bad_credentials);
     };
     app.store.clear_login_failures(&email).await?;

@@ -348,3 +348,24 @@ async fn a_failure_after_the_window_starts_a_new_count() {
     assert_eq!(items[0]["failures"].as_n().unwrap(), "1");
     assert_eq!(login(&t, "later@example.com", PASSWORD).await.status(), 200);
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_exceed_the_budget() {
+    let t = TestApp::new().await;
+    register(&t, "parallel@example.com", PASSWORD).await;
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let app = t.app.clone();
+            let req = TestRequest::post("/v1/auth/login").json(
+                &json!({"email": "parallel@example.com", "password": format!("guess {i:04}")}),
+            );
+            tokio::spawn(async move { call(login::handle, &app, req).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap().status());
+    }
+    statuses.sort();
+    assert_eq!(statuses, [vec![401; 5], vec![429; 7]].concat());
+}

@@ -22,7 +22,7 @@ mod users;
 mod writes;
 
 pub use sessions::{RefreshState, Rotation};
-pub use throttle::LoginFailures;
+pub use throttle::Throttled;
 pub use users::{USER_SK, email_pk};
 pub use writes::{ConditionsFailed, Key, key};
 

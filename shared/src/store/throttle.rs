@@ -1,6 +1,8 @@
 //! Failed-login counters: `user_id = LOGIN#<email>`, `sk = THROTTLE`, `failures` within a
-//! fixed window that starts at the first failure and ends at `window_ends_at` (also the TTL).
-//! Kept per email, known or not, so throttling reveals nothing about which emails exist.
+//! fixed window that starts at the first attempt and ends at `window_ends_at` (also the TTL).
+//! Each attempt is counted before its password is checked and a success deletes the item, so
+//! the count is of failures (and of attempts in flight). Kept per email, known or not, so
+//! throttling reveals nothing about which emails exist.
 
 use super::writes::{key, n, number};
 use super::{Store, TTL};
@@ -13,85 +15,104 @@ fn throttle_pk(email: &Email) -> String {
     format!("LOGIN#{email}")
 }
 
-/// Failed logins of one email in the current window.
+/// A login attempt refused because its email used up its budget; retry when the window ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoginFailures {
-    pub count: u32,
+pub struct Throttled {
     pub window_ends_at: i64,
 }
 
-impl Store {
-    /// Failures recorded for `email` in a window that has not ended by `now`.
-    pub async fn login_failures(
-        &self,
-        email: &Email,
-        now: i64,
-    ) -> Result<Option<LoginFailures>, ApiError> {
-        let output = self
-            .client()
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(key(throttle_pk(email), THROTTLE_SK)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item.and_then(|item| {
-            let count = number(&item, "failures")?;
-            let window_ends_at = number(&item, "window_ends_at")?;
-            (window_ends_at > now).then_some(LoginFailures {
-                count: u32::try_from(count).unwrap_or(u32::MAX),
-                window_ends_at,
-            })
-        }))
-    }
+/// Rounds of racing with concurrent attempts that reset an ended window.
+const ATTEMPT_ROUNDS: usize = 4;
 
-    /// Counts one failed login: in the current window, or in a new one of `window_secs`
-    /// starting now if there is none (atomic counter, safe under concurrent failures).
-    pub async fn record_login_failure(
+impl Store {
+    /// Counts a login attempt of `email` against its budget *before* its password is checked,
+    /// so that concurrent guesses cannot slip past the limit: at most `max` attempts per
+    /// window of `window_secs` (starting at the first), unless a success clears the count.
+    pub async fn take_login_attempt(
         &self,
         email: &Email,
         now: i64,
+        max: u32,
         window_secs: i64,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Result<(), Throttled>, ApiError> {
         let end = now + window_secs;
-        let counted = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(key(throttle_pk(email), THROTTLE_SK)))
-            .update_expression(
-                "SET failures = if_not_exists(failures, :zero) + :one, \
-                 window_ends_at = if_not_exists(window_ends_at, :end), #ttl = if_not_exists(#ttl, :end)",
-            )
-            .condition_expression("attribute_not_exists(window_ends_at) OR window_ends_at > :now")
-            .expression_attribute_names("#ttl", TTL)
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(end))
-            .expression_attribute_values(":now", n(now))
-            .send()
-            .await;
-        match counted {
-            Ok(_) => Ok(()),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                // The previous window has ended: this failure opens a new one.
-                self.client()
-                    .put_item()
-                    .table_name(self.table())
-                    .set_item(Some(key(throttle_pk(email), THROTTLE_SK)))
-                    .item("failures", n(1))
-                    .item("window_ends_at", n(end))
-                    .item(TTL, n(end))
-                    .send()
-                    .await?;
-                Ok(())
+        for _ in 0..ATTEMPT_ROUNDS {
+            let counted = self
+                .client()
+                .update_item()
+                .table_name(self.table())
+                .set_key(Some(key(throttle_pk(email), THROTTLE_SK)))
+                .update_expression(
+                    "SET failures = if_not_exists(failures, :zero) + :one, \
+                     window_ends_at = if_not_exists(window_ends_at, :end), \
+                     #ttl = if_not_exists(#ttl, :end)",
+                )
+                .condition_expression(
+                    "attribute_not_exists(window_ends_at) OR \
+                     (window_ends_at > :now AND failures < :max)",
+                )
+                .expression_attribute_names("#ttl", TTL)
+                .expression_attribute_values(":zero", n(0))
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":end", n(end))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":max", n(i64::from(max)))
+                .send()
+                .await;
+            match counted {
+                Ok(_) => return Ok(Ok(())),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(err) => return Err(err.into()),
             }
-            Err(err) => Err(err.into()),
+            // Either the budget is used up, or the window has ended (expiry is checked here,
+            // not left to TTL). Which one?
+            let current = self
+                .client()
+                .get_item()
+                .table_name(self.table())
+                .set_key(Some(key(throttle_pk(email), THROTTLE_SK)))
+                .consistent_read(true)
+                .send()
+                .await?
+                .item;
+            if let Some(window_ends_at) = current
+                .as_ref()
+                .and_then(|item| number(item, "window_ends_at"))
+                .filter(|&ends| ends > now)
+            {
+                return Ok(Err(Throttled { window_ends_at }));
+            }
+            // The window ended: this attempt opens a new one, unless a concurrent attempt
+            // just did (then count against that one in the next round).
+            let reset = self
+                .client()
+                .put_item()
+                .table_name(self.table())
+                .set_item(Some(key(throttle_pk(email), THROTTLE_SK)))
+                .item("failures", n(1))
+                .item("window_ends_at", n(end))
+                .item(TTL, n(end))
+                .condition_expression(
+                    "attribute_not_exists(window_ends_at) OR window_ends_at <= :now",
+                )
+                .expression_attribute_values(":now", n(now))
+                .send()
+                .await;
+            match reset {
+                Ok(_) => return Ok(Ok(())),
+                Err(err)
+                    if err
+                        .as_service_error()
+                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(err) => return Err(err.into()),
+            }
         }
+        Err(ApiError::StoreUnavailable(
+            "login throttle kept changing under concurrent attempts".into(),
+        ))
     }
 
     /// Forgets the failures of `email` (after a successful login).
