@@ -76,3 +76,81 @@ pub fn require_allowed_origin(config: &Config, req: &Request) -> Result<(), ApiE
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{FamilyId, UserId};
+    use std::collections::HashMap;
+
+    fn config(same_site: &str) -> Config {
+        let vars: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("ALLOWED_ORIGINS", "http://localhost:5173"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("COOKIE_SAMESITE", same_site),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        Config::from_vars(&vars).unwrap()
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/v1/auth/refresh");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(lambda_http::Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn cookies_carry_exactly_the_attributes_of_the_contract() {
+        let token = RefreshToken::generate(UserId::generate(), FamilyId::generate()).unwrap();
+        assert_eq!(
+            refresh_cookie(&config("Strict"), &token),
+            format!(
+                "__Host-taskline_refresh={}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000",
+                token.expose()
+            )
+        );
+        assert_eq!(
+            cleared_refresh_cookie(&config("None")),
+            "__Host-taskline_refresh=; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=0"
+        );
+    }
+
+    #[test]
+    fn the_refresh_cookie_is_found_among_others() {
+        let token = RefreshToken::generate(UserId::generate(), FamilyId::generate()).unwrap();
+        let header = format!("theme=dark; {REFRESH_COOKIE}={}; lang=en", token.expose());
+        let found = refresh_token_of(&request(&[("cookie", &header)])).unwrap();
+        assert_eq!(found.hash(), token.hash());
+        // A look-alike name is not our cookie.
+        let header = format!("taskline_refresh={}", token.expose());
+        assert_eq!(
+            refresh_token_of(&request(&[("cookie", &header)]))
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert_eq!(refresh_token_of(&request(&[])).unwrap_err().status(), 401);
+    }
+
+    #[test]
+    fn only_absent_or_allowed_origins_pass() {
+        let config = config("Strict");
+        assert!(require_allowed_origin(&config, &request(&[])).is_ok());
+        assert!(
+            require_allowed_origin(&config, &request(&[("origin", "http://localhost:5173")]))
+                .is_ok()
+        );
+        for origin in ["null", "http://localhost:5174", "https://localhost:5173"] {
+            let err = require_allowed_origin(&config, &request(&[("origin", origin)])).unwrap_err();
+            assert_eq!(err.status(), 403, "{origin}");
+        }
+    }
+}
