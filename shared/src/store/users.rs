@@ -149,17 +149,23 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        let Some(reservation) = reservation.item else {
-            return Ok(None);
+        let owner = match reservation.item {
+            Some(item) => {
+                let reservation: EmailItem = serde_dynamo::from_item(item)?;
+                Some(UserId::parse(&reservation.owner).ok_or_else(|| {
+                    ApiError::Internal("email reservation with a bad owner".into())
+                })?)
+            }
+            None => None,
         };
-        let reservation: EmailItem = serde_dynamo::from_item(reservation)?;
-        let owner = UserId::parse(&reservation.owner)
-            .ok_or_else(|| ApiError::Internal("email reservation with a bad owner".into()))?;
+        // Unknown emails make the same second read (of an item that cannot exist), so the
+        // number of round trips does not tell them apart from known ones.
+        let user_pk = owner.map_or_else(|| email_pk(email), |owner| owner.to_string());
         let user = self
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(key(owner.to_string(), USER_SK)))
+            .set_key(Some(key(user_pk, USER_SK)))
             .projection_expression("password_hash")
             .consistent_read(true)
             .send()
@@ -168,7 +174,7 @@ impl Store {
             .item
             .and_then(|mut item| item.remove("password_hash"))
             .and_then(|hash| hash.as_s().ok().cloned());
-        Ok(hash.map(|hash| (owner, hash)))
+        Ok(owner.zip(hash))
     }
 
     /// Deletes an account: first the user item and its email reservation together (its access
