@@ -7,7 +7,8 @@
 # sequential logins over HTTP with target/debug/bench-login, then reads /proc/<pid>/status
 # of the login process. Rerunnable; stops everything it started.
 #
-# Environment: BENCH_LOGINS (60 per scenario), BENCH_PROFILE (release | dev).
+# Environment: BENCH_LOGINS (60 per scenario), BENCH_PROFILE (release | dev), BENCH_ENV (extra
+# variables for the function), BENCH_VERBOSE=1 (memory map summary), BENCH_KEEP_LOGS=1.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -34,7 +35,7 @@ pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$work"
+  if [ "${BENCH_KEEP_LOGS:-0}" = 1 ]; then echo "bench: logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -65,6 +66,8 @@ endpoint="http://127.0.0.1:$dynamodb_port"
   echo "AWS_ACCESS_KEY_ID=local"
   echo "AWS_SECRET_ACCESS_KEY=local"
   echo "AWS_EC2_METADATA_DISABLED=true"
+  # Extra variables for the function, space separated (e.g. BENCH_ENV="MALLOC_ARENA_MAX=1").
+  for pair in ${BENCH_ENV:-}; do echo "$pair"; done
 } > "$work/bench.env"
 
 api_port=$("$dev_tool" free-port)
@@ -88,7 +91,13 @@ for exe in /proc/[0-9]*/exe; do
   fi
 done
 if [ -n "$login_pid" ]; then
-  echo "login process $login_pid: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$login_pid/status"), now $(awk '/VmRSS/ {print $2, $3}' "/proc/$login_pid/status")"
+  status="/proc/$login_pid/status"
+  echo "login process $login_pid: peak RSS (VmHWM) $(awk '/VmHWM/ {print $2, $3}' "$status"), RSS now $(awk '/VmRSS/ {print $2, $3}' "$status"), threads $(awk '/Threads/ {print $2}' "$status")"
+  if [ "${BENCH_VERBOSE:-0}" = 1 ]; then
+    cat "/proc/$login_pid/smaps_rollup"
+    awk '/^[0-9a-f]+-[0-9a-f]+ / {name=$6} /^Rss:/ {rss[name]+=$2} END {for (n in rss) print rss[n], "kB", (n == "" ? "[anonymous]" : n)}' \
+      "/proc/$login_pid/smaps" | sort -rn | head -8
+  fi
 else
   echo "bench: the login process was not found" >&2
   exit 1
