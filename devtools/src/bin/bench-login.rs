@@ -1,6 +1,6 @@
 //! Login latency benchmark (run by scripts/bench-login.sh, which starts the stack).
 //!
-//!   bench-login --base-url URL --dynamodb-endpoint URL --table NAME [--logins N]
+//!   bench-login --base-url URL --dynamodb-endpoint URL --table NAME [--logins N (100)]
 //!
 //! Seeds accounts directly through the store (hashing with the service's own argon2id
 //! parameters), then times sequential `POST /v1/auth/login` requests over HTTP, client side:
@@ -90,7 +90,7 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
     let endpoint = flag(&args, "--dynamodb-endpoint").ok_or("--dynamodb-endpoint is required")?;
     let table = flag(&args, "--table").ok_or("--table is required")?;
     let logins: usize = flag(&args, "--logins")
-        .unwrap_or_else(|| "60".into())
+        .unwrap_or_else(|| "100".into())
         .parse()?;
     let store = Store::new(tables::local_client(&endpoint).await, table);
     let run_id = uuid::Uuid::now_v7().simple().to_string();
@@ -106,11 +106,11 @@ async fn run(args: Vec<String>) -> Result<(), Error> {
     }
 
     let client = reqwest::Client::new();
-    // The first request starts the function (cold start, and the build check of
-    // `cargo lambda watch`): reported on its own, never mixed into the percentiles.
+    // The first request starts the function (cold start, and the build of `cargo lambda
+    // watch` if the binary is stale): reported on its own, never mixed into the percentiles.
     let cold = login(&client, &base_url, &main_email, PASSWORD, 200).await?;
     println!(
-        "first login (cold)     {:.1} ms",
+        "first login (cold)     {:.1} ms (includes any build)",
         cold.as_secs_f64() * 1000.0
     );
     for _ in 0..3 {
