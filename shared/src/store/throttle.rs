@@ -4,7 +4,7 @@
 //! the count is of failures (and of attempts in flight). Kept per email, known or not, so
 //! throttling reveals nothing about which emails exist.
 
-use super::writes::{key, n, number};
+use super::writes::{condition_failed, key, n, number};
 use super::{Store, TTL};
 use crate::auth::Email;
 use crate::error::ApiError;
@@ -61,10 +61,7 @@ impl Store {
                 .await;
             match counted {
                 Ok(_) => return Ok(Ok(())),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(err) if condition_failed(&err) => {}
                 Err(err) => return Err(err.into()),
             }
             // Either the budget is used up, or the window has ended (expiry is checked here,
@@ -78,12 +75,18 @@ impl Store {
                 .send()
                 .await?
                 .item;
-            if let Some(window_ends_at) = current
-                .as_ref()
-                .and_then(|item| number(item, "window_ends_at"))
-                .filter(|&ends| ends > now)
-            {
-                return Ok(Err(Throttled { window_ends_at }));
+            let window = current.as_ref().and_then(|item| {
+                Some((number(item, "failures")?, number(item, "window_ends_at")?))
+            });
+            match window {
+                Some((failures, window_ends_at)) if window_ends_at > now => {
+                    if failures >= i64::from(max) {
+                        return Ok(Err(Throttled { window_ends_at }));
+                    }
+                    // Cleared and restarted by concurrent attempts meanwhile: count again.
+                    continue;
+                }
+                _ => {}
             }
             // The window ended: this attempt opens a new one, unless a concurrent attempt
             // just did (then count against that one in the next round).
@@ -103,10 +106,7 @@ impl Store {
                 .await;
             match reset {
                 Ok(_) => return Ok(Ok(())),
-                Err(err)
-                    if err
-                        .as_service_error()
-                        .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+                Err(err) if condition_failed(&err) => {}
                 Err(err) => return Err(err.into()),
             }
         }

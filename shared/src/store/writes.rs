@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, WriteRequest};
 
@@ -34,6 +35,12 @@ pub(super) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Opti
 /// A request the SDK's builder refused: a bug of ours, reported as 500.
 pub(super) fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
     result.map_err(|e| ApiError::Internal(format!("building a request: {e}")))
+}
+
+/// Whether a single-item write failed only because its condition did not hold.
+pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().and_then(ProvideErrorMetadata::code)
+        == Some("ConditionalCheckFailedException")
 }
 
 /// Why a transaction did not happen: the condition of each of its items that failed, by
