@@ -13,7 +13,7 @@ use std::future::Future;
 /// Minimum length of the HMAC keys (JWT and cursor): HS256 wants at least 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
     #[error("environment variable {0} is not set")]
     Missing(&'static str),
@@ -26,6 +26,14 @@ pub enum ConfigError {
     },
     #[error("secret {arn} could not be read from Secrets Manager: {reason}")]
     SecretUnavailable { arn: &'static str, reason: String },
+}
+
+/// The message itself: a function's `main` returns this error and Rust prints it with `Debug`,
+/// so the start-up failure in the logs reads as a sentence naming the variable.
+impl std::fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
 }
 
 /// The keys that may come from Secrets Manager: (variable holding the value, variable holding

@@ -41,7 +41,9 @@ impl App {
     pub async fn from_env() -> Result<Self, ConfigError> {
         let sdk_config = aws_config::load_from_env().await;
         let secrets = secrets_manager(&sdk_config);
-        let config = Config::from_env(|arn| read_secret(&secrets, arn)).await?;
+        let config = Config::from_env(|arn| read_secret(&secrets, arn))
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
         let store = Store::new(
             aws_sdk_dynamodb::Client::new(&sdk_config),
             config.table_name.clone(),
