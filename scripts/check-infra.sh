@@ -179,7 +179,7 @@ case "$what" in
     if [ "$what" = all ]; then step "sam build (arm64)" sam_build; fi
     ;;
   build)
-    step install install
+    step install install_sam
     step "sam build (arm64)" sam_build
     ;;
   *)
