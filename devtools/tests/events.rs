@@ -23,6 +23,10 @@ const SAMPLE_TASK_ID: &str = "01936f1e-8f3a-7c41-9d2b-5a7e0c4f8b21";
 /// serve the route yet, is reported, not passed off as the real one.
 const NOT_IMPLEMENTED_YET: &str = "not implemented yet";
 
+/// The functions whose handlers were still being written when these events were added; only
+/// their answers may be reported as not implemented. Empty this list once they are merged.
+const PENDING_FUNCTIONS: &[&str] = &["register", "login", "refresh", "account"];
+
 /// Every event file, in the order a client sends them, with the status it must get.
 const CASES: &[(&str, u16)] = &[
     ("health.json", 200),
@@ -236,7 +240,8 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
             || served_routes(function)
                 .iter()
                 .any(|r| route_key.ends_with(&format!(" {}", r.template)));
-        if response.status() == 404
+        if PENDING_FUNCTIONS.contains(&function.as_str())
+            && response.status() == 404
             && response.header("content-type").as_deref() == Some("application/problem+json")
             && (!route_served || response.json()["detail"] == NOT_IMPLEMENTED_YET)
         {
