@@ -1,5 +1,5 @@
 # The two commands that matter: `make dev` runs the API locally, `make test` runs every test.
-.PHONY: dev test build fmt lint
+.PHONY: dev test build fmt lint validate sam-build
 
 dev: ## Run the whole API on http://127.0.0.1:9000 (DynamoDB Local + cargo lambda watch)
 	scripts/dev.sh
@@ -19,3 +19,9 @@ fmt:
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+
+validate: ## Infrastructure checks: cfn-lint (+ serverless rules), sam validate, checkov, actionlint
+	scripts/check-infra.sh lint
+
+sam-build: ## sam build: all five functions for arm64 into .aws-sam/build (reuses target/)
+	scripts/check-infra.sh build

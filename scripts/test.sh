@@ -38,6 +38,8 @@ wait_for_port "$dynamodb_port" 60
 TASKLINE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamodb_port" \
   cargo nextest run --workspace --no-fail-fast
 
+"$root/scripts/check-infra.sh" # template, pipeline and sam build (SKIP_INFRA_CHECKS=1 skips)
+
 echo "== end-to-end tests against the local stack" >&2
 api_port=$("$dev_tool" free-port)
 PORT="$api_port" DYNAMODB_PORT="$("$dev_tool" free-port)" DYNAMODB_IN_MEMORY=1 \

@@ -1,0 +1,261 @@
+//! Every file of events/ (the sample API Gateway HTTP API v2 events that
+//! `cargo lambda invoke --data-file` sends) is parsed by `lambda_http` exactly as in Lambda,
+//! routed by its `routeKey` to the function template.yaml binds that route to, and answered by
+//! that function's `handle` against DynamoDB Local, in the order a client would send them.
+//!
+//! Placeholders in the files: `{{access_token}}` (a Bearer token) and `{{refresh_token}}` (the
+//! refresh cookie) are replaced by the ones the earlier events obtained; the sample task id is
+//! replaced by the id of the task `tasks-create.json` created.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use devtools::harness::{ALLOWED_ORIGIN, TestApp, TestResponse, parse_event};
+use devtools::repo_root;
+use serde_json::Value;
+use shared::App;
+use shared::http::{Request, Response};
+
+/// The task id written in events/task-*.json.
+const SAMPLE_TASK_ID: &str = "01936f1e-8f3a-7c41-9d2b-5a7e0c4f8b21";
+
+/// Every event file, in the order a client sends them, with the status it must get.
+const CASES: &[(&str, u16)] = &[
+    ("health.json", 200),
+    ("not-found.json", 404),
+    ("tasks-preflight.json", 204),
+    ("register.json", 201),
+    ("register-malformed-body.json", 400),
+    ("register-invalid-fields.json", 422),
+    ("login.json", 200),
+    ("login-form.json", 200),
+    ("login-wrong-password.json", 401),
+    ("refresh.json", 200),
+    ("refresh-bad-cookie.json", 401),
+    ("tasks-list-no-token.json", 401),
+    ("tasks-list-bad-token.json", 401),
+    ("tasks-create.json", 201),
+    ("tasks-create-malformed-body.json", 400),
+    ("tasks-list.json", 200),
+    ("task-get.json", 200),
+    ("task-put.json", 200),
+    ("task-patch.json", 200),
+    ("task-delete.json", 204),
+    ("me.json", 200),
+    ("logout.json", 204),
+    ("me-delete.json", 204),
+];
+
+fn events_dir() -> std::path::PathBuf {
+    repo_root().join("events")
+}
+
+fn read_event(file: &str) -> Value {
+    let path = events_dir().join(file);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file} is not JSON: {e}"))
+}
+
+/// Route key (`ANY /v1/tasks/{id}`, `$default`) -> the binary template.yaml binds it to.
+fn template_routes() -> BTreeMap<String, String> {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml")).expect("template.yaml");
+    let template: serde_yaml::Value = serde_yaml::from_str(&text).expect("template.yaml is YAML");
+    let mut routes = BTreeMap::new();
+    for (_, resource) in template["Resources"].as_mapping().expect("Resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .expect("every function names its Binary")
+            .to_string();
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        for (_, event) in events {
+            if event["Type"].as_str() != Some("HttpApi") {
+                continue;
+            }
+            let properties = &event["Properties"];
+            assert_eq!(
+                properties["PayloadFormatVersion"].as_str(),
+                Some("2.0"),
+                "{binary}: every route uses payload format 2.0"
+            );
+            let path = properties["Path"].as_str().expect("Path");
+            let method = properties["Method"].as_str().expect("Method");
+            let key = if path == "$default" {
+                path.to_string()
+            } else {
+                format!("{} {path}", method.to_ascii_uppercase())
+            };
+            assert!(
+                routes.insert(key.clone(), binary.clone()).is_none(),
+                "route {key} bound twice"
+            );
+        }
+    }
+    routes
+}
+
+/// Whether `path` matches a route path with `{param}` segments.
+fn path_matches(route_path: &str, path: &str) -> bool {
+    let (route, actual): (Vec<_>, Vec<_>) =
+        (route_path.split('/').collect(), path.split('/').collect());
+    route.len() == actual.len()
+        && route
+            .iter()
+            .zip(&actual)
+            .all(|(r, a)| (r.starts_with('{') && r.ends_with('}') && !a.is_empty()) || r == a)
+}
+
+async fn handle(function: &str, app: &App, req: Request) -> Response {
+    match function {
+        "register" => register::handle(app, req).await,
+        "login" => login::handle(app, req).await,
+        "refresh" => refresh::handle(app, req).await,
+        "tasks" => tasks::handle(app, req).await,
+        "account" => account::handle(app, req).await,
+        other => panic!("template.yaml names a function this test does not know: {other}"),
+    }
+}
+
+/// The value of the refresh cookie a response sets, if any.
+fn refresh_cookie(response: &TestResponse) -> Option<String> {
+    response
+        .header_all("set-cookie")
+        .iter()
+        .find_map(|c| c.strip_prefix("__Host-taskline_refresh="))
+        .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
+        .filter(|value| !value.is_empty())
+}
+
+#[test]
+fn every_route_has_an_event_and_every_event_a_route_and_a_case() {
+    let routes = template_routes();
+    let files: BTreeSet<String> = std::fs::read_dir(events_dir())
+        .expect("events/")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    let cases: BTreeSet<String> = CASES.iter().map(|(f, _)| f.to_string()).collect();
+    assert_eq!(
+        files, cases,
+        "every events/*.json file has exactly one case here"
+    );
+
+    let mut covered = BTreeSet::new();
+    for file in &files {
+        let event = read_event(file);
+        let route_key = event["routeKey"].as_str().expect("routeKey");
+        assert_eq!(event["version"], "2.0", "{file}: HTTP API payload 2.0");
+        assert_eq!(event["requestContext"]["routeKey"], route_key, "{file}");
+        assert_eq!(event["requestContext"]["stage"], "$default", "{file}");
+        assert!(
+            routes.contains_key(route_key),
+            "{file}: route {route_key} is not in template.yaml"
+        );
+        let path = event["rawPath"].as_str().expect("rawPath");
+        assert_eq!(event["requestContext"]["http"]["path"], path, "{file}");
+        if let Some((_, route_path)) = route_key.split_once(' ') {
+            assert!(
+                path_matches(route_path, path),
+                "{file}: {path} is not a path of {route_key}"
+            );
+        }
+        covered.insert(route_key.to_string());
+    }
+    let missing: Vec<_> = routes.keys().filter(|r| !covered.contains(*r)).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without an event file: {missing:?}"
+    );
+}
+
+#[test]
+fn template_binds_every_route_of_the_api_to_its_function() {
+    let routes = template_routes();
+    let expected = [
+        ("ANY /v1/auth/register", "register"),
+        ("ANY /v1/auth/login", "login"),
+        ("ANY /v1/auth/refresh", "refresh"),
+        ("ANY /v1/auth/logout", "refresh"),
+        ("ANY /v1/tasks", "tasks"),
+        ("ANY /v1/tasks/{id}", "tasks"),
+        ("ANY /v1/me", "account"),
+        ("ANY /v1/health", "account"),
+        ("$default", "account"),
+    ];
+    let expected: BTreeMap<String, String> = expected
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    assert_eq!(routes, expected);
+}
+
+#[tokio::test]
+async fn every_event_gets_its_expected_answer_from_its_function() {
+    let t = TestApp::new().await;
+    let routes = template_routes();
+    // Bearer and cookie events get the tokens that login.json and refresh.json obtained.
+    let mut access_token = String::from("no-access-token-obtained-yet");
+    let mut refresh_token = String::from("no-refresh-token-obtained-yet");
+    let mut task_id = SAMPLE_TASK_ID.to_string();
+
+    for (file, expected) in CASES {
+        let text = std::fs::read_to_string(events_dir().join(file))
+            .expect("event file")
+            .replace("{{access_token}}", &access_token)
+            .replace("{{refresh_token}}", &refresh_token)
+            .replace(SAMPLE_TASK_ID, &task_id);
+        let event: Value = serde_json::from_str(&text).expect("JSON");
+        let function = &routes[event["routeKey"].as_str().expect("routeKey")];
+        let request = parse_event(&text);
+        let response = TestResponse(handle(function, &t.app, request).await);
+
+        assert_eq!(
+            response.status(),
+            *expected,
+            "{file} -> {function}: {}",
+            response.text()
+        );
+        if *expected >= 400 {
+            response.problem(*expected);
+        }
+        // The events carry the SPA's Origin: every answer is CORS-approved for it.
+        assert_eq!(
+            response.header("access-control-allow-origin").as_deref(),
+            Some(ALLOWED_ORIGIN),
+            "{file}"
+        );
+
+        match *file {
+            "tasks-preflight.json" => {
+                let methods = response
+                    .header("access-control-allow-methods")
+                    .unwrap_or_default();
+                assert!(methods.contains("POST"), "{file}: {methods}");
+            }
+            "tasks-list-no-token.json" | "tasks-list-bad-token.json" => {
+                let challenge = response.header("www-authenticate").unwrap_or_default();
+                assert!(challenge.starts_with("Bearer"), "{file}: {challenge}");
+            }
+            "login.json" | "refresh.json" => {
+                access_token = response.json()["access_token"]
+                    .as_str()
+                    .expect("access_token")
+                    .to_string();
+                refresh_token = refresh_cookie(&response).expect("a refresh cookie");
+            }
+            "tasks-create.json" => {
+                task_id = response.json()["id"].as_str().expect("id").to_string();
+                assert_eq!(
+                    response.header("location"),
+                    Some(format!("/v1/tasks/{task_id}"))
+                );
+            }
+            "me.json" => assert_eq!(response.json()["email"], "ada@example.com"),
+            _ => {}
+        }
+    }
+}
