@@ -124,6 +124,7 @@ export class TasksView {
       { 'aria-labelledby': 'list-heading' },
       h('h2', { id: 'list-heading' }, 'Tasks'),
       this.countsLine,
+      h('button', { type: 'button', onclick: () => void this.load() }, 'Refresh'),
       filters,
       this.listAlert,
       this.list,
