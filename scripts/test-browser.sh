@@ -78,6 +78,12 @@ for _ in $(seq 1 1200); do
   sleep 0.5
 done
 curl -fsS "$health" >/dev/null || { echo "test-browser: no API at $api_url" >&2; exit 1; }
+# Wake every function once (cargo lambda watch starts each on its first request), so the
+# browser's timeouts measure the app rather than cold starts.
+for path in /v1/auth/register /v1/auth/login /v1/auth/refresh; do
+  curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "${health%/v1/health}$path" || true
+done
+curl -s -o /dev/null "${health%/v1/health}/v1/tasks" || true
 
 echo "== building the SPA for $api_url, serving it on http://localhost:$web_port" >&2
 (cd web && VITE_API_URL="$api_url" npm run --silent build > "$artifacts/browser-build.log" 2>&1) \

@@ -38,7 +38,7 @@ export async function launchBrowser() {
     ],
     viewport: { width: 1000, height: 900 },
   });
-  context.setDefaultTimeout(15_000);
+  context.setDefaultTimeout(30_000);
   return {
     context,
     async close() {
@@ -59,7 +59,7 @@ export async function screenshot(page, name) {
 }
 
 /** Polls `check` until it returns a truthy value; fails with `what` and the last value. */
-export async function until(check, what, timeoutMs = 10_000) {
+export async function until(check, what, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {

@@ -269,13 +269,17 @@ export class TasksView {
           this.announce(`Task "${saved.title}" saved.`);
           await this.reload(this.items.length);
         } catch (error) {
-          if (!(error instanceof ApiError && error.status === 412)) throw error;
-          // Someone else changed it since it was loaded: show their version, don't overwrite.
+          const stale = staleMessage(task, error);
+          if (!stale) throw error;
+          // Someone else changed or deleted it since it was loaded: show what is there now,
+          // never overwrite it.
           await this.reload(this.items.length);
-          this.edit(
-            this.items.some((t) => t.id === task.id) ? task.id : null,
-            'This task was changed elsewhere, so your edit was not saved. The form now shows the latest version.',
-          );
+          if (this.items.some((t) => t.id === task.id)) {
+            this.edit(task.id, 'This task was changed elsewhere, so your edit was not saved. The form now shows the latest version.');
+          } else {
+            this.edit(null);
+            this.listAlert.textContent = stale;
+          }
         }
       });
     });
@@ -284,21 +288,22 @@ export class TasksView {
 
   /** Runs a write on one task; then reloads, so counts and the list come from the server. */
   private async write(task: Task, alert: HTMLElement, action: () => Promise<void>): Promise<void> {
+    let message = '';
     try {
       await action();
     } catch (error) {
-      alert.textContent =
-        error instanceof ApiError && error.status === 412
-          ? `"${task.title}" was changed elsewhere; the list has been reloaded. Try again.`
-          : messageOf(error);
-      if (!(error instanceof ApiError && error.status === 412)) return;
+      message = staleMessage(task, error) ?? messageOf(error);
+      if (!staleMessage(task, error)) {
+        alert.textContent = message;
+        return;
+      }
     }
     await this.reload(this.items.length);
-    if (alert.textContent) {
-      // The row was rebuilt by the reload: carry the message over to it.
+    if (message) {
+      // The rows were rebuilt by the reload: show the message on the task, or above the list.
       const row = this.list.querySelector(`[data-task-id="${task.id}"] .form-error`);
-      if (row) row.textContent = alert.textContent;
-      else this.listAlert.textContent = alert.textContent;
+      if (row) row.textContent = message;
+      else this.listAlert.textContent = message;
     }
   }
 
@@ -356,6 +361,14 @@ function readTaskForm(form: HTMLFormElement): TaskInput {
     // A calendar day, stored as midnight UTC (the API wants an RFC 3339 date-time).
     due_date: due === '' ? null : `${due}T00:00:00Z`,
   };
+}
+
+/** For a write refused because the task changed (412) or is gone (404): what to tell the user. */
+function staleMessage(task: Task, error: unknown): string | null {
+  if (!(error instanceof ApiError)) return null;
+  if (error.status === 412) return `"${task.title}" was changed elsewhere; the list has been reloaded. Try again.`;
+  if (error.status === 404) return `"${task.title}" no longer exists; the list has been reloaded.`;
+  return null;
 }
 
 function messageOf(error: unknown): string {
