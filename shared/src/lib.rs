@@ -8,6 +8,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod store;
+pub mod tasks;
 pub mod telemetry;
 
 use auth::{AccessTokens, UserId};

@@ -1,9 +1,23 @@
-//! `tasks`: routes of ../shared/API.md served by this function.
+//! `tasks`: the Tasks section of ../shared/API.md. Every route is Bearer; the user (and so the
+//! DynamoDB partition) always comes from the verified token, never from the request.
+//!
+//! Writes are optimistic: read the task, check `If-Match`, write conditionally on the version
+//! read. A write that loses a race is re-read and retried (up to [`WRITE_ATTEMPTS`] times, with
+//! jittered backoff), so without `If-Match` no concurrent change is ever lost; with
+//! `If-Match` the re-read version no longer matches and the client gets 412.
 
-use lambda_http::http::Method;
+use lambda_http::http::{Method, StatusCode, header};
+use serde_json::json;
 use shared::App;
+use shared::auth::UserId;
 use shared::error::ApiError;
-use shared::http::{Request, Response, Route, serve};
+use shared::http::{
+    Request, Response, Route, empty, json_object, json_response, serve, with_header,
+};
+use shared::store::{WriteOutcome, backoff};
+use shared::tasks::{
+    CursorKeys, IfMatch, ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace,
+};
 
 pub static ROUTES: &[Route] = &[
     Route::new("/v1/tasks", &[Method::GET, Method::POST]),
@@ -13,9 +27,138 @@ pub static ROUTES: &[Route] = &[
     ),
 ];
 
+/// Read-check-write rounds of one update or delete before giving up with 409 (only reachable
+/// under sustained contention on one task).
+pub const WRITE_ATTEMPTS: u32 = 10;
+
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |_route, _req| {
-        Err(ApiError::NotFound("not implemented yet"))
+    serve(&app.config, ROUTES, req, async |route, req| {
+        let user = app.authenticate(&req).await?;
+        let method = req.method().clone();
+        let Some(id) = route.param("id") else {
+            return if method == Method::POST {
+                create(app, user, &req).await
+            } else {
+                list(app, user, &req).await
+            };
+        };
+        // A malformed id names no task: 404 like any other missing task.
+        let id = TaskId::parse(id).ok_or_else(not_found)?;
+        if method == Method::GET {
+            get(app, user, id).await
+        } else if method == Method::PUT {
+            let if_match = IfMatch::from_request(&req)?;
+            let TaskCreate(fields) = TaskReplace::parse(json_object(&req)?)?;
+            let task = update(app, user, id, &if_match, |_| fields.clone()).await?;
+            task_response(StatusCode::OK, &task)
+        } else if method == Method::PATCH {
+            let if_match = IfMatch::from_request(&req)?;
+            let patch = TaskPatch::parse(json_object(&req)?)?;
+            let task = update(app, user, id, &if_match, |current| patch.apply(current)).await?;
+            task_response(StatusCode::OK, &task)
+        } else {
+            let if_match = IfMatch::from_request(&req)?;
+            delete(app, user, id, &if_match).await
+        }
     })
     .await
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound("no such task")
+}
+
+fn lost_every_race() -> ApiError {
+    ApiError::Conflict("the task is being changed by other requests; retry")
+}
+
+/// A response carrying one task and its `ETag`.
+fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> {
+    with_header(
+        json_response(status, &task.view()),
+        header::ETAG,
+        task.etag(),
+    )
+}
+
+async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
+    let TaskCreate(fields) = TaskCreate::parse(json_object(req)?)?;
+    let task = Task::new(fields);
+    app.store.create_task(user, &task).await?;
+    let response = task_response(StatusCode::CREATED, &task)?;
+    with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
+}
+
+async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
+    let query = ListQuery::parse(req.uri().query())?;
+    let keys = CursorKeys::from_config(&app.config);
+    let after = query
+        .cursor
+        .as_deref()
+        .map(|cursor| keys.open(user, &query.filters, cursor))
+        .transpose()?;
+    let (page, counts) = tokio::try_join!(
+        app.store
+            .list_tasks(user, &query.filters, query.limit, after),
+        app.store.task_counts(user),
+    )?;
+    let items: Vec<_> = page.tasks.iter().map(Task::view).collect();
+    let next_cursor = page
+        .next
+        .map(|position| keys.seal(user, &query.filters, position));
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"items": items, "next_cursor": next_cursor, "counts": counts}),
+    ))
+}
+
+async fn get(app: &App, user: UserId, id: TaskId) -> Result<Response, ApiError> {
+    let task = app.store.get_task(user, id).await?.ok_or_else(not_found)?;
+    task_response(StatusCode::OK, &task)
+}
+
+/// Applies `change` to the current task, conditionally on the version read. A change that
+/// changes nothing is not a new version: the current task is returned as is.
+async fn update(
+    app: &App,
+    user: UserId,
+    id: TaskId,
+    if_match: &IfMatch,
+    change: impl Fn(&TaskFields) -> TaskFields,
+) -> Result<Task, ApiError> {
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let current = app.store.get_task(user, id).await?.ok_or_else(not_found)?;
+        if !if_match.matches(current.version) {
+            return Err(ApiError::PreconditionFailed);
+        }
+        let fields = change(&current.fields);
+        if fields == current.fields {
+            return Ok(current);
+        }
+        let next = current.changed(fields);
+        match app.store.replace_task(user, &current, &next).await? {
+            WriteOutcome::Written => return Ok(next),
+            WriteOutcome::Conflict => backoff(attempt).await,
+        }
+    }
+    Err(lost_every_race())
+}
+
+async fn delete(
+    app: &App,
+    user: UserId,
+    id: TaskId,
+    if_match: &IfMatch,
+) -> Result<Response, ApiError> {
+    for attempt in 1..=WRITE_ATTEMPTS {
+        let current = app.store.get_task(user, id).await?.ok_or_else(not_found)?;
+        if !if_match.matches(current.version) {
+            return Err(ApiError::PreconditionFailed);
+        }
+        match app.store.delete_task(user, &current).await? {
+            WriteOutcome::Written => return Ok(empty(StatusCode::NO_CONTENT)),
+            WriteOutcome::Conflict => backoff(attempt).await,
+        }
+    }
+    Err(lost_every_race())
 }

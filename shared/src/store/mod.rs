@@ -10,12 +10,21 @@
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
 //! | login throttle  | `LOGIN#<email>`        | `THROTTLE`                  |
 //!
+//! Task items keep `title_lc` (the lowercased title, for `q`) and `version`; the counts item
+//! holds numbers `total` and `completed` (see [`tasks`]).
+//!
 //! `expires_at` (epoch seconds) is the table's TTL attribute. DynamoDB deletes expired items
 //! late (and DynamoDB Local not reliably), so expiry is always checked on read as well.
 //!
 //! Operations are grouped by concern in the submodules, all as methods of [`Store`].
 
+mod tasks;
 mod users;
+
+pub use tasks::{
+    COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, backoff,
+    counts_item, task_item,
+};
 
 pub use users::USER_SK;
 

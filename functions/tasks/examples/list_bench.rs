@@ -1,0 +1,189 @@
+//! Benchmark of `GET /v1/tasks` (issue 5, "Measure"); run it with scripts/bench-tasks.sh.
+//!
+//! Seeds one user with 10 tasks and one with 10,000 (`devtools::seed`: the store's own item
+//! layout, a matching counts item), then times first pages through the real handler
+//! (`tasks::handle`: token check, user lookup, `Query`, counts `GetItem`) against DynamoDB
+//! Local, interleaving the two users so that drift in the machine's load hits both alike.
+//! Also lists the big user with a `q` matching 1% of titles and reports the items read.
+//!
+//! Options (environment): `BENCH_REQUESTS` (default 50), `BENCH_BIG` (default 10000);
+//! `TASKLINE_TEST_DYNAMODB_ENDPOINT` to use a running DynamoDB Local instead of starting one.
+//! Exits non-zero when the big user's p50 or p95 exceeds 1.5x the small user's.
+
+use std::time::{Duration, Instant};
+
+use devtools::harness::{TestApp, TestRequest, call};
+use devtools::seed;
+use shared::auth::UserId;
+use shared::tasks::ListQuery;
+
+/// The limit the issue sets: first-page latency of the big user within 1.5x of the small one.
+const MAX_RATIO: f64 = 1.5;
+const WARM_UP: usize = 10;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+struct Stats {
+    p50: Duration,
+    p95: Duration,
+    max: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    Stats {
+        p50: percentile(&samples, 50.0),
+        p95: percentile(&samples, 95.0),
+        max: *samples.last().expect("samples"),
+    }
+}
+
+/// One `GET /v1/tasks?<query>` through the handler; returns its latency and body.
+async fn timed_list(t: &TestApp, token: &str, query: &str) -> (Duration, serde_json::Value) {
+    let req = TestRequest::get(&format!("/v1/tasks?{query}")).bearer(token);
+    let started = Instant::now();
+    let response = call(tasks::handle, &t.app, req).await;
+    let elapsed = started.elapsed();
+    assert_eq!(response.status(), 200, "{}", response.text());
+    (elapsed, response.json())
+}
+
+async fn seeded_user(t: &TestApp, count: usize) -> (UserId, String) {
+    let (user, token) = t.signed_in_user().await;
+    // 1% of titles mention the quarterly report, in varying case.
+    let tasks = seed::tasks(count, 4, |i| {
+        if i % 100 == 0 {
+            format!("Prepare Quarterly REPORT {i}")
+        } else {
+            format!("Routine chore number {i}")
+        }
+    });
+    let started = Instant::now();
+    let counts = seed::seed_tasks(&t.client, &t.table, user, &tasks)
+        .await
+        .expect("seed tasks");
+    eprintln!(
+        "seeded {} tasks ({} completed) in {:.1}s",
+        counts.total,
+        counts.completed,
+        started.elapsed().as_secs_f64()
+    );
+    (user, token)
+}
+
+#[tokio::main]
+async fn main() {
+    let requests = env_usize("BENCH_REQUESTS", 50);
+    let big_count = env_usize("BENCH_BIG", 10_000);
+    let t = TestApp::new().await;
+    let (_, small) = seeded_user(&t, 10).await;
+    let (big_user, big) = seeded_user(&t, big_count).await;
+
+    for _ in 0..WARM_UP {
+        timed_list(&t, &small, "").await;
+        timed_list(&t, &big, "").await;
+    }
+    let (mut small_samples, mut big_samples) = (Vec::new(), Vec::new());
+    for i in 0..requests {
+        // Alternate which goes first, so neither always follows the other.
+        if i % 2 == 0 {
+            small_samples.push(timed_list(&t, &small, "").await.0);
+            big_samples.push(timed_list(&t, &big, "").await.0);
+        } else {
+            big_samples.push(timed_list(&t, &big, "").await.0);
+            small_samples.push(timed_list(&t, &small, "").await.0);
+        }
+    }
+    let (_, big_page) = timed_list(&t, &big, "").await;
+    assert_eq!(big_page["items"].as_array().unwrap().len(), 20);
+    assert_eq!(big_page["counts"]["total"], big_count);
+
+    let small_stats = stats(small_samples);
+    let big_stats = stats(big_samples);
+    let ratio_p50 = ms(big_stats.p50) / ms(small_stats.p50);
+    let ratio_p95 = ms(big_stats.p95) / ms(small_stats.p95);
+
+    println!(
+        "first page (GET /v1/tasks, limit 20), {requests} requests each, after {WARM_UP} warm-up:"
+    );
+    println!("  user              p50 ms   p95 ms   max ms");
+    for (name, s) in [
+        ("10 tasks", &small_stats),
+        (&*format!("{big_count} tasks"), &big_stats),
+    ] {
+        println!(
+            "  {name:<16} {:>7.2} {:>8.2} {:>8.2}",
+            ms(s.p50),
+            ms(s.p95),
+            ms(s.max)
+        );
+    }
+    println!("  big/small ratio   p50 {ratio_p50:.2}x, p95 {ratio_p95:.2}x (limit {MAX_RATIO}x)");
+
+    // A filtered first page whose `q` matches 1% of the big user's titles.
+    let q = "q=quarterly%20report";
+    let filters = ListQuery::parse(Some(q)).unwrap().filters;
+    let page = t
+        .app
+        .store
+        .list_tasks(big_user, &filters, 20, None)
+        .await
+        .expect("list");
+    let mut filtered_samples = Vec::new();
+    for _ in 0..requests.min(20) {
+        filtered_samples.push(timed_list(&t, &big, q).await.0);
+    }
+    let filtered = stats(filtered_samples);
+    println!(
+        "filtered first page ({q}, limit 20, 1% match): {} tasks returned, {} items read in {} queries, next_cursor: {}; p50 {:.2} ms, p95 {:.2} ms",
+        page.tasks.len(),
+        page.items_read,
+        page.queries,
+        if page.next.is_some() { "yes" } else { "no" },
+        ms(filtered.p50),
+        ms(filtered.p95),
+    );
+
+    // Following the filtered listing to its end: every match found, each item read once.
+    let (mut found, mut read, mut pages, mut after) = (0, 0, 0, None);
+    loop {
+        let page = t
+            .app
+            .store
+            .list_tasks(big_user, &filters, 20, after)
+            .await
+            .expect("list");
+        found += page.tasks.len();
+        read += page.items_read;
+        pages += 1;
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    println!(
+        "whole filtered listing: {found} matches in {pages} pages, {read} items read ({} per request at most)",
+        shared::store::MAX_ITEMS_READ_PER_LIST
+    );
+    assert_eq!(found, big_count.div_ceil(100));
+
+    if ratio_p50 > MAX_RATIO || ratio_p95 > MAX_RATIO {
+        println!("FAIL: the big user's first page is more than {MAX_RATIO}x slower");
+        std::process::exit(1);
+    }
+    println!("PASS: the big user's first page is within {MAX_RATIO}x of the small user's");
+}

@@ -1,0 +1,561 @@
+//! Task items (`user_id = <user>`, `sk = TASK#<uuidv7>`) and the user's counts item
+//! (`sk = COUNTS`, numbers `total` and `completed`).
+//!
+//! Every access is a `GetItem` or a `Query` on the user's own partition (never a `Scan`), with
+//! the partition key taken from the verified token. Every write that changes `total` or
+//! `completed` updates the counts item in the same `TransactWriteItems`, so counts stay exact
+//! under concurrency and cost one read. Updates and deletes are conditional on the version
+//! that was read: a write never overwrites a change it has not seen.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::builders::PutBuilder;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+use super::{PK, SK, Store};
+use crate::auth::UserId;
+use crate::error::ApiError;
+use crate::tasks::{
+    ListFilters, ListPosition, Order, Priority, Task, TaskCounts, TaskDescription, TaskFields,
+    TaskId, TaskTitle, Timestamp,
+};
+
+/// Sort key prefix of task items.
+pub const TASK_SK_PREFIX: &str = "TASK#";
+/// Sort key of the counts item.
+pub const COUNTS_SK: &str = "COUNTS";
+
+/// The most task items one listing request reads from DynamoDB. Filters are applied after
+/// reading (DynamoDB applies `Limit` before `FilterExpression`), so a selective filter could
+/// otherwise read a whole partition for one page; past this cap the page is returned short,
+/// with a `next_cursor` to continue. 1000 small items stay well under DynamoDB's 1 MB per
+/// `Query` and a few round trips.
+pub const MAX_ITEMS_READ_PER_LIST: usize = 1000;
+
+/// Attempts of a transaction that DynamoDB cancelled only because another transaction held
+/// one of its items (typically the counts item under concurrent writes).
+const TRANSACTION_ATTEMPTS: u32 = 8;
+
+const TITLE: &str = "title";
+const TITLE_LC: &str = "title_lc";
+const DESCRIPTION: &str = "description";
+const COMPLETED: &str = "completed";
+const PRIORITY: &str = "priority";
+const DUE_DATE: &str = "due_date";
+const CREATED_AT: &str = "created_at";
+const UPDATED_AT: &str = "updated_at";
+const VERSION: &str = "version";
+const TOTAL: &str = "total";
+
+type Item = HashMap<String, AttributeValue>;
+
+/// How a conditional write ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Written,
+    /// The task changed (or vanished) since it was read, or another write held it: re-read
+    /// and decide again.
+    Conflict,
+}
+
+/// One page of a listing, with what it cost.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub tasks: Vec<Task>,
+    /// Where the next page starts, if the partition may hold more matching tasks.
+    pub next: Option<ListPosition>,
+    /// Task items DynamoDB read (before filtering) to build this page.
+    pub items_read: usize,
+    /// `Query` calls made.
+    pub queries: usize,
+}
+
+fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+fn task_sk(id: TaskId) -> String {
+    format!("{TASK_SK_PREFIX}{id}")
+}
+
+fn task_key(user: UserId, id: TaskId) -> Item {
+    HashMap::from([
+        (PK.into(), s(user.to_string())),
+        (SK.into(), s(task_sk(id))),
+    ])
+}
+
+/// The stored form of a task. Public so that seeding (devtools, benchmarks) writes exactly
+/// the layout the API reads.
+pub fn task_item(user: UserId, task: &Task) -> Item {
+    let f = &task.fields;
+    let mut item = task_key(user, task.id);
+    item.insert(TITLE.into(), s(f.title.as_str()));
+    item.insert(TITLE_LC.into(), s(f.title.search_key()));
+    if let Some(description) = &f.description {
+        item.insert(DESCRIPTION.into(), s(description.as_str()));
+    }
+    item.insert(COMPLETED.into(), AttributeValue::Bool(f.completed));
+    item.insert(PRIORITY.into(), s(f.priority.as_str()));
+    if let Some(due) = f.due_date {
+        item.insert(DUE_DATE.into(), s(due.to_rfc3339()));
+    }
+    item.insert(CREATED_AT.into(), s(task.created_at.to_rfc3339()));
+    item.insert(UPDATED_AT.into(), s(task.updated_at.to_rfc3339()));
+    item.insert(VERSION.into(), n(task.version));
+    item
+}
+
+/// The counts item holding `counts` (seeding only; the API only ever adds to it).
+pub fn counts_item(user: UserId, counts: TaskCounts) -> Item {
+    HashMap::from([
+        (PK.into(), s(user.to_string())),
+        (SK.into(), s(COUNTS_SK)),
+        (TOTAL.into(), n(counts.total)),
+        (COMPLETED.into(), n(counts.completed)),
+    ])
+}
+
+fn corrupt(what: &str) -> ApiError {
+    ApiError::Internal(format!("stored task has an invalid {what}"))
+}
+
+fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, ApiError> {
+    match item.get(name) {
+        Some(AttributeValue::S(v)) => Ok(v),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn optional_text<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, ApiError> {
+    match item.get(name) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::S(v)) => Ok(Some(v)),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn number(item: &Item, name: &str) -> Result<i64, ApiError> {
+    match item.get(name) {
+        Some(AttributeValue::N(v)) => v.parse().map_err(|_| corrupt(name)),
+        _ => Err(corrupt(name)),
+    }
+}
+
+fn timestamp(value: &str, name: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse(value).ok_or_else(|| corrupt(name))
+}
+
+fn task_id_of(item: &Item) -> Result<TaskId, ApiError> {
+    text(item, SK)?
+        .strip_prefix(TASK_SK_PREFIX)
+        .and_then(TaskId::parse)
+        .ok_or_else(|| corrupt("key"))
+}
+
+/// A stored item back into a task; stored data is validated again, so a corrupt item is a
+/// 500 rather than invalid output.
+fn task_from_item(item: &Item) -> Result<Task, ApiError> {
+    let fields = TaskFields {
+        title: TaskTitle::parse(text(item, TITLE)?).map_err(|_| corrupt(TITLE))?,
+        description: optional_text(item, DESCRIPTION)?
+            .map(|d| TaskDescription::parse(d).map_err(|_| corrupt(DESCRIPTION)))
+            .transpose()?,
+        completed: match item.get(COMPLETED) {
+            Some(AttributeValue::Bool(b)) => *b,
+            _ => return Err(corrupt(COMPLETED)),
+        },
+        priority: Priority::parse(text(item, PRIORITY)?).ok_or_else(|| corrupt(PRIORITY))?,
+        due_date: optional_text(item, DUE_DATE)?
+            .map(|d| timestamp(d, DUE_DATE))
+            .transpose()?,
+    };
+    Ok(Task {
+        id: task_id_of(item)?,
+        fields,
+        created_at: timestamp(text(item, CREATED_AT)?, CREATED_AT)?,
+        updated_at: timestamp(text(item, UPDATED_AT)?, UPDATED_AT)?,
+        version: u64::try_from(number(item, VERSION)?).map_err(|_| corrupt(VERSION))?,
+    })
+}
+
+impl Store {
+    fn put_task(&self, user: UserId, task: &Task) -> PutBuilder {
+        Put::builder()
+            .table_name(self.table())
+            .set_item(Some(task_item(user, task)))
+    }
+
+    /// `ADD` deltas to the user's counts item (created on first use).
+    fn update_counts(&self, user: UserId, total: i64, completed: i64) -> TransactWriteItem {
+        let update = Update::builder()
+            .table_name(self.table())
+            .key(PK, s(user.to_string()))
+            .key(SK, s(COUNTS_SK))
+            .update_expression("ADD #total :total, #completed :completed")
+            .expression_attribute_names("#total", TOTAL)
+            .expression_attribute_names("#completed", COMPLETED)
+            .expression_attribute_values(":total", n(total))
+            .expression_attribute_values(":completed", n(completed))
+            .build()
+            .expect("table, key and expression are set");
+        TransactWriteItem::builder().update(update).build()
+    }
+
+    /// Stores a new task and counts it, atomically.
+    pub async fn create_task(&self, user: UserId, task: &Task) -> Result<(), ApiError> {
+        let put = self
+            .put_task(user, task)
+            .condition_expression("attribute_not_exists(#sk)")
+            .expression_attribute_names("#sk", SK)
+            .build()
+            .expect("table and item are set");
+        let items = vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.update_counts(user, 1, i64::from(task.fields.completed)),
+        ];
+        match self.transact(items).await? {
+            WriteOutcome::Written => Ok(()),
+            // A fresh UUIDv7 never collides; if it did, nothing was written.
+            WriteOutcome::Conflict => Err(ApiError::Internal("task id collision".into())),
+        }
+    }
+
+    /// One task of the user (consistent read), or `None`.
+    pub async fn get_task(&self, user: UserId, id: TaskId) -> Result<Option<Task>, ApiError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(task_key(user, id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.item.as_ref().map(task_from_item).transpose()
+    }
+
+    /// Replaces `current` by `next` if the stored version is still `current.version`; a
+    /// completion change moves the completed count in the same transaction.
+    pub async fn replace_task(
+        &self,
+        user: UserId,
+        current: &Task,
+        next: &Task,
+    ) -> Result<WriteOutcome, ApiError> {
+        let put = self
+            .put_task(user, next)
+            .condition_expression("#version = :read_version")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":read_version", n(current.version))
+            .build()
+            .expect("table and item are set");
+        let completed_delta =
+            i64::from(next.fields.completed) - i64::from(current.fields.completed);
+        if completed_delta == 0 {
+            let result = self
+                .client()
+                .put_item()
+                .table_name(put.table_name())
+                .set_item(Some(put.item().clone()))
+                .set_condition_expression(put.condition_expression().map(str::to_owned))
+                .set_expression_attribute_names(put.expression_attribute_names().cloned())
+                .set_expression_attribute_values(put.expression_attribute_values().cloned())
+                .send()
+                .await;
+            return match result {
+                Ok(_) => Ok(WriteOutcome::Written),
+                Err(err) if is_write_conflict(&err) => Ok(WriteOutcome::Conflict),
+                Err(err) => Err(err.into()),
+            };
+        }
+        self.transact(vec![
+            TransactWriteItem::builder().put(put).build(),
+            self.update_counts(user, 0, completed_delta),
+        ])
+        .await
+    }
+
+    /// Deletes `current` if the stored version is still `current.version`, and uncounts it.
+    pub async fn delete_task(
+        &self,
+        user: UserId,
+        current: &Task,
+    ) -> Result<WriteOutcome, ApiError> {
+        let delete = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(task_key(user, current.id)))
+            .condition_expression("#version = :read_version")
+            .expression_attribute_names("#version", VERSION)
+            .expression_attribute_values(":read_version", n(current.version))
+            .build()
+            .expect("table and key are set");
+        self.transact(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.update_counts(user, -1, -i64::from(current.fields.completed)),
+        ])
+        .await
+    }
+
+    /// The user's totals: one consistent read of the counts item (zero before any task).
+    pub async fn task_counts(&self, user: UserId) -> Result<TaskCounts, ApiError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .key(PK, s(user.to_string()))
+            .key(SK, s(COUNTS_SK))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(item) = output.item else {
+            return Ok(TaskCounts::default());
+        };
+        let count = |name| -> Result<u64, ApiError> {
+            match item.get(name) {
+                None => Ok(0),
+                Some(_) => Ok(u64::try_from(number(&item, name)?).unwrap_or(0)),
+            }
+        };
+        Ok(TaskCounts {
+            total: count(TOTAL)?,
+            completed: count(COMPLETED)?,
+        })
+    }
+
+    /// One page of the user's tasks matching `filters`, after `after`. Reads until the page
+    /// (plus one task, to know whether more follow) is full, the partition ends or
+    /// [`MAX_ITEMS_READ_PER_LIST`] items were read.
+    pub async fn list_tasks(
+        &self,
+        user: UserId,
+        filters: &ListFilters,
+        limit: usize,
+        after: Option<ListPosition>,
+    ) -> Result<ListPage, ApiError> {
+        let want = limit + 1;
+        let mut tasks: Vec<Task> = Vec::with_capacity(want);
+        let mut start = after.map(|p| task_key(user, p.0));
+        let mut items_read = 0;
+        let mut queries = 0;
+        // A filtered read keeps only some items: read in growing batches to save round trips.
+        let mut batch = if filters.is_filtered() {
+            (want * 4).max(100)
+        } else {
+            want
+        };
+
+        let (filter_expression, names, values) = filter_expression(filters);
+        loop {
+            let budget = MAX_ITEMS_READ_PER_LIST - items_read;
+            let read_limit = if filters.is_filtered() {
+                batch.min(budget)
+            } else {
+                (want - tasks.len()).min(budget)
+            };
+            let mut request = self
+                .client()
+                .query()
+                .table_name(self.table())
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :task)")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(user.to_string()))
+                .expression_attribute_values(":task", s(TASK_SK_PREFIX))
+                .scan_index_forward(filters.order == Order::Asc)
+                .consistent_read(true)
+                .limit(i32::try_from(read_limit).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start.take());
+            if let Some(expression) = &filter_expression {
+                request = request.filter_expression(expression);
+                for (k, v) in &names {
+                    request = request.expression_attribute_names(*k, *v);
+                }
+                for (k, v) in &values {
+                    request = request.expression_attribute_values(*k, v.clone());
+                }
+            }
+            let output = request.send().await?;
+            queries += 1;
+            items_read += usize::try_from(output.scanned_count).unwrap_or(0);
+            for item in output.items() {
+                tasks.push(task_from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if tasks.len() >= want || start.is_none() || items_read >= MAX_ITEMS_READ_PER_LIST {
+                break;
+            }
+            batch = batch.saturating_mul(2);
+        }
+
+        let next = if tasks.len() > limit {
+            tasks.truncate(limit);
+            tasks.last().map(|t| ListPosition(t.id))
+        } else {
+            // Short page: the partition ended (no key), or the read cap was hit (continue
+            // after the last item read, matching or not).
+            start
+                .as_ref()
+                .map(task_id_of)
+                .transpose()?
+                .map(ListPosition)
+        };
+        tracing::debug!(items_read, queries, returned = tasks.len(), "listed tasks");
+        Ok(ListPage {
+            tasks,
+            next,
+            items_read,
+            queries,
+        })
+    }
+
+    /// Runs a transaction; a cancellation caused only by another transaction holding an item
+    /// is retried with jittered backoff, a failed condition is a [`WriteOutcome::Conflict`].
+    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<WriteOutcome, ApiError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = self
+                .client()
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let err = match result {
+                Ok(_) => return Ok(WriteOutcome::Written),
+                Err(err) => err,
+            };
+            let reasons: Vec<String> = match &err {
+                SdkError::ServiceError(service) => match service.err() {
+                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
+                        .cancellation_reasons()
+                        .iter()
+                        .filter_map(|r| r.code().map(str::to_owned))
+                        .collect(),
+                    other if other.code() == Some("TransactionConflictException") => {
+                        vec!["TransactionConflict".into()]
+                    }
+                    _ => return Err(err.into()),
+                },
+                _ => return Err(err.into()),
+            };
+            if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
+                return Ok(WriteOutcome::Conflict);
+            }
+            let retryable = reasons.iter().all(|r| {
+                matches!(
+                    r.as_str(),
+                    "None" | "TransactionConflict" | "ThrottlingError"
+                )
+            });
+            if !retryable || attempt >= TRANSACTION_ATTEMPTS {
+                return Err(if retryable {
+                    ApiError::StoreUnavailable(format!(
+                        "transaction cancelled {attempt} times: {reasons:?}"
+                    ))
+                } else {
+                    ApiError::Internal(format!("transaction cancelled: {reasons:?}"))
+                });
+            }
+            backoff(attempt).await;
+        }
+    }
+}
+
+/// Waits before retry `attempt` (1-based): exponential from 10 ms, capped, with full jitter
+/// so that competing writers spread out.
+pub async fn backoff(attempt: u32) {
+    let ceiling_ms = (10u64 << attempt.min(5)).min(250);
+    let mut random = [0u8; 8];
+    // Without randomness, fall back to the ceiling: still a bounded wait.
+    let jitter = match aws_lc_rs::rand::fill(&mut random) {
+        Ok(()) => u64::from_le_bytes(random) % (ceiling_ms + 1),
+        Err(_) => ceiling_ms,
+    };
+    tokio::time::sleep(Duration::from_millis(jitter.max(1))).await;
+}
+
+/// A write that lost a race: its condition failed, or a transaction held the item.
+fn is_write_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
+    matches!(
+        err.code(),
+        Some("ConditionalCheckFailedException" | "TransactionConflictException")
+    )
+}
+
+type Names = Vec<(&'static str, &'static str)>;
+type Values = Vec<(&'static str, AttributeValue)>;
+
+/// The `FilterExpression` of a listing's filters (all combined with AND).
+fn filter_expression(filters: &ListFilters) -> (Option<String>, Names, Values) {
+    let mut clauses = Vec::new();
+    let mut names = Vec::new();
+    let mut values = Vec::new();
+    if let Some(completed) = filters.completed {
+        clauses.push("#completed = :completed");
+        names.push(("#completed", COMPLETED));
+        values.push((":completed", AttributeValue::Bool(completed)));
+    }
+    if let Some(priority) = filters.priority {
+        clauses.push("#priority = :priority");
+        names.push(("#priority", PRIORITY));
+        values.push((":priority", s(priority.as_str())));
+    }
+    if let Some(q) = &filters.q {
+        clauses.push("contains(#title_lc, :q)");
+        names.push(("#title_lc", TITLE_LC));
+        values.push((":q", s(q.clone())));
+    }
+    let expression = (!clauses.is_empty()).then(|| clauses.join(" AND "));
+    (expression, names, values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_round_trip_to_tasks() {
+        let task = Task::new(TaskFields {
+            title: TaskTitle::parse("Buy Milk").unwrap(),
+            description: Some(TaskDescription::parse("2 litres").unwrap()),
+            completed: true,
+            priority: Priority::High,
+            due_date: Timestamp::parse("2026-12-01T10:00:00+01:00"),
+        });
+        let item = task_item(UserId::generate(), &task);
+        assert_eq!(item[TITLE_LC], s("buy milk"));
+        assert_eq!(task_from_item(&item).unwrap(), task);
+
+        let bare = Task::new(TaskFields {
+            description: None,
+            due_date: None,
+            ..task.fields.clone()
+        });
+        let item = task_item(UserId::generate(), &bare);
+        assert!(!item.contains_key(DESCRIPTION) && !item.contains_key(DUE_DATE));
+        assert_eq!(task_from_item(&item).unwrap(), bare);
+    }
+
+    #[test]
+    fn filters_combine_with_and() {
+        let (expression, names, values) = filter_expression(&ListFilters {
+            completed: Some(true),
+            priority: Some(Priority::Low),
+            q: Some("milk".into()),
+            order: Order::Desc,
+        });
+        assert_eq!(
+            expression.as_deref(),
+            Some("#completed = :completed AND #priority = :priority AND contains(#title_lc, :q)")
+        );
+        assert_eq!((names.len(), values.len()), (3, 3));
+        assert_eq!(filter_expression(&ListFilters::default()).0, None);
+    }
+}

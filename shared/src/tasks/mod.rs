@@ -1,0 +1,582 @@
+//! Tasks: the domain types of ../shared/API.md's Tasks section. Input (`TaskCreate`,
+//! `TaskReplace`, `TaskPatch`) is parsed at the edge into newtypes that only hold valid values,
+//! so the store never sees unvalidated data; [`Task`] is what the store holds and the API returns.
+
+mod cursor;
+mod query;
+
+pub use cursor::{CursorKeys, ListPosition};
+pub use query::{ListFilters, ListQuery, Order};
+
+use std::fmt;
+
+use lambda_http::http::header;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::http::{Field, Fields, Request, string};
+
+/// Fields a client may never write (sending them is a 422, never an assignment).
+pub const SERVER_OWNED_FIELDS: &[&str] = &["id", "user_id", "created_at", "updated_at", "version"];
+
+/// Longest title, in characters, after trimming.
+pub const MAX_TITLE_CHARS: usize = 255;
+/// Longest description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// A task's id: a UUIDv7 in canonical (lowercase, hyphenated) form, so that its string order
+/// is creation order and one task has exactly one URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(Uuid);
+
+impl TaskId {
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// A path segment or stored key as a task id; anything but a canonical UUIDv7 is `None`
+    /// (the handlers answer 404: a malformed id names no task).
+    pub fn parse(s: &str) -> Option<Self> {
+        let uuid = Uuid::try_parse(s).ok()?;
+        (uuid.get_version_num() == 7 && uuid.hyphenated().to_string() == s).then_some(Self(uuid))
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// A title: trimmed, 1..=255 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskTitle(String);
+
+impl TaskTitle {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let trimmed = s.trim();
+        match trimmed.chars().count() {
+            0 => Err("must not be empty".into()),
+            n if n > MAX_TITLE_CHARS => {
+                Err(format!("must be at most {MAX_TITLE_CHARS} characters"))
+            }
+            _ => Ok(Self(trimmed.to_string())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lowercased title the store keeps for case-insensitive search.
+    pub fn search_key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+/// A description: at most 2000 characters, kept exactly as sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskDescription(String);
+
+impl TaskDescription {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.chars().count() > MAX_DESCRIPTION_CHARS {
+            return Err(format!(
+                "must be at most {MAX_DESCRIPTION_CHARS} characters"
+            ));
+        }
+        Ok(Self(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Priority {
+    Low,
+    #[default]
+    Medium,
+    High,
+}
+
+impl Priority {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "low" => Some(Self::Low),
+            "medium" => Some(Self::Medium),
+            "high" => Some(Self::High),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+        }
+    }
+}
+
+/// A point in time, UTC, at millisecond precision; parsed from any RFC 3339 offset and always
+/// written as `YYYY-MM-DDTHH:MM:SS.sssZ` (fixed width, so the strings sort like the times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp(OffsetDateTime);
+
+const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+impl Timestamp {
+    fn truncated(t: OffsetDateTime) -> Self {
+        let utc = t.to_offset(time::UtcOffset::UTC);
+        Self(utc.replace_millisecond(utc.millisecond()).unwrap_or(utc))
+    }
+
+    pub fn now() -> Self {
+        Self::truncated(OffsetDateTime::now_utc())
+    }
+
+    /// An RFC 3339 date-time (any offset); years outside 0000..=9999 cannot be written back.
+    pub fn parse(s: &str) -> Option<Self> {
+        OffsetDateTime::parse(s, &Rfc3339).ok().map(Self::truncated)
+    }
+
+    pub fn to_rfc3339(self) -> String {
+        // Every parsed time has a four-digit year, so formatting cannot fail.
+        self.0.format(TIMESTAMP_FORMAT).unwrap_or_default()
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+/// Every field a client may write: what PUT replaces, what PATCH merges into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskFields {
+    pub title: TaskTitle,
+    pub description: Option<TaskDescription>,
+    pub completed: bool,
+    pub priority: Priority,
+    pub due_date: Option<Timestamp>,
+}
+
+fn parse_title(value: &Value) -> Result<TaskTitle, String> {
+    TaskTitle::parse(string(value)?)
+}
+
+fn parse_description(value: &Value) -> Result<TaskDescription, String> {
+    TaskDescription::parse(string(value)?)
+}
+
+fn parse_completed(value: &Value) -> Result<bool, String> {
+    value
+        .as_bool()
+        .ok_or_else(|| "must be true or false".into())
+}
+
+fn parse_priority(value: &Value) -> Result<Priority, String> {
+    Priority::parse(string(value)?).ok_or_else(|| "must be one of low, medium, high".into())
+}
+
+fn parse_due_date(value: &Value) -> Result<Timestamp, String> {
+    Timestamp::parse(string(value)?)
+        .ok_or_else(|| "must be an RFC 3339 date-time, e.g. 2026-12-31T17:00:00Z".into())
+}
+
+/// `POST /v1/tasks`: `title` required, every other field optional with its default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskCreate(pub TaskFields);
+
+/// `PUT /v1/tasks/{id}`: the same full set of writable fields as a create; whatever is omitted
+/// is reset to its default.
+pub type TaskReplace = TaskCreate;
+
+impl TaskCreate {
+    pub fn parse(body: Map<String, Value>) -> Result<Self, ApiError> {
+        let mut f = Fields::new(body).read_only(SERVER_OWNED_FIELDS);
+        let title = f.required("title", parse_title);
+        let description = f.field("description", parse_description);
+        let completed = f.optional("completed", false, parse_completed);
+        let priority = f.optional("priority", Priority::default(), parse_priority);
+        let due_date = f.field("due_date", parse_due_date);
+        f.finish(|| {
+            Some(Self(TaskFields {
+                title: title?,
+                description: description?.into_option(),
+                completed: completed?,
+                priority: priority?,
+                due_date: due_date?.into_option(),
+            }))
+        })
+    }
+}
+
+/// `PATCH /v1/tasks/{id}`: a JSON merge patch (RFC 7396). Absent fields are kept; `null`
+/// clears `description` and `due_date`; `title`, `completed` and `priority` cannot be null.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskPatch {
+    pub title: Option<TaskTitle>,
+    pub description: Option<Option<TaskDescription>>,
+    pub completed: Option<bool>,
+    pub priority: Option<Priority>,
+    pub due_date: Option<Option<Timestamp>>,
+}
+
+impl TaskPatch {
+    pub fn parse(body: Map<String, Value>) -> Result<Self, ApiError> {
+        let mut f = Fields::new(body).read_only(SERVER_OWNED_FIELDS);
+        let title = non_null(&mut f, "title", parse_title);
+        let description = f.field("description", parse_description);
+        let completed = non_null(&mut f, "completed", parse_completed);
+        let priority = non_null(&mut f, "priority", parse_priority);
+        let due_date = f.field("due_date", parse_due_date);
+        f.finish(|| {
+            Some(Self {
+                title: title?,
+                description: description?.into_patch(),
+                completed: completed?,
+                priority: priority?,
+                due_date: due_date?.into_patch(),
+            })
+        })
+    }
+
+    /// The fields after this patch.
+    pub fn apply(&self, current: &TaskFields) -> TaskFields {
+        TaskFields {
+            title: self.title.clone().unwrap_or_else(|| current.title.clone()),
+            description: self
+                .description
+                .clone()
+                .unwrap_or_else(|| current.description.clone()),
+            completed: self.completed.unwrap_or(current.completed),
+            priority: self.priority.unwrap_or(current.priority),
+            due_date: self.due_date.unwrap_or(current.due_date),
+        }
+    }
+}
+
+/// A merge-patch field that may be absent (kept) but not `null`. The outer `Option` is
+/// `None` when invalid (error recorded), the inner one when absent.
+fn non_null<T>(
+    f: &mut Fields,
+    name: &str,
+    parse: impl FnOnce(&Value) -> Result<T, String>,
+) -> Option<Option<T>> {
+    match f.field(name, parse)? {
+        Field::Absent => Some(None),
+        Field::Value(value) => Some(Some(value)),
+        // `optional` records "must not be null" and gives `None`.
+        Field::Null => f
+            .optional::<Option<T>>(name, None, |_| Ok(None))
+            .map(|_| None),
+    }
+}
+
+trait FieldExt<T> {
+    fn into_option(self) -> Option<T>;
+    fn into_patch(self) -> Option<Option<T>>;
+}
+
+impl<T> FieldExt<T> for Field<T> {
+    /// Absent or null both mean "none" (create and replace).
+    fn into_option(self) -> Option<T> {
+        match self {
+            Field::Value(v) => Some(v),
+            Field::Absent | Field::Null => None,
+        }
+    }
+    /// Absent keeps, null clears, a value sets (merge patch).
+    fn into_patch(self) -> Option<Option<T>> {
+        match self {
+            Field::Absent => None,
+            Field::Null => Some(None),
+            Field::Value(v) => Some(Some(v)),
+        }
+    }
+}
+
+/// A stored task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    pub id: TaskId,
+    pub fields: TaskFields,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+impl Task {
+    /// A new task (version 1).
+    pub fn new(fields: TaskFields) -> Self {
+        let now = Timestamp::now();
+        Self {
+            id: TaskId::generate(),
+            fields,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    /// This task with `fields` as its next version.
+    pub fn changed(&self, fields: TaskFields) -> Self {
+        Self {
+            id: self.id,
+            fields,
+            created_at: self.created_at,
+            updated_at: Timestamp::now().max(self.updated_at),
+            version: self.version + 1,
+        }
+    }
+
+    /// The `ETag` of this version: a strong tag, the version number quoted.
+    pub fn etag(&self) -> String {
+        format!("\"{}\"", self.version)
+    }
+
+    /// The JSON representation of API.md.
+    pub fn view(&self) -> TaskView<'_> {
+        TaskView {
+            id: self.id.to_string(),
+            title: self.fields.title.as_str(),
+            description: self
+                .fields
+                .description
+                .as_ref()
+                .map(TaskDescription::as_str),
+            completed: self.fields.completed,
+            priority: self.fields.priority.as_str(),
+            due_date: self.fields.due_date,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
+    }
+}
+
+/// A task as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct TaskView<'a> {
+    pub id: String,
+    pub title: &'a str,
+    pub description: Option<&'a str>,
+    pub completed: bool,
+    pub priority: &'static str,
+    pub due_date: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+}
+
+/// A user's task totals, maintained on every write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct TaskCounts {
+    pub total: u64,
+    pub completed: u64,
+}
+
+/// The `If-Match` precondition of a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No header: the write applies to whatever version is current (retried on races).
+    Any,
+    /// `If-Match: *`: the task must exist (as for any write).
+    Exists,
+    /// One or more versions (`"3"` or `"3", "4"`): the current version must be one of them.
+    Versions(Vec<u64>),
+}
+
+impl IfMatch {
+    /// Reads every `If-Match` header. A value that is not `*` or a list of quoted versions is a
+    /// malformed request (400), so a client sending `If-Match: 3` learns why instead of
+    /// getting a puzzling 412. Weak tags (`W/"3"`) never match (RFC 9110: strong comparison).
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let mut versions = Vec::new();
+        let mut any_header = false;
+        for value in req.headers().get_all(header::IF_MATCH) {
+            any_header = true;
+            let value = value.to_str().map_err(|_| malformed_if_match())?.trim();
+            if value == "*" {
+                return Ok(Self::Exists);
+            }
+            for tag in value.split(',').map(str::trim) {
+                if let Some(weak) = tag.strip_prefix("W/") {
+                    parse_quoted_version(weak).ok_or_else(malformed_if_match)?;
+                    continue;
+                }
+                versions.push(parse_quoted_version(tag).ok_or_else(malformed_if_match)?);
+            }
+        }
+        Ok(if any_header {
+            Self::Versions(versions)
+        } else {
+            Self::Any
+        })
+    }
+
+    pub fn matches(&self, version: u64) -> bool {
+        match self {
+            Self::Any | Self::Exists => true,
+            Self::Versions(versions) => versions.contains(&version),
+        }
+    }
+}
+
+fn parse_quoted_version(tag: &str) -> Option<u64> {
+    let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
+    if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    inner.parse().ok()
+}
+
+fn malformed_if_match() -> ApiError {
+    ApiError::BadRequest(
+        "If-Match must be * or a list of quoted versions, e.g. If-Match: \"3\"".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn object(value: Value) -> Map<String, Value> {
+        match value {
+            Value::Object(map) => map,
+            _ => unreachable!(),
+        }
+    }
+
+    fn field_errors(err: ApiError) -> Vec<String> {
+        match err {
+            ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
+            other => panic!("expected 422, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn task_ids_are_canonical_uuidv7_only() {
+        let id = TaskId::generate();
+        assert_eq!(TaskId::parse(&id.to_string()), Some(id));
+        assert_eq!(TaskId::parse(&id.to_string().to_uppercase()), None);
+        assert_eq!(TaskId::parse(&id.as_uuid().simple().to_string()), None);
+        assert_eq!(TaskId::parse("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), None);
+        assert_eq!(TaskId::parse("not-a-uuid"), None);
+        assert_eq!(TaskId::parse(""), None);
+    }
+
+    #[test]
+    fn titles_are_trimmed_and_bounded_in_characters() {
+        assert_eq!(
+            TaskTitle::parse("  Buy milk \n").unwrap().as_str(),
+            "Buy milk"
+        );
+        assert!(TaskTitle::parse("   ").is_err());
+        assert!(TaskTitle::parse(&"é".repeat(255)).is_ok());
+        assert!(TaskTitle::parse(&"é".repeat(256)).is_err());
+        assert!(TaskDescription::parse(&"ü".repeat(2000)).is_ok());
+        assert!(TaskDescription::parse(&"ü".repeat(2001)).is_err());
+    }
+
+    #[test]
+    fn due_dates_are_normalised_to_utc_z() {
+        let t = Timestamp::parse("2026-12-01T10:30:00+02:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-12-01T08:30:00.000Z");
+        let precise = Timestamp::parse("2026-12-01T08:30:00.123456789Z").unwrap();
+        assert_eq!(precise.to_rfc3339(), "2026-12-01T08:30:00.123Z");
+        assert!(
+            Timestamp::parse("2026-12-01T08:30:00.5-00:30")
+                .unwrap()
+                .to_rfc3339()
+                > precise.to_rfc3339()
+        );
+        assert!(Timestamp::parse("2026-12-01").is_none());
+        assert!(Timestamp::parse("tomorrow").is_none());
+        assert!(Timestamp::now().to_rfc3339().ends_with('Z'));
+    }
+
+    #[test]
+    fn create_applies_defaults_and_collects_every_error() {
+        let TaskCreate(fields) = TaskCreate::parse(object(json!({"title": " a "}))).unwrap();
+        assert_eq!(fields.title.as_str(), "a");
+        assert_eq!(fields.priority, Priority::Medium);
+        assert!(!fields.completed && fields.description.is_none() && fields.due_date.is_none());
+
+        let err = TaskCreate::parse(object(json!({
+            "id": "x", "priority": "urgent", "completed": "yes", "due_date": "soon", "owner": 1
+        })))
+        .unwrap_err();
+        assert_eq!(
+            field_errors(err),
+            ["id", "title", "completed", "priority", "due_date", "owner"]
+        );
+    }
+
+    #[test]
+    fn merge_patch_keeps_absent_clears_null_and_refuses_null_for_required_fields() {
+        let current = TaskCreate::parse(object(json!({
+            "title": "t", "description": "d", "due_date": "2026-01-01T00:00:00Z", "priority": "high"
+        })))
+        .unwrap()
+        .0;
+        let patch =
+            TaskPatch::parse(object(json!({"description": null, "completed": true}))).unwrap();
+        let next = patch.apply(&current);
+        assert_eq!(next.description, None);
+        assert_eq!(next.due_date, current.due_date);
+        assert!(next.completed);
+        assert_eq!(next.priority, Priority::High);
+        assert_eq!(
+            TaskPatch::parse(Map::new()).unwrap().apply(&current),
+            current
+        );
+
+        let err = TaskPatch::parse(object(
+            json!({"title": null, "priority": null, "completed": null, "version": 3}),
+        ))
+        .unwrap_err();
+        assert_eq!(
+            field_errors(err),
+            ["version", "title", "completed", "priority"]
+        );
+    }
+
+    fn if_match(values: &[&str]) -> Result<IfMatch, ApiError> {
+        let mut builder = lambda_http::http::Request::builder();
+        for v in values {
+            builder = builder.header("if-match", *v);
+        }
+        IfMatch::from_request(&builder.body(lambda_http::Body::Empty).unwrap())
+    }
+
+    #[test]
+    fn if_match_reads_quoted_versions_star_and_refuses_garbage() {
+        assert_eq!(if_match(&[]).unwrap(), IfMatch::Any);
+        assert_eq!(if_match(&["*"]).unwrap(), IfMatch::Exists);
+        assert_eq!(
+            if_match(&["\"3\", \"4\"", "\"7\""]).unwrap(),
+            IfMatch::Versions(vec![3, 4, 7])
+        );
+        let weak = if_match(&["W/\"3\""]).unwrap();
+        assert!(!weak.matches(3));
+        for bad in ["3", "\"\"", "\"abc\"", "\"-1\"", "\"3", ""] {
+            assert_eq!(if_match(&[bad]).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! The query of `GET /v1/tasks`: filters, order, page size and cursor. Anything malformed
+//! (a bad value, a repeated or unknown parameter) is a 400, never silently ignored.
+
+use super::{MAX_TITLE_CHARS, Priority};
+use crate::error::ApiError;
+
+/// Page size when `limit` is absent.
+pub const DEFAULT_LIMIT: usize = 20;
+/// Largest page.
+pub const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    /// Newest first (the default).
+    #[default]
+    Desc,
+    Asc,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Desc => "desc",
+            Self::Asc => "asc",
+        }
+    }
+}
+
+/// What selects and orders the tasks of a listing: a cursor is valid only for the same filters.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ListFilters {
+    pub completed: Option<bool>,
+    pub priority: Option<Priority>,
+    /// Lowercased title substring; `None` when absent or empty.
+    pub q: Option<String>,
+    pub order: Order,
+}
+
+impl ListFilters {
+    /// Whether a filter may drop items read (then a page can need several reads).
+    pub fn is_filtered(&self) -> bool {
+        self.completed.is_some() || self.priority.is_some() || self.q.is_some()
+    }
+}
+
+/// A parsed listing request. `cursor` is still sealed: opening it needs the user and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub filters: ListFilters,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl ListQuery {
+    /// Parses a raw query string (`a=1&b=2`, percent-encoded).
+    pub fn parse(raw: Option<&str>) -> Result<Self, ApiError> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw.unwrap_or(""))
+            .map_err(|_| bad("the query string is malformed"))?;
+        let mut query = Self {
+            filters: ListFilters::default(),
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+        };
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, value) in &pairs {
+            if seen.contains(&name.as_str()) {
+                return Err(bad(format!("query parameter {name} is repeated")));
+            }
+            seen.push(name);
+            match name.as_str() {
+                "completed" => {
+                    query.filters.completed = Some(match value.as_str() {
+                        "true" => true,
+                        "false" => false,
+                        _ => return Err(bad("completed must be true or false")),
+                    })
+                }
+                "priority" => {
+                    query.filters.priority = Some(
+                        Priority::parse(value)
+                            .ok_or_else(|| bad("priority must be one of low, medium, high"))?,
+                    )
+                }
+                "q" => {
+                    let q = value.trim();
+                    if q.chars().count() > MAX_TITLE_CHARS {
+                        return Err(bad(format!(
+                            "q must be at most {MAX_TITLE_CHARS} characters"
+                        )));
+                    }
+                    query.filters.q = (!q.is_empty()).then(|| q.to_lowercase());
+                }
+                "order" => {
+                    query.filters.order = match value.as_str() {
+                        "desc" => Order::Desc,
+                        "asc" => Order::Asc,
+                        _ => return Err(bad("order must be desc or asc")),
+                    }
+                }
+                "limit" => {
+                    query.limit = value
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| {
+                            (1..=MAX_LIMIT).contains(n) && value.bytes().all(|b| b.is_ascii_digit())
+                        })
+                        .ok_or_else(|| {
+                            bad(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+                        })?
+                }
+                "cursor" => {
+                    if value.is_empty() {
+                        return Err(bad("cursor must not be empty"));
+                    }
+                    query.cursor = Some(value.clone())
+                }
+                other => {
+                    return Err(bad(format!(
+                        "unknown query parameter {other:?} (known: completed, priority, q, order, limit, cursor)"
+                    )));
+                }
+            }
+        }
+        Ok(query)
+    }
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::BadRequest(detail.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_without_a_query() {
+        let q = ListQuery::parse(None).unwrap();
+        assert_eq!(q.limit, 20);
+        assert_eq!(q.filters, ListFilters::default());
+        assert_eq!(q.filters.order, Order::Desc);
+        assert!(q.cursor.is_none());
+    }
+
+    #[test]
+    fn reads_every_parameter() {
+        let q = ListQuery::parse(Some(
+            "completed=false&priority=high&q=%20Milk%20&order=asc&limit=100&cursor=abc",
+        ))
+        .unwrap();
+        assert_eq!(q.filters.completed, Some(false));
+        assert_eq!(q.filters.priority, Some(Priority::High));
+        assert_eq!(q.filters.q.as_deref(), Some("milk"));
+        assert_eq!(q.filters.order, Order::Asc);
+        assert_eq!(q.limit, 100);
+        assert_eq!(q.cursor.as_deref(), Some("abc"));
+        assert!(q.filters.is_filtered());
+        assert_eq!(ListQuery::parse(Some("q=")).unwrap().filters.q, None);
+    }
+
+    #[test]
+    fn malformed_parameters_are_400() {
+        for raw in [
+            "limit=abc",
+            "limit=0",
+            "limit=101",
+            "limit=-1",
+            "limit=+5",
+            "limit=",
+            "priority=urgent",
+            "completed=maybe",
+            "completed=1",
+            "order=sideways",
+            "cursor=",
+            "limit=5&limit=6",
+            "colour=red",
+        ] {
+            let err = ListQuery::parse(Some(raw)).unwrap_err();
+            assert_eq!(err.status(), 400, "{raw}");
+        }
+        assert!(ListQuery::parse(Some(&format!("q={}", "a".repeat(256)))).is_err());
+    }
+}
