@@ -1,21 +1,45 @@
-//! `account`: `GET /v1/health`, and the catch-all for unknown routes (404 problem+json).
+//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, and the catch-all for unknown
+//! routes (404 problem+json).
 
 use lambda_http::http::{Method, StatusCode};
 use shared::App;
 use shared::error::ApiError;
-use shared::http::{Request, Response, Route, json_response, serve};
+use shared::http::{Request, Response, Route, empty, json_response, serve};
 
 const HEALTH: &str = "/v1/health";
+const ME: &str = "/v1/me";
 
-pub static ROUTES: &[Route] = &[Route::new(HEALTH, &[Method::GET])];
+pub static ROUTES: &[Route] = &[
+    Route::new(HEALTH, &[Method::GET]),
+    Route::new(ME, &[Method::GET, Method::DELETE]),
+];
+
+/// 401 for a token whose user vanished after authentication (deleted concurrently).
+const GONE: &str = "the account no longer exists";
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |route, _req| {
-        match route.route.template {
-            HEALTH => Ok(json_response(
+    serve(&app.config, ROUTES, req, async |route, req| {
+        match (route.route.template, req.method().clone()) {
+            (HEALTH, _) => Ok(json_response(
                 StatusCode::OK,
                 &serde_json::json!({ "status": "ok" }),
             )),
+            (ME, Method::GET) => {
+                let user = app.authenticate(&req).await?;
+                let user = app
+                    .store
+                    .user(user)
+                    .await?
+                    .ok_or(ApiError::unauthorized_bearer(GONE))?;
+                Ok(json_response(StatusCode::OK, &user))
+            }
+            (ME, Method::DELETE) => {
+                let user = app.authenticate(&req).await?;
+                if !app.store.delete_account(user).await? {
+                    return Err(ApiError::unauthorized_bearer(GONE));
+                }
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
             _ => Err(ApiError::NotFound("no such route")),
         }
     })

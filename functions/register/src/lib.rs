@@ -1,15 +1,67 @@
-//! `register`: routes of ../shared/API.md served by this function.
+//! `register`: `POST /v1/auth/register` creates an account.
 
-use lambda_http::http::Method;
+use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
+use shared::auth::{Email, Password, User, UserName, hash_password};
 use shared::error::ApiError;
-use shared::http::{Request, Response, Route, serve};
+use shared::http::{
+    Fields, Request, Response, Route, json_object, json_response, serve, with_header,
+};
 
 pub static ROUTES: &[Route] = &[Route::new("/v1/auth/register", &[Method::POST])];
 
+/// A registration as sent.
+#[derive(Debug)]
+pub struct Registration {
+    pub email: Email,
+    pub password: Password,
+    pub name: UserName,
+}
+
+impl Registration {
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(json_object(req)?).read_only(&[
+            "id",
+            "user_id",
+            "created_at",
+            "updated_at",
+            "version",
+        ]);
+        let email = fields.required("email", Email::from_json);
+        let password = fields.required("password", Password::from_json);
+        let name = fields.required("name", UserName::from_json);
+        fields.finish(|| {
+            Some(Self {
+                email: email?,
+                password: password?,
+                name: name?,
+            })
+        })
+    }
+}
+
+/// Creates the user (409 if the email is taken). The password is hashed before the write, so
+/// a taken email costs the same time as a free one.
+pub async fn register(app: &App, registration: Registration) -> Result<User, ApiError> {
+    let Registration {
+        email,
+        password,
+        name,
+    } = registration;
+    let password_hash = hash_password(password).await?;
+    let user = User::new(email, name);
+    app.store.create_user(&user, password_hash).await?;
+    Ok(user)
+}
+
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |_route, _req| {
-        Err(ApiError::NotFound("not implemented yet"))
+    serve(&app.config, ROUTES, req, async |_route, req| {
+        let user = register(app, Registration::from_request(&req)?).await?;
+        with_header(
+            json_response(StatusCode::CREATED, &user),
+            header::LOCATION,
+            "/v1/me",
+        )
     })
     .await
 }

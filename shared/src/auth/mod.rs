@@ -1,9 +1,23 @@
 //! Identity: who a request is from. Access tokens (JWT) are verified here, and
-//! [`authenticate`] is the one check every Bearer route uses.
+//! [`authenticate`] is the one check every Bearer route uses. Also the credentials of
+//! accounts (email, password and its hash) and sessions (refresh tokens and their cookie).
 
 mod access_token;
+mod cookie;
+mod credentials;
+mod password;
+mod refresh_token;
+mod user;
 
 pub use access_token::{ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE};
+pub use cookie::{
+    REFRESH_COOKIE, cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
+    require_allowed_origin,
+};
+pub use credentials::{Email, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, UserName};
+pub use password::{hash_password, verify_password};
+pub use refresh_token::{FamilyId, REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
+pub use user::{User, now_millis, unix_now};
 
 use std::fmt;
 
@@ -29,6 +43,17 @@ impl UserId {
 
     pub fn as_uuid(&self) -> Uuid {
         self.0
+    }
+
+    /// The id a refresh token or a stored item names (no check that the user exists).
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl serde::Serialize for UserId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
     }
 }
 

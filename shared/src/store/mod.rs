@@ -6,6 +6,7 @@
 //! | user            | `<user uuid>`          | `USER`                      |
 //! | task counts     | `<user uuid>`          | `COUNTS`                    |
 //! | task            | `<user uuid>`          | `TASK#<task uuidv7>`        |
+//! | refresh family  | `<user uuid>`          | `REFRESH#<family>`          |
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
 //! | login throttle  | `LOGIN#<email>`        | `THROTTLE`                  |
@@ -18,15 +19,20 @@
 //!
 //! Operations are grouped by concern in the submodules, all as methods of [`Store`].
 
+mod sessions;
 mod tasks;
+mod throttle;
 mod users;
+mod writes;
 
+pub use sessions::{RefreshState, Rotation};
 pub use tasks::{
-    COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, backoff,
-    counts_item, task_item,
+    COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, counts_item,
+    task_item,
 };
-
-pub use users::USER_SK;
+pub use throttle::Throttled;
+pub use users::{USER_SK, email_pk};
+pub use writes::{ConditionsFailed, Key, backoff, key};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};

@@ -8,10 +8,8 @@
 //! that was read: a write never overwrites a change it has not seen.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
@@ -34,10 +32,6 @@ pub const COUNTS_SK: &str = "COUNTS";
 /// with a `next_cursor` to continue. 1000 small items stay well under DynamoDB's 1 MB per
 /// `Query` and a few round trips.
 pub const MAX_ITEMS_READ_PER_LIST: usize = 1000;
-
-/// Attempts of a transaction that DynamoDB cancelled only because another transaction held
-/// one of its items (typically the counts item under concurrent writes).
-const TRANSACTION_ATTEMPTS: u32 = 8;
 
 const TITLE: &str = "title";
 const TITLE_LC: &str = "title_lc";
@@ -221,7 +215,7 @@ impl Store {
             TransactWriteItem::builder().put(put).build(),
             self.update_counts(user, 1, i64::from(task.fields.completed)),
         ];
-        match self.transact(items).await? {
+        match self.transact_task(items).await? {
             WriteOutcome::Written => Ok(()),
             // A fresh UUIDv7 never collides; if it did, nothing was written.
             WriteOutcome::Conflict => Err(ApiError::Internal("task id collision".into())),
@@ -275,7 +269,7 @@ impl Store {
                 Err(err) => Err(err.into()),
             };
         }
-        self.transact(vec![
+        self.transact_task(vec![
             TransactWriteItem::builder().put(put).build(),
             self.update_counts(user, 0, completed_delta),
         ])
@@ -296,7 +290,7 @@ impl Store {
             .expression_attribute_values(":read_version", n(current.version))
             .build()
             .expect("table and key are set");
-        self.transact(vec![
+        self.transact_task(vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.update_counts(user, -1, -i64::from(current.fields.completed)),
         ])
@@ -415,70 +409,13 @@ impl Store {
         })
     }
 
-    /// Runs a transaction; a cancellation caused only by another transaction holding an item
-    /// is retried with jittered backoff, a failed condition is a [`WriteOutcome::Conflict`].
-    async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<WriteOutcome, ApiError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = self
-                .client()
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let err = match result {
-                Ok(_) => return Ok(WriteOutcome::Written),
-                Err(err) => err,
-            };
-            let reasons: Vec<String> = match &err {
-                SdkError::ServiceError(service) => match service.err() {
-                    TransactWriteItemsError::TransactionCanceledException(cancelled) => cancelled
-                        .cancellation_reasons()
-                        .iter()
-                        .filter_map(|r| r.code().map(str::to_owned))
-                        .collect(),
-                    other if other.code() == Some("TransactionConflictException") => {
-                        vec!["TransactionConflict".into()]
-                    }
-                    _ => return Err(err.into()),
-                },
-                _ => return Err(err.into()),
-            };
-            if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
-                return Ok(WriteOutcome::Conflict);
-            }
-            let retryable = reasons.iter().all(|r| {
-                matches!(
-                    r.as_str(),
-                    "None" | "TransactionConflict" | "ThrottlingError"
-                )
-            });
-            if !retryable || attempt >= TRANSACTION_ATTEMPTS {
-                return Err(if retryable {
-                    ApiError::StoreUnavailable(format!(
-                        "transaction cancelled {attempt} times: {reasons:?}"
-                    ))
-                } else {
-                    ApiError::Internal(format!("transaction cancelled: {reasons:?}"))
-                });
-            }
-            backoff(attempt).await;
-        }
+    /// A transaction whose failed condition means "the task changed since it was read".
+    async fn transact_task(&self, items: Vec<TransactWriteItem>) -> Result<WriteOutcome, ApiError> {
+        Ok(match self.transact(items).await? {
+            Ok(()) => WriteOutcome::Written,
+            Err(_) => WriteOutcome::Conflict,
+        })
     }
-}
-
-/// Waits before retry `attempt` (1-based): exponential from 10 ms, capped, with full jitter
-/// so that competing writers spread out.
-pub async fn backoff(attempt: u32) {
-    let ceiling_ms = (10u64 << attempt.min(5)).min(250);
-    let mut random = [0u8; 8];
-    // Without randomness, fall back to the ceiling: still a bounded wait.
-    let jitter = match aws_lc_rs::rand::fill(&mut random) {
-        Ok(()) => u64::from_le_bytes(random) % (ceiling_ms + 1),
-        Err(_) => ceiling_ms,
-    };
-    tokio::time::sleep(Duration::from_millis(jitter.max(1))).await;
 }
 
 /// A write that lost a race: its condition failed, or a transaction held the item.

@@ -1,0 +1,231 @@
+//! Accounts and sessions end to end, over HTTP against the real local stack (scripts/test.sh
+//! sets TASKLINE_BASE_URL and TASKLINE_STACK_LOG): register, log in, read the account,
+//! refresh with the cookie, log out, delete the account; and no secret reaches the logs.
+
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+const COOKIE: &str = "__Host-taskline_refresh";
+
+fn base_url() -> String {
+    std::env::var("TASKLINE_BASE_URL").expect("TASKLINE_BASE_URL (run through scripts/test.sh)")
+}
+
+fn url(path: &str) -> String {
+    format!("{}{path}", base_url())
+}
+
+fn unique_email() -> String {
+    format!("e2e-{}@Example.com", uuid::Uuid::now_v7().simple())
+}
+
+/// The refresh cookie a response sets: its value and the whole `Set-Cookie` line. (The cookie
+/// is `Secure`, which a client over plain http would not send back, so tests carry it.)
+fn set_cookie(response: &reqwest::Response) -> (String, String) {
+    let lines: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    let value = lines[0]
+        .split(';')
+        .next()
+        .unwrap()
+        .strip_prefix(&format!("{COOKIE}="))
+        .unwrap()
+        .to_string();
+    (value, lines[0].clone())
+}
+
+async fn register(client: &Client, email: &str, password: &str) -> Value {
+    let response = client
+        .post(url("/v1/auth/register"))
+        .json(&json!({"email": email, "password": password, "name": "End To End"}))
+        .send()
+        .await
+        .expect("the local stack answers");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    response.json().await.unwrap()
+}
+
+/// Logs in; returns the access token and the refresh cookie's value.
+async fn login(client: &Client, email: &str, password: &str) -> (String, String) {
+    let response = client
+        .post(url("/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["cache-control"], "no-store");
+    let (cookie, line) = set_cookie(&response);
+    assert_eq!(
+        line,
+        format!("{COOKIE}={cookie}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    (body["access_token"].as_str().unwrap().to_string(), cookie)
+}
+
+async fn refresh(client: &Client, cookie: &str) -> reqwest::Response {
+    client
+        .post(url("/v1/auth/refresh"))
+        .header("cookie", format!("{COOKIE}={cookie}"))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn me(client: &Client, token: &str) -> reqwest::Response {
+    client
+        .get(url("/v1/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The whole session life cycle, then a look at everything the stack logged meanwhile.
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test.sh"]
+async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
+    let client = Client::new();
+    let email = unique_email();
+    let password = format!("  e2e secret {}  ", uuid::Uuid::now_v7().simple());
+    let user = register(&client, &email, &password).await;
+    assert_eq!(user["email"], email.to_lowercase());
+
+    let (access, first_cookie) = login(&client, &email, &password).await;
+    let response = me(&client, &access).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.json::<Value>().await.unwrap(), user);
+
+    let response = refresh(&client, &first_cookie).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (second_cookie, _) = set_cookie(&response);
+    assert_ne!(second_cookie, first_cookie);
+    let refreshed: Value = response.json().await.unwrap();
+    let second_access = refreshed["access_token"].as_str().unwrap().to_string();
+    assert_eq!(me(&client, &second_access).await.status(), StatusCode::OK);
+
+    // A foreign page cannot log the user out.
+    let response = client
+        .post(url("/v1/auth/logout"))
+        .header("origin", "https://evil.example")
+        .header("cookie", format!("{COOKIE}={second_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+
+    let response = client
+        .post(url("/v1/auth/logout"))
+        .header("origin", "http://localhost:5173")
+        .header("cookie", format!("{COOKIE}={second_cookie}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    let (cleared, line) = set_cookie(&response);
+    assert_eq!(cleared, "");
+    assert!(line.ends_with("Max-Age=0"), "{line}");
+    assert_eq!(
+        refresh(&client, &second_cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // A wrong password, whose body must not be logged either.
+    let response = client
+        .post(url("/v1/auth/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "username={}&password=wrong-{}",
+            email.replace('@', "%40"),
+            uuid::Uuid::now_v7().simple()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Give the stack a moment to flush its output, then read all of it.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let log_path = std::env::var("TASKLINE_STACK_LOG")
+        .expect("TASKLINE_STACK_LOG (run through scripts/test.sh)");
+    let log = std::fs::read_to_string(&log_path).expect("the stack's log is readable");
+    assert!(
+        log.contains("/v1/auth/refresh"),
+        "the log at {log_path} should hold the requests' log lines"
+    );
+    for (what, secret) in [
+        ("password", password.trim()),
+        ("access token", access.as_str()),
+        ("refreshed access token", second_access.as_str()),
+        ("refresh cookie", first_cookie.as_str()),
+        ("rotated refresh cookie", second_cookie.as_str()),
+    ] {
+        assert!(!log.contains(secret), "the {what} appears in {log_path}");
+    }
+    // Nor any part of a token long enough to matter (a JWT's signature, a cookie's half).
+    assert!(!log.contains(access.rsplit('.').next().unwrap()));
+    assert!(!log.contains(&first_cookie[first_cookie.len() / 2..]));
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test.sh"]
+async fn a_deleted_account_loses_its_tokens_sessions_and_email_at_once() {
+    let client = Client::new();
+    let email = unique_email();
+    let password = "delete me please";
+    register(&client, &email, password).await;
+    let (access, cookie) = login(&client, &email, password).await;
+
+    let response = client
+        .delete(url("/v1/me"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let response = me(&client, &access).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Bearer")
+    );
+    assert_eq!(
+        refresh(&client, &cookie).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // The email is free again.
+    register(&client, &email, password).await;
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test.sh"]
+async fn a_replayed_refresh_cookie_ends_its_session() {
+    let client = Client::new();
+    let email = unique_email();
+    let password = "replay attack";
+    register(&client, &email, password).await;
+    let (_, first) = login(&client, &email, password).await;
+    let response = refresh(&client, &first).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let (second, _) = set_cookie(&response);
+    assert_eq!(
+        refresh(&client, &first).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&client, &second).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -1,0 +1,426 @@
+//! `GET /v1/me` and `DELETE /v1/me` against DynamoDB Local: the account, access-token
+//! validation (forgeries of every kind are 401) and complete account deletion.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use devtools::harness::{TestApp, TestRequest, TestResponse, call, test_vars};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery";
+const COOKIE: &str = "__Host-taskline_refresh";
+
+struct Account {
+    id: String,
+    email: String,
+    registered: Value,
+    access_token: String,
+    refresh_cookie: String,
+}
+
+async fn sign_up(t: &TestApp, email: &str) -> Account {
+    let response = call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register")
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Tester"})),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+    let registered = response.json();
+    let response = log_in(t, email).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    let set_cookie = response.header_all("set-cookie");
+    let (pair, _) = set_cookie[0].split_once(';').unwrap();
+    Account {
+        id: registered["id"].as_str().unwrap().to_string(),
+        email: email.to_string(),
+        registered,
+        access_token: response.json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        refresh_cookie: pair
+            .strip_prefix(&format!("{COOKIE}="))
+            .unwrap()
+            .to_string(),
+    }
+}
+
+async fn log_in(t: &TestApp, email: &str) -> TestResponse {
+    call(
+        login::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": PASSWORD})),
+    )
+    .await
+}
+
+async fn me(t: &TestApp, token: &str) -> TestResponse {
+    call(
+        account::handle,
+        &t.app,
+        TestRequest::get("/v1/me").bearer(token),
+    )
+    .await
+}
+
+/// Asserts a 401 of a Bearer route (problem+json with `WWW-Authenticate: Bearer`).
+fn assert_bearer_refused(response: &TestResponse) {
+    response.problem(401);
+    assert!(
+        response
+            .header("www-authenticate")
+            .unwrap()
+            .starts_with("Bearer"),
+        "{:?}",
+        response.header("www-authenticate")
+    );
+}
+
+#[tokio::test]
+async fn me_returns_the_account_as_registered() {
+    let t = TestApp::new().await;
+    let account = sign_up(&t, "Me@Example.com").await;
+    let response = me(&t, &account.access_token).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+    let body = response.json();
+    assert_eq!(body, account.registered);
+    assert_eq!(body["email"], "me@example.com");
+    assert!(body.get("password_hash").is_none());
+}
+
+#[tokio::test]
+async fn me_without_a_bearer_token_is_401_with_a_challenge() {
+    let t = TestApp::new().await;
+    assert_bearer_refused(&call(account::handle, &t.app, TestRequest::get("/v1/me")).await);
+    let account = sign_up(&t, "scheme@example.com").await;
+    for value in [
+        format!("Basic {}", account.access_token),
+        account.access_token.clone(),
+        "Bearer".to_string(),
+        "Bearer not.a.jwt".to_string(),
+    ] {
+        let response = call(
+            account::handle,
+            &t.app,
+            TestRequest::get("/v1/me").header("authorization", &value),
+        )
+        .await;
+        assert_bearer_refused(&response);
+    }
+    assert_bearer_refused(&call(account::handle, &t.app, TestRequest::delete("/v1/me")).await);
+}
+
+fn secret() -> Vec<u8> {
+    test_vars("unused")["JWT_SECRET"].as_bytes().to_vec()
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn claims(user: &str) -> Value {
+    json!({
+        "sub": user,
+        "iat": now(),
+        "exp": now() + 900,
+        "iss": "taskline",
+        "aud": "taskline-api",
+        "jti": uuid::Uuid::now_v7().to_string(),
+    })
+}
+
+fn sign(alg: Algorithm, typ: Option<&str>, claims: &Value, key: &[u8]) -> String {
+    let mut header = Header::new(alg);
+    header.typ = typ.map(str::to_string);
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(key)).unwrap()
+}
+
+fn unsigned(header: Value, claims: &Value) -> String {
+    format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(header.to_string()),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    )
+}
+
+#[tokio::test]
+async fn forged_and_foreign_access_tokens_are_401() {
+    let t = TestApp::new().await;
+    let account = sign_up(&t, "forge@example.com").await;
+    let user = account.id.as_str();
+    let key = secret();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = claims(user);
+        change(&mut c);
+        c
+    };
+
+    // The control: a token signed exactly as the service signs works, so the refusals
+    // below are about what each one changes.
+    let genuine = sign(Algorithm::HS256, Some("at+jwt"), &claims(user), &key);
+    assert_eq!(me(&t, &genuine).await.status(), 200);
+
+    let forged = [
+        (
+            "alg none",
+            unsigned(json!({"alg": "none", "typ": "at+jwt"}), &claims(user)),
+        ),
+        (
+            "alg none with a signature",
+            format!(
+                "{}{}",
+                unsigned(json!({"alg": "none", "typ": "at+jwt"}), &claims(user)),
+                genuine.rsplit('.').next().unwrap()
+            ),
+        ),
+        (
+            "wrong key",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &claims(user),
+                b"another-secret-0123456789abcdef0123",
+            ),
+        ),
+        (
+            "other algorithm (HS512)",
+            sign(Algorithm::HS512, Some("at+jwt"), &claims(user), &key),
+        ),
+        (
+            "expired beyond the leeway",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["exp"] = json!(now() - 120)),
+                &key,
+            ),
+        ),
+        (
+            "string-typed exp",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["exp"] = json!((now() - 120).to_string())),
+                &key,
+            ),
+        ),
+        (
+            "string-typed exp in the future",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["exp"] = json!((now() + 900).to_string())),
+                &key,
+            ),
+        ),
+        (
+            "missing exp",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("exp");
+                }),
+                &key,
+            ),
+        ),
+        (
+            "wrong aud",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["aud"] = json!("another-api")),
+                &key,
+            ),
+        ),
+        (
+            "non-string aud",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["aud"] = json!(42)),
+                &key,
+            ),
+        ),
+        (
+            "missing aud",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("aud");
+                }),
+                &key,
+            ),
+        ),
+        (
+            "wrong iss",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["iss"] = json!("someone-else")),
+                &key,
+            ),
+        ),
+        (
+            "non-string iss",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["iss"] = json!(["taskline"])),
+                &key,
+            ),
+        ),
+        (
+            "other typ (JWT)",
+            sign(Algorithm::HS256, Some("JWT"), &claims(user), &key),
+        ),
+        ("no typ", sign(Algorithm::HS256, None, &claims(user), &key)),
+        (
+            "missing sub",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("sub");
+                }),
+                &key,
+            ),
+        ),
+        (
+            "sub not a user id",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["sub"] = json!("admin")),
+                &key,
+            ),
+        ),
+        (
+            "sub of a user that does not exist",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["sub"] = json!(uuid::Uuid::now_v7().to_string())),
+                &key,
+            ),
+        ),
+        ("tampered payload", {
+            let mut parts: Vec<String> = genuine.split('.').map(str::to_string).collect();
+            parts[1] = URL_SAFE_NO_PAD
+                .encode(with(&|c| c["sub"] = json!(uuid::Uuid::now_v7().to_string())).to_string());
+            parts.join(".")
+        }),
+    ];
+    for (what, token) in forged {
+        let response = me(&t, &token).await;
+        assert_eq!(response.status(), 401, "{what}: {}", response.text());
+        assert_bearer_refused(&response);
+    }
+}
+
+#[tokio::test]
+async fn a_token_just_past_exp_is_accepted_within_the_leeway() {
+    let t = TestApp::new().await;
+    let account = sign_up(&t, "leeway@example.com").await;
+    let mut c = claims(&account.id);
+    c["exp"] = json!(now() - 5);
+    let token = sign(Algorithm::HS256, Some("at+jwt"), &c, &secret());
+    assert_eq!(me(&t, &token).await.status(), 200);
+}
+
+/// Items of the kinds the tasks function keeps in a user's partition, written directly.
+async fn put_task_like_items(t: &TestApp, user: &str, tasks: usize) {
+    for i in 0..tasks {
+        t.client
+            .put_item()
+            .table_name(&t.table)
+            .item("user_id", AttributeValue::S(user.into()))
+            .item(
+                "sk",
+                AttributeValue::S(format!("TASK#{}", uuid::Uuid::now_v7())),
+            )
+            .item("title", AttributeValue::S(format!("task {i}")))
+            .send()
+            .await
+            .unwrap();
+    }
+    t.client
+        .put_item()
+        .table_name(&t.table)
+        .item("user_id", AttributeValue::S(user.into()))
+        .item("sk", AttributeValue::S("COUNTS".into()))
+        .item("total", AttributeValue::N(tasks.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn deleting_the_account_removes_every_item_and_the_email_reservation() {
+    let t = TestApp::new().await;
+    let account = sign_up(&t, "Leaving@Example.com").await;
+    let bystander = sign_up(&t, "staying@example.com").await;
+    // A second session, one rotation (a spent token stays until its family ends) and tasks.
+    let second = log_in(&t, &account.email).await;
+    assert_eq!(second.status(), 200);
+    let rotated = call(
+        refresh::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/refresh")
+            .cookie(&format!("{COOKIE}={}", account.refresh_cookie)),
+    )
+    .await;
+    assert_eq!(rotated.status(), 200);
+    put_task_like_items(&t, &account.id, 60).await;
+    assert!(t.partition(&account.id).await.len() > 60);
+
+    let response = call(
+        account::handle,
+        &t.app,
+        TestRequest::delete("/v1/me").bearer(&account.access_token),
+    )
+    .await;
+    assert_eq!(response.status(), 204, "{}", response.text());
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+
+    // Nothing is left in DynamoDB: no user, task, counts or refresh item, no reservation.
+    assert_eq!(t.partition(&account.id).await, vec![]);
+    assert_eq!(t.partition("EMAIL#leaving@example.com").await, vec![]);
+
+    // Its outstanding access tokens stop working at once; its sessions are gone.
+    assert_bearer_refused(&me(&t, &account.access_token).await);
+    assert_bearer_refused(
+        &call(
+            account::handle,
+            &t.app,
+            TestRequest::delete("/v1/me").bearer(&account.access_token),
+        )
+        .await,
+    );
+    let refreshed = call(
+        refresh::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/refresh")
+            .cookie(&format!("{COOKIE}={}", account.refresh_cookie)),
+    )
+    .await;
+    refreshed.problem(401);
+    log_in(&t, &account.email).await.problem(401);
+
+    // Other accounts are untouched, and the email can be registered again.
+    assert_eq!(me(&t, &bystander.access_token).await.status(), 200);
+    assert!(t.partition(&bystander.id).await.len() >= 3);
+    let again = sign_up(&t, "leaving@example.com").await;
+    assert_ne!(again.id, account.id);
+}

@@ -1,0 +1,439 @@
+//! `POST /v1/auth/refresh` and `POST /v1/auth/logout` against DynamoDB Local: rotation, reuse
+//! detection by family, concurrency, expiry on read, the Origin check and logout.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use devtools::harness::{ALLOWED_ORIGIN, TestApp, TestRequest, TestResponse, call};
+use serde_json::json;
+use shared::auth::{FamilyId, RefreshToken, UserId, unix_now as now};
+
+const PASSWORD: &str = "correct horse battery";
+const COOKIE: &str = "__Host-taskline_refresh";
+
+async fn register(t: &TestApp, email: &str) -> String {
+    let response = call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register")
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Tester"})),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+    response.json()["id"].as_str().unwrap().to_string()
+}
+
+/// Logs in and returns the refresh cookie's value.
+async fn login(t: &TestApp, email: &str) -> String {
+    let response = call(
+        login::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    cookie_value(&response)
+}
+
+/// A registered user (id) with a logged-in session (refresh cookie value).
+async fn session(t: &TestApp, email: &str) -> (String, String) {
+    let id = register(t, email).await;
+    (id, login(t, email).await)
+}
+
+fn cookie_value(response: &TestResponse) -> String {
+    let set_cookie = response.header_all("set-cookie");
+    assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
+    let (pair, _) = set_cookie[0].split_once(';').unwrap();
+    pair.strip_prefix(&format!("{COOKIE}="))
+        .unwrap()
+        .to_string()
+}
+
+fn with_cookie(req: TestRequest, value: &str) -> TestRequest {
+    req.cookie(&format!("{COOKIE}={value}"))
+}
+
+async fn refresh(t: &TestApp, value: &str) -> TestResponse {
+    call(
+        refresh::handle,
+        &t.app,
+        with_cookie(TestRequest::post("/v1/auth/refresh"), value),
+    )
+    .await
+}
+
+async fn logout(t: &TestApp, value: &str) -> TestResponse {
+    call(
+        refresh::handle,
+        &t.app,
+        with_cookie(TestRequest::post("/v1/auth/logout"), value),
+    )
+    .await
+}
+
+/// Asserts a 401 about the refresh cookie (problem+json, no Bearer challenge, no new cookie).
+fn assert_refused(response: &TestResponse) {
+    response.problem(401);
+    assert!(response.header("www-authenticate").is_none());
+    assert!(response.header("set-cookie").is_none());
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+}
+
+/// Sort keys of the refresh items (family and tokens) in a user's partition.
+async fn refresh_items(t: &TestApp, user: &str) -> Vec<String> {
+    t.partition(user)
+        .await
+        .iter()
+        .map(|i| i["sk"].as_s().unwrap().clone())
+        .filter(|sk| sk.starts_with("REFRESH#"))
+        .collect()
+}
+
+fn token_sk(value: &str) -> String {
+    let token = RefreshToken::parse(value).unwrap();
+    format!("REFRESH#{}#{}", token.family(), token.hash())
+}
+
+#[tokio::test]
+async fn refresh_rotates_the_cookie_and_issues_a_new_access_token() {
+    let t = TestApp::new().await;
+    let (user, first) = session(&t, "rotate@example.com").await;
+    let response = refresh(&t, &first).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+    let body = response.json();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["access_token", "expires_in", "token_type"]);
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    let subject = t
+        .app
+        .tokens
+        .verify(body["access_token"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(subject.to_string(), user);
+
+    let second = cookie_value(&response);
+    assert_ne!(second, first);
+    assert_eq!(
+        response.header_all("set-cookie")[0],
+        format!("{COOKIE}={second}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000")
+    );
+    let same_family = RefreshToken::parse(&second).unwrap().family();
+    assert_eq!(same_family, RefreshToken::parse(&first).unwrap().family());
+
+    // The old token is spent (kept to recognise reuse), the new one is its child.
+    let items = t.partition(&user).await;
+    let old = items
+        .iter()
+        .find(|i| i["sk"].as_s().unwrap() == &token_sk(&first))
+        .unwrap();
+    assert!(old["spent_at"].as_n().is_ok());
+    let new = items
+        .iter()
+        .find(|i| i["sk"].as_s().unwrap() == &token_sk(&second))
+        .unwrap();
+    assert!(new.get("spent_at").is_none());
+    assert_eq!(
+        new["parent"].as_s().unwrap(),
+        &RefreshToken::parse(&first).unwrap().hash()
+    );
+
+    // And the child rotates in turn.
+    assert_eq!(refresh(&t, &second).await.status(), 200);
+}
+
+#[tokio::test]
+async fn reusing_a_spent_token_revokes_its_family_but_not_other_logins() {
+    let t = TestApp::new().await;
+    let (user, first) = session(&t, "reuse@example.com").await;
+    let other_login = login(&t, "reuse@example.com").await;
+    let second = cookie_value(&refresh(&t, &first).await);
+
+    // The spent token comes back (stolen, or replayed): refused, and its family is revoked.
+    let replay = refresh(&t, &first).await;
+    assert_refused(&replay);
+    assert_refused(&refresh(&t, &second).await);
+    let family = RefreshToken::parse(&first).unwrap().family();
+    let left = refresh_items(&t, &user).await;
+    assert!(
+        left.iter().all(|sk| !sk.contains(&family.to_string())),
+        "{left:?}"
+    );
+
+    // The other login's family lives on.
+    let response = refresh(&t, &other_login).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+}
+
+#[tokio::test]
+async fn of_eight_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
+    let t = TestApp::new().await;
+    let (_, token) = session(&t, "race@example.com").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = t.app.clone();
+            let req = with_cookie(TestRequest::post("/v1/auth/refresh"), &token);
+            tokio::spawn(async move { call(refresh::handle, &app, req).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    let mut winners = Vec::new();
+    for task in tasks {
+        let response = task.await.unwrap();
+        statuses.push(response.status());
+        if response.status() == 200 {
+            winners.push(cookie_value(&response));
+        }
+    }
+    statuses.sort();
+    assert_eq!(statuses, [200, 401, 401, 401, 401, 401, 401, 401]);
+    // The losers presented a token that was spent by then: that is reuse, so the family,
+    // the winner's new token included, is revoked.
+    assert_refused(&refresh(&t, &winners[0]).await);
+}
+
+#[tokio::test]
+async fn missing_malformed_tampered_and_unknown_cookies_are_401() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "tamper@example.com").await;
+    assert_refused(
+        &call(
+            refresh::handle,
+            &t.app,
+            TestRequest::post("/v1/auth/refresh"),
+        )
+        .await,
+    );
+    let mut tampered = token.clone().into_bytes();
+    let last = tampered.len() - 2;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for value in [
+        "",
+        "garbage",
+        "x".repeat(86).as_str(),
+        &tampered,
+        &token[..40],
+    ] {
+        assert_refused(&refresh(&t, value).await);
+    }
+    // Well formed, right user and family, but not a token we issued.
+    let parsed = RefreshToken::parse(&token).unwrap();
+    let forged = RefreshToken::generate(parsed.user(), parsed.family()).unwrap();
+    assert_refused(&refresh(&t, forged.expose()).await);
+    let stranger = RefreshToken::generate(UserId::generate(), FamilyId::generate()).unwrap();
+    assert_refused(&refresh(&t, stranger.expose()).await);
+    // None of that spent or revoked the real token.
+    assert!(!refresh_items(&t, &user).await.is_empty());
+    assert_eq!(refresh(&t, &token).await.status(), 200);
+}
+
+async fn set_number(t: &TestApp, user: &str, sk: &str, attribute: &str, value: i64) {
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key("user_id", AttributeValue::S(user.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .update_expression("SET #a = :v")
+        .condition_expression("attribute_exists(sk)")
+        .expression_attribute_names("#a", attribute)
+        .expression_attribute_values(":v", AttributeValue::N(value.to_string()))
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_token_unused_for_7_days_is_401_though_its_item_is_still_there() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "idle@example.com").await;
+    let sk = token_sk(&token);
+    let item = t
+        .partition(&user)
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == &sk)
+        .unwrap();
+    let issued: i64 = item["issued_at"].as_n().unwrap().parse().unwrap();
+    let idle: i64 = item["idle_expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(idle - issued, 7 * 24 * 3600);
+    set_number(&t, &user, &sk, "idle_expires_at", now() - 1).await;
+    assert_refused(&refresh(&t, &token).await);
+    assert!(refresh_items(&t, &user).await.contains(&sk));
+}
+
+#[tokio::test]
+async fn a_family_past_30_days_is_401_though_its_items_are_still_there() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "old@example.com").await;
+    let sk = token_sk(&token);
+    let item = t
+        .partition(&user)
+        .await
+        .into_iter()
+        .find(|i| i["sk"].as_s().unwrap() == &sk)
+        .unwrap();
+    let issued: i64 = item["issued_at"].as_n().unwrap().parse().unwrap();
+    let absolute: i64 = item["absolute_expires_at"].as_n().unwrap().parse().unwrap();
+    assert_eq!(absolute - issued, 30 * 24 * 3600);
+    assert_eq!(item["expires_at"].as_n().unwrap(), &absolute.to_string());
+    set_number(&t, &user, &sk, "absolute_expires_at", now() - 1).await;
+    assert_refused(&refresh(&t, &token).await);
+}
+
+#[tokio::test]
+async fn a_rotated_token_keeps_the_family_deadline() {
+    let t = TestApp::new().await;
+    let (user, first) = session(&t, "deadline@example.com").await;
+    // Shorten the family's life: the child must not outlive it.
+    let deadline = now() + 3600;
+    set_number(
+        &t,
+        &user,
+        &token_sk(&first),
+        "absolute_expires_at",
+        deadline,
+    )
+    .await;
+    let second = cookie_value(&refresh(&t, &first).await);
+    let items = t.partition(&user).await;
+    let child = items
+        .iter()
+        .find(|i| i["sk"].as_s().unwrap() == &token_sk(&second))
+        .unwrap();
+    assert_eq!(
+        child["absolute_expires_at"].as_n().unwrap(),
+        &deadline.to_string()
+    );
+    assert_eq!(
+        child["idle_expires_at"].as_n().unwrap(),
+        &deadline.to_string()
+    );
+}
+
+#[tokio::test]
+async fn a_foreign_origin_is_403_and_spends_nothing() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "csrf@example.com").await;
+    for path in ["/v1/auth/refresh", "/v1/auth/logout"] {
+        for origin in ["https://evil.example", "null"] {
+            let response = call(
+                refresh::handle,
+                &t.app,
+                with_cookie(TestRequest::post(path).origin(origin), &token),
+            )
+            .await;
+            response.problem(403);
+            assert!(response.header("set-cookie").is_none());
+        }
+    }
+    let before = t.partition(&user).await;
+    assert!(before.iter().all(|i| i.get("spent_at").is_none()));
+    // An allowed origin (and no origin, above) works, with credentialed CORS.
+    let response = call(
+        refresh::handle,
+        &t.app,
+        with_cookie(
+            TestRequest::post("/v1/auth/refresh").origin(ALLOWED_ORIGIN),
+            &token,
+        ),
+    )
+    .await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(
+        response.header("access-control-allow-origin").as_deref(),
+        Some(ALLOWED_ORIGIN)
+    );
+    assert_eq!(
+        response
+            .header("access-control-allow-credentials")
+            .as_deref(),
+        Some("true")
+    );
+}
+
+#[tokio::test]
+async fn logout_clears_the_cookie_and_revokes_only_its_family() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "bye@example.com").await;
+    let other = login(&t, "bye@example.com").await;
+    let rotated = cookie_value(&refresh(&t, &token).await);
+
+    let response = logout(&t, &rotated).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+    assert_eq!(
+        response.header_all("set-cookie"),
+        [format!(
+            "{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0"
+        )]
+    );
+    assert_refused(&refresh(&t, &rotated).await);
+    let family = RefreshToken::parse(&token).unwrap().family().to_string();
+    let left = refresh_items(&t, &user).await;
+    assert!(left.iter().all(|sk| !sk.contains(&family)), "{left:?}");
+    assert!(!left.is_empty());
+    assert_eq!(refresh(&t, &other).await.status(), 200);
+}
+
+#[tokio::test]
+async fn logout_without_a_valid_cookie_still_clears_it() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "idempotent@example.com").await;
+    let response = call(
+        refresh::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/logout"),
+    )
+    .await;
+    assert_eq!(response.status(), 204);
+    assert!(response.header_all("set-cookie")[0].contains("Max-Age=0"));
+    // A forged token of a live family revokes nothing.
+    let parsed = RefreshToken::parse(&token).unwrap();
+    let forged = RefreshToken::generate(parsed.user(), parsed.family()).unwrap();
+    assert_eq!(logout(&t, forged.expose()).await.status(), 204);
+    assert!(!refresh_items(&t, &user).await.is_empty());
+    assert_eq!(refresh(&t, &token).await.status(), 200);
+}
+
+#[tokio::test]
+async fn tokens_of_a_deleted_user_no_longer_refresh() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "gone@example.com").await;
+    t.client
+        .delete_item()
+        .table_name(&t.table)
+        .key("user_id", AttributeValue::S(user.clone()))
+        .key("sk", AttributeValue::S("USER".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_refused(&refresh(&t, &token).await);
+}
+
+#[tokio::test]
+async fn only_post_is_allowed() {
+    let t = TestApp::new().await;
+    let response = call(
+        refresh::handle,
+        &t.app,
+        TestRequest::get("/v1/auth/refresh"),
+    )
+    .await;
+    response.problem(405);
+    assert_eq!(response.header("allow").as_deref(), Some("POST, OPTIONS"));
+}

@@ -1,0 +1,223 @@
+//! `POST /v1/auth/register` against DynamoDB Local, as API.md's Auth section states it.
+
+use devtools::harness::{TestApp, TestRequest, TestResponse, call};
+use serde_json::{Value, json};
+
+async fn register(t: &TestApp, body: Value) -> TestResponse {
+    call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register").json(&body),
+    )
+    .await
+}
+
+fn field_errors(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn registration_returns_the_new_user_and_stores_an_argon2id_hash() {
+    let t = TestApp::new().await;
+    let response = register(
+        &t,
+        json!({"email": "  Ada.Lovelace@Example.COM ", "password": "analytical engine", "name": " Ada "}),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+    assert_eq!(
+        response.header("cache-control").as_deref(),
+        Some("no-store")
+    );
+    assert_eq!(response.header("location").as_deref(), Some("/v1/me"));
+    let body = response.json();
+    let keys: Vec<&str> = body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, ["created_at", "email", "id", "name"]);
+    assert_eq!(body["email"], "ada.lovelace@example.com");
+    assert_eq!(body["name"], "Ada");
+    let id = body["id"].as_str().unwrap();
+    assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
+    let created_at = body["created_at"].as_str().unwrap();
+    assert!(created_at.ends_with('Z'), "{created_at}");
+    time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
+        .unwrap();
+
+    let items = t.partition(id).await;
+    assert_eq!(items.len(), 1);
+    let hash = items[0]["password_hash"].as_s().unwrap();
+    assert!(
+        hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{hash}"
+    );
+    assert!(!hash.contains("analytical"));
+    let reservation = t.partition("EMAIL#ada.lovelace@example.com").await;
+    assert_eq!(reservation.len(), 1);
+    assert_eq!(reservation[0]["owner"].as_s().unwrap(), id);
+}
+
+#[tokio::test]
+async fn a_taken_email_is_409_whatever_its_case_and_spacing() {
+    let t = TestApp::new().await;
+    let first = register(
+        &t,
+        json!({"email": "grace@example.com", "password": "cobol rules", "name": "Grace"}),
+    )
+    .await;
+    assert_eq!(first.status(), 201);
+    let again = register(
+        &t,
+        json!({"email": " GRACE@Example.com", "password": "other password", "name": "Impostor"}),
+    )
+    .await;
+    let body = again.problem(409);
+    assert_eq!(again.header("cache-control").as_deref(), Some("no-store"));
+    assert!(body["detail"].as_str().unwrap().contains("email"));
+}
+
+#[tokio::test]
+async fn of_eight_concurrent_registrations_of_one_email_exactly_one_succeeds() {
+    let t = TestApp::new().await;
+    let emails = [
+        "race@example.com",
+        "RACE@example.com",
+        "Race@Example.com",
+        " race@EXAMPLE.com",
+        "rAcE@example.COM ",
+        "race@example.com",
+        "RACE@EXAMPLE.COM",
+        "race@Example.Com",
+    ];
+    let tasks: Vec<_> = emails
+        .iter()
+        .map(|email| {
+            let app = t.app.clone();
+            let req = TestRequest::post("/v1/auth/register")
+                .json(&json!({"email": email, "password": "same password", "name": "Racer"}));
+            tokio::spawn(async move { call(register::handle, &app, req).await })
+        })
+        .collect();
+    let mut created = Vec::new();
+    let mut conflicts = 0;
+    for task in tasks {
+        let response = task.await.unwrap();
+        match response.status() {
+            201 => created.push(response.json()["id"].as_str().unwrap().to_string()),
+            409 => conflicts += 1,
+            other => panic!("unexpected {other}: {}", response.text()),
+        }
+    }
+    assert_eq!(created.len(), 1, "exactly one registration wins");
+    assert_eq!(conflicts, 7);
+    let reservation = t.partition("EMAIL#race@example.com").await;
+    assert_eq!(reservation.len(), 1);
+    assert_eq!(reservation[0]["owner"].as_s().unwrap(), &created[0]);
+}
+
+#[tokio::test]
+async fn passwords_must_have_8_to_128_characters_counted_as_characters() {
+    let t = TestApp::new().await;
+    for (i, password) in ["1234567".to_string(), "x".repeat(129), "é".repeat(129)]
+        .iter()
+        .enumerate()
+    {
+        let response = register(
+            &t,
+            json!({"email": format!("short{i}@example.com"), "password": password, "name": "N"}),
+        )
+        .await;
+        let body = response.problem(422);
+        assert_eq!(field_errors(&body), ["password"]);
+    }
+    // Boundaries are allowed; 128 four-byte characters (512 bytes) still count as 128.
+    for (i, password) in ["12345678".to_string(), "x".repeat(128), "🔑".repeat(128)]
+        .iter()
+        .enumerate()
+    {
+        let response = register(
+            &t,
+            json!({"email": format!("ok{i}@example.com"), "password": password, "name": "N"}),
+        )
+        .await;
+        assert_eq!(response.status(), 201, "{}", response.text());
+    }
+}
+
+#[tokio::test]
+async fn invalid_fields_are_422_with_every_field_error() {
+    let t = TestApp::new().await;
+    let response = register(
+        &t,
+        json!({"email": "not-an-email", "password": 12345678, "name": "   "}),
+    )
+    .await;
+    let body = response.problem(422);
+    assert_eq!(field_errors(&body), ["email", "password", "name"]);
+
+    let response = register(&t, json!({})).await;
+    let body = response.problem(422);
+    assert_eq!(field_errors(&body), ["email", "password", "name"]);
+    assert!(
+        body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["message"] == "is required")
+    );
+
+    let response = register(
+        &t,
+        json!({"email": "a@example.com", "password": "12345678", "name": "x".repeat(101)}),
+    )
+    .await;
+    assert_eq!(field_errors(&response.problem(422)), ["name"]);
+}
+
+#[tokio::test]
+async fn server_owned_and_unknown_fields_are_refused() {
+    let t = TestApp::new().await;
+    let response = register(
+        &t,
+        json!({
+            "email": "mass@example.com", "password": "12345678", "name": "M",
+            "id": "0190a1b2-0000-7000-8000-000000000000", "created_at": "2020-01-01T00:00:00Z",
+            "is_admin": true
+        }),
+    )
+    .await;
+    let mut fields = field_errors(&response.problem(422));
+    fields.sort();
+    assert_eq!(fields, ["created_at", "id", "is_admin"]);
+    assert!(t.partition("EMAIL#mass@example.com").await.is_empty());
+}
+
+#[tokio::test]
+async fn malformed_or_non_json_bodies_are_400_and_415() {
+    let t = TestApp::new().await;
+    let response = call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register").body("application/json", "{\"email\": "),
+    )
+    .await;
+    response.problem(400);
+    let response = call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register").body(
+            "application/x-www-form-urlencoded",
+            "email=a%40example.com&password=12345678&name=A",
+        ),
+    )
+    .await;
+    response.problem(415);
+}

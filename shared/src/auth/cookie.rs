@@ -1,0 +1,156 @@
+//! The refresh cookie: `__Host-` prefixed (so `Secure`, `Path=/` and no `Domain` are enforced
+//! by browsers too), `HttpOnly` (out of reach of scripts), `SameSite` from configuration.
+
+use lambda_http::http::header;
+
+use super::RefreshToken;
+use super::refresh_token::REFRESH_ABSOLUTE_TTL_SECS;
+use crate::config::{Config, SameSite};
+use crate::error::{ApiError, Credential};
+use crate::http::Request;
+
+pub const REFRESH_COOKIE: &str = "__Host-taskline_refresh";
+
+fn attributes(same_site: SameSite, max_age: i64) -> String {
+    format!(
+        "HttpOnly; Secure; SameSite={}; Path=/; Max-Age={max_age}",
+        same_site.as_str()
+    )
+}
+
+/// `Set-Cookie` value carrying a new refresh token.
+pub fn refresh_cookie(config: &Config, token: &RefreshToken) -> String {
+    format!(
+        "{REFRESH_COOKIE}={}; {}",
+        token.expose(),
+        attributes(config.cookie_same_site, REFRESH_ABSOLUTE_TTL_SECS)
+    )
+}
+
+/// `Set-Cookie` value that deletes the refresh cookie.
+pub fn cleared_refresh_cookie(config: &Config) -> String {
+    format!(
+        "{REFRESH_COOKIE}=; {}",
+        attributes(config.cookie_same_site, 0)
+    )
+}
+
+/// The refresh token a request carries. Missing or malformed -> 401 (no `WWW-Authenticate`:
+/// this is not a Bearer route).
+pub fn refresh_token_of(req: &Request) -> Result<RefreshToken, ApiError> {
+    let value = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == REFRESH_COOKIE)
+        .map(|(_, value)| value.trim().trim_matches('"'));
+    let Some(value) = value else {
+        return Err(refresh_unauthorized("a refresh cookie is required"));
+    };
+    RefreshToken::parse(value).ok_or(refresh_unauthorized(
+        "the refresh token is invalid or expired",
+    ))
+}
+
+/// 401 about the refresh cookie.
+pub fn refresh_unauthorized(detail: &'static str) -> ApiError {
+    ApiError::Unauthorized {
+        credential: Credential::RefreshCookie,
+        detail,
+    }
+}
+
+/// Cookie-authenticated routes refuse requests from foreign pages: a present `Origin` that is
+/// not allowed -> 403, before the cookie is even read.
+pub fn require_allowed_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+    match req.headers().get(header::ORIGIN) {
+        None => Ok(()),
+        Some(origin) => match origin.to_str() {
+            Ok(origin) if config.is_allowed_origin(origin) => Ok(()),
+            _ => Err(ApiError::Forbidden(
+                "requests from this origin are not allowed",
+            )),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::{FamilyId, UserId};
+    use std::collections::HashMap;
+
+    fn config(same_site: &str) -> Config {
+        let vars: HashMap<String, String> = [
+            ("TABLE_NAME", "t"),
+            ("ALLOWED_ORIGINS", "http://localhost:5173"),
+            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("COOKIE_SAMESITE", same_site),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect();
+        Config::from_vars(&vars).unwrap()
+    }
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        let mut builder = lambda_http::http::Request::builder()
+            .method("POST")
+            .uri("/v1/auth/refresh");
+        for (name, value) in headers {
+            builder = builder.header(*name, *value);
+        }
+        builder.body(lambda_http::Body::Empty).unwrap()
+    }
+
+    #[test]
+    fn cookies_carry_exactly_the_attributes_of_the_contract() {
+        let token = RefreshToken::generate(UserId::generate(), FamilyId::generate()).unwrap();
+        assert_eq!(
+            refresh_cookie(&config("Strict"), &token),
+            format!(
+                "__Host-taskline_refresh={}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000",
+                token.expose()
+            )
+        );
+        assert_eq!(
+            cleared_refresh_cookie(&config("None")),
+            "__Host-taskline_refresh=; HttpOnly; Secure; SameSite=None; Path=/; Max-Age=0"
+        );
+    }
+
+    #[test]
+    fn the_refresh_cookie_is_found_among_others() {
+        let token = RefreshToken::generate(UserId::generate(), FamilyId::generate()).unwrap();
+        let header = format!("theme=dark; {REFRESH_COOKIE}={}; lang=en", token.expose());
+        let found = refresh_token_of(&request(&[("cookie", &header)])).unwrap();
+        assert_eq!(found.hash(), token.hash());
+        // A look-alike name is not our cookie.
+        let header = format!("taskline_refresh={}", token.expose());
+        assert_eq!(
+            refresh_token_of(&request(&[("cookie", &header)]))
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert_eq!(refresh_token_of(&request(&[])).unwrap_err().status(), 401);
+    }
+
+    #[test]
+    fn only_absent_or_allowed_origins_pass() {
+        let config = config("Strict");
+        assert!(require_allowed_origin(&config, &request(&[])).is_ok());
+        assert!(
+            require_allowed_origin(&config, &request(&[("origin", "http://localhost:5173")]))
+                .is_ok()
+        );
+        for origin in ["null", "http://localhost:5174", "https://localhost:5173"] {
+            let err = require_allowed_origin(&config, &request(&[("origin", origin)])).unwrap_err();
+            assert_eq!(err.status(), 403, "{origin}");
+        }
+    }
+}
