@@ -4,6 +4,7 @@
 
 mod common;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::{counts, create, send, task_path};
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
@@ -567,4 +568,32 @@ async fn tasks_live_in_the_token_users_partition_whatever_the_request_says() {
     );
     assert_eq!(item["title_lc"].as_s().unwrap(), "mixed case");
     assert_eq!(t.partition(&victim.to_string()).await.len(), 1, "only USER");
+}
+
+#[tokio::test]
+async fn a_task_cannot_be_created_for_a_deleted_account() {
+    // The race of a create with DELETE /v1/me: the user item is gone between authentication
+    // and the write. The write must not leave an orphan task (or counts) behind.
+    let t = TestApp::new().await;
+    let (user, _token) = t.signed_in_user().await;
+    t.client
+        .delete_item()
+        .table_name(&t.table)
+        .key("user_id", AttributeValue::S(user.to_string()))
+        .key("sk", AttributeValue::S("USER".into()))
+        .send()
+        .await
+        .unwrap();
+    let fields =
+        shared::tasks::TaskCreate::parse(json!({"title": "orphan?"}).as_object().unwrap().clone())
+            .unwrap()
+            .0;
+    let err = t
+        .app
+        .store
+        .create_task(user, &shared::tasks::Task::new(fields))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), 401);
+    assert!(t.partition(&user.to_string()).await.is_empty());
 }

@@ -11,9 +11,11 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::builders::PutBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 
-use super::{PK, SK, Store};
+use super::{PK, SK, Store, USER_SK, key};
 use crate::auth::UserId;
 use crate::error::ApiError;
 use crate::tasks::{
@@ -203,7 +205,8 @@ impl Store {
         TransactWriteItem::builder().update(update).build()
     }
 
-    /// Stores a new task and counts it, atomically.
+    /// Stores a new task and counts it, atomically — only while the user exists, so a task
+    /// created during an account deletion cannot outlive the account.
     pub async fn create_task(&self, user: UserId, task: &Task) -> Result<(), ApiError> {
         let put = self
             .put_task(user, task)
@@ -211,14 +214,27 @@ impl Store {
             .expression_attribute_names("#sk", SK)
             .build()
             .expect("table and item are set");
+        let user_exists = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(key(user.to_string(), USER_SK)))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()
+            .expect("table, key and condition are set");
         let items = vec![
             TransactWriteItem::builder().put(put).build(),
             self.update_counts(user, 1, i64::from(task.fields.completed)),
+            TransactWriteItem::builder()
+                .condition_check(user_exists)
+                .build(),
         ];
-        match self.transact_task(items).await? {
-            WriteOutcome::Written => Ok(()),
+        match self.transact(items).await? {
+            Ok(()) => Ok(()),
+            Err(failed) if failed.failed(2) => Err(ApiError::unauthorized_bearer(
+                "the account no longer exists",
+            )),
             // A fresh UUIDv7 never collides; if it did, nothing was written.
-            WriteOutcome::Conflict => Err(ApiError::Internal("task id collision".into())),
+            Err(_) => Err(ApiError::Internal("task id collision".into())),
         }
     }
 

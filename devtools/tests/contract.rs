@@ -1,0 +1,103 @@
+//! The API's route table is declared in four places that must agree: the functions' ROUTES
+//! (what the code serves), openapi.yaml (what clients read), the `cargo lambda watch` router in
+//! Cargo.toml (local) and template.yaml's HttpApi events (deployed). These tests keep them in step.
+
+use std::collections::BTreeSet;
+
+use devtools::repo_root;
+use serde_yaml::Value;
+use shared::http::Route;
+
+const FUNCTIONS: &[(&str, &[Route])] = &[
+    ("register", register::ROUTES),
+    ("login", login::ROUTES),
+    ("refresh", refresh::ROUTES),
+    ("tasks", tasks::ROUTES),
+    ("account", account::ROUTES),
+];
+
+fn served() -> BTreeSet<(String, String)> {
+    FUNCTIONS
+        .iter()
+        .flat_map(|(_, routes)| routes.iter())
+        .flat_map(|r| {
+            r.methods
+                .iter()
+                .map(|m| (r.template.to_string(), m.as_str().to_ascii_lowercase()))
+        })
+        .collect()
+}
+
+fn yaml(file: &str) -> Value {
+    let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
+    serde_yaml::from_str(&text).unwrap()
+}
+
+#[test]
+fn openapi_documents_exactly_the_served_routes() {
+    let openapi = yaml("openapi.yaml");
+    let methods = ["get", "post", "put", "patch", "delete"];
+    let documented: BTreeSet<(String, String)> = openapi["paths"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let path = path.as_str().unwrap().to_string();
+            methods
+                .iter()
+                .filter(|m| item.get(**m).is_some())
+                .map(move |m| (path.clone(), m.to_string()))
+        })
+        .collect();
+    assert_eq!(documented, served());
+}
+
+#[test]
+fn local_router_sends_every_path_to_the_function_that_serves_it() {
+    let manifest: toml::Table = std::fs::read_to_string(repo_root().join("Cargo.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .unwrap();
+    for (function, routes) in FUNCTIONS {
+        for route in *routes {
+            assert_eq!(
+                router.get(route.template).and_then(|v| v.as_str()),
+                Some(*function),
+                "{} should be routed to {function}",
+                route.template
+            );
+        }
+    }
+    // Everything else reaches the catch-all, which answers 404 problem+json.
+    assert_eq!(router["/{*rest}"].as_str(), Some("account"));
+}
+
+#[test]
+fn deployed_api_binds_every_path_to_the_function_that_serves_it() {
+    let template = yaml("template.yaml");
+    for (function, routes) in FUNCTIONS {
+        let resource = template["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+            .unwrap_or_else(|| panic!("no function resource builds {function}"));
+        let paths: BTreeSet<&str> = resource["Properties"]["Events"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .filter(|e| e["Type"].as_str() == Some("HttpApi"))
+            .filter_map(|e| e["Properties"]["Path"].as_str())
+            .collect();
+        for route in *routes {
+            assert!(
+                paths.contains(route.template),
+                "{function} is not bound to {} in template.yaml",
+                route.template
+            );
+        }
+    }
+}
