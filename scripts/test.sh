@@ -53,4 +53,6 @@ done
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
   cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'
 
+"$root/scripts/test-browser.sh" # the reference SPA in a real Chromium, on its own stack (web/README.md)
+
 echo "test: all passed in $(( $(date +%s) - started ))s" >&2

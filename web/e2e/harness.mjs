@@ -1,0 +1,129 @@
+// Shared pieces of the browser end-to-end tests: Debian's Chromium driven by playwright-core,
+// the URLs of the stack under test, screenshots, and direct API calls for test setup.
+
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set (scripts/test-browser.sh sets it)`);
+  return value.replace(/\/+$/, '');
+}
+
+/** The SPA's origin, e.g. http://localhost:5173. */
+export const WEB_URL = required('TASKLINE_WEB_URL');
+/** The API as the SPA calls it, e.g. http://localhost:9000 (same site as WEB_URL). */
+export const API_URL = required('TASKLINE_API_URL');
+export const ARTIFACTS = resolve(process.env.TASKLINE_ARTIFACTS ?? 'artifacts/browser');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Chromium with a fresh, throw-away profile: no cookies or storage from any earlier run. */
+export async function launchBrowser() {
+  const profile = mkdtempSync(join(tmpdir(), 'taskline-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    viewport: { width: 1000, height: 900 },
+  });
+  context.setDefaultTimeout(30_000);
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+let shots = 0;
+/** Saves a full-page screenshot as artifacts/browser/NN-name.png (git-ignored). */
+export async function screenshot(page, name) {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  shots += 1;
+  const path = join(ARTIFACTS, `${String(shots).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Polls `check` until it returns a truthy value; fails with `what` and the last value. */
+export async function until(check, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// --- direct API calls (setup and cross-checks; the browser is what is under test) ------------
+
+// Node resolves localhost to ::1 first; the local stack listens on IPv4.
+const NODE_API_URL = API_URL.replace('//localhost:', '//127.0.0.1:');
+
+export async function api(method, path, { token, body, headers = {} } = {}) {
+  const response = await fetch(`${NODE_API_URL}${path}`, {
+    method,
+    headers: {
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+export async function register(email, password, name) {
+  const r = await api('POST', '/v1/auth/register', { body: { email, password, name } });
+  if (r.status !== 201) throw new Error(`register: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body;
+}
+
+/** Logs in from outside the browser (a separate session) and returns its access token. */
+export async function login(email, password) {
+  const r = await api('POST', '/v1/auth/login', { body: { email, password } });
+  if (r.status !== 200) throw new Error(`login: ${r.status} ${JSON.stringify(r.body)}`);
+  return r.body.access_token;
+}
+
+/** A page served from an origin the API does not allow (another port on localhost). */
+export async function serveForeignOrigin() {
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end('<!doctype html><title>Not the SPA</title><h1>A page from a foreign origin</h1><pre id="out"></pre>');
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  return {
+    url: `http://localhost:${port}/`,
+    close: () =>
+      new Promise((r) => {
+        server.close(r);
+        server.closeAllConnections(); // don't wait for the browser's keep-alive connections
+      }),
+  };
+}
+
+export function uniqueEmail(tag) {
+  return `e2e-${tag}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}

@@ -1,0 +1,229 @@
+// Unit tests of the API client's session logic over a scripted fetch (no network). The same
+// behaviour is exercised against the real API in a real browser by e2e/.
+
+import { describe, expect, it } from 'vitest';
+import { ApiClient, ApiError } from './api';
+
+const BASE = 'http://api.test';
+
+interface Call {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string | undefined;
+  credentials: RequestCredentials | undefined;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  const type = status >= 400 ? 'application/problem+json' : 'application/json';
+  return new Response(JSON.stringify(body), { status, headers: { 'Content-Type': type, ...headers } });
+}
+
+const unauthorized = () => json(401, { title: 'Unauthorized', status: 401 });
+
+/** A fake API: `route` answers each call; every call is recorded. */
+function fakeApi(route: (call: Call) => Response | Promise<Response>) {
+  const calls: Call[] = [];
+  const fetchImpl = async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const call: Call = {
+      method: init.method ?? 'GET',
+      path: String(input).slice(BASE.length),
+      headers: { ...(init.headers as Record<string, string>) },
+      body: init.body as string | undefined,
+      credentials: init.credentials,
+    };
+    calls.push(call);
+    return route(call);
+  };
+  const api = new ApiClient(BASE, fetchImpl as typeof fetch);
+  let lost = 0;
+  api.onSessionLost = () => {
+    lost += 1;
+  };
+  return { api, calls, sessionsLost: () => lost };
+}
+
+const refreshes = (calls: Call[]) => calls.filter((c) => c.path === '/v1/auth/refresh').length;
+const user = { id: 'u1', email: 'a@example.com', name: 'A', created_at: '2026-01-01T00:00:00Z' };
+const page = { items: [], next_cursor: null, counts: { total: 0, completed: 0 } };
+
+/** The API as it behaves when access token `valid` is current and refresh issues `next`. */
+function tokenApi(state: { valid: string; next: string[] }, delayRefreshMs = 0) {
+  return fakeApi(async (call) => {
+    if (call.path === '/v1/auth/login') return json(200, { access_token: 'A', token_type: 'Bearer', expires_in: 900 });
+    if (call.path === '/v1/auth/refresh') {
+      await new Promise((resolve) => setTimeout(resolve, delayRefreshMs));
+      const next = state.next.shift();
+      if (!next) return unauthorized();
+      state.valid = next;
+      return json(200, { access_token: next, token_type: 'Bearer', expires_in: 900 });
+    }
+    if (call.headers['Authorization'] !== `Bearer ${state.valid}`) return unauthorized();
+    if (call.path === '/v1/me') return json(200, user);
+    if (call.path.startsWith('/v1/tasks')) return json(200, page);
+    return json(404, { title: 'Not Found', status: 404 });
+  });
+}
+
+describe('ApiClient session', () => {
+  it('restores a session on page load by calling refresh before the first request', async () => {
+    const { api, calls } = tokenApi({ valid: 'none', next: ['B'] });
+    expect(await api.refresh()).toBe(true);
+    await expect(api.me()).resolves.toEqual(user);
+    expect(calls.map((c) => c.path)).toEqual(['/v1/auth/refresh', '/v1/me']);
+    expect(calls[0].credentials).toBe('include');
+    expect(calls[1].headers['Authorization']).toBe('Bearer B');
+  });
+
+  it('on a 401 refreshes once and retries with the new token', async () => {
+    const state = { valid: 'A', next: ['B'] };
+    const { api, calls } = tokenApi(state);
+    await api.login('a@example.com', 'password1');
+    state.valid = 'expired'; // the access token expires
+    state.next = ['B'];
+    await expect(api.me()).resolves.toEqual(user);
+    expect(calls.map((c) => `${c.path} ${c.headers['Authorization'] ?? ''}`.trim())).toEqual([
+      '/v1/auth/login',
+      '/v1/me Bearer A',
+      '/v1/auth/refresh',
+      '/v1/me Bearer B',
+    ]);
+  });
+
+  it('concurrent 401s share a single refresh', async () => {
+    const state = { valid: 'A', next: [] as string[] };
+    const { api, calls } = tokenApi(state, 20);
+    await api.login('a@example.com', 'password1');
+    state.valid = 'expired';
+    state.next = ['B', 'C'];
+    const results = await Promise.all([api.me(), api.listTasks(), api.listTasks({ q: 'x' }), api.me()]);
+    expect(results).toHaveLength(4);
+    expect(refreshes(calls)).toBe(1);
+    const retried = calls.filter((c) => c.headers['Authorization'] === 'Bearer B');
+    expect(retried).toHaveLength(4);
+  });
+
+  it('a 401 arriving after another request already refreshed retries without refreshing again', async () => {
+    const state = { valid: 'A', next: [] as string[] };
+    let releaseSlow: () => void = () => {};
+    const slowGate = new Promise<void>((resolve) => (releaseSlow = resolve));
+    const { api, calls } = fakeApi(async (call) => {
+      if (call.path === '/v1/auth/login') return json(200, { access_token: 'A' });
+      if (call.path === '/v1/auth/refresh') {
+        state.valid = state.next.shift() ?? 'none';
+        return json(200, { access_token: state.valid });
+      }
+      if (call.path === '/v1/tasks' && call.headers['Authorization'] === 'Bearer A') await slowGate;
+      if (call.headers['Authorization'] !== `Bearer ${state.valid}`) return unauthorized();
+      return json(200, call.path === '/v1/me' ? user : page);
+    });
+    await api.login('a@example.com', 'password1');
+    state.valid = 'expired';
+    state.next = ['B', 'C'];
+    const slow = api.listTasks(); // sent with A, answered only after the refresh below is done
+    await api.me(); // 401 -> refresh -> B
+    releaseSlow();
+    await slow;
+    expect(refreshes(calls)).toBe(1);
+    expect(calls.at(-1)?.headers['Authorization']).toBe('Bearer B');
+  });
+
+  it('when refresh fails the session is lost: one refresh, no retry loop', async () => {
+    const state = { valid: 'A', next: [] as string[] };
+    const { api, calls, sessionsLost } = tokenApi(state);
+    await api.login('a@example.com', 'password1');
+    state.valid = 'expired';
+    const error = await api.me().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(401);
+    expect(refreshes(calls)).toBe(1);
+    expect(sessionsLost()).toBe(1);
+    expect(api.signedIn).toBe(false);
+  });
+
+  it('a request refreshes at most once: a fresh token refused again ends the session', async () => {
+    // No token yet: refresh first; the new token is refused -> no second refresh.
+    const first = fakeApi((call) =>
+      call.path === '/v1/auth/refresh' ? json(200, { access_token: 'B' }) : unauthorized(),
+    );
+    await expect(first.api.me()).rejects.toBeInstanceOf(ApiError);
+    expect(refreshes(first.calls)).toBe(1);
+    expect(first.calls.filter((c) => c.path === '/v1/me')).toHaveLength(1);
+    expect(first.sessionsLost()).toBe(1);
+
+    // Signed in: 401 -> refresh -> retry refused again -> no loop.
+    const second = fakeApi((call) =>
+      call.path === '/v1/auth/login' || call.path === '/v1/auth/refresh'
+        ? json(200, { access_token: call.path === '/v1/auth/login' ? 'A' : 'B' })
+        : unauthorized(),
+    );
+    await second.api.login('a@example.com', 'password1');
+    await expect(second.api.me()).rejects.toBeInstanceOf(ApiError);
+    expect(refreshes(second.calls)).toBe(1);
+    expect(second.calls.filter((c) => c.path === '/v1/me')).toHaveLength(2);
+    expect(second.sessionsLost()).toBe(1);
+    expect(second.api.signedIn).toBe(false);
+  });
+
+  it('logout forgets the token even when the cookie was already spent (401)', async () => {
+    const { api } = fakeApi((call) =>
+      call.path === '/v1/auth/login' ? json(200, { access_token: 'A' }) : unauthorized(),
+    );
+    await api.login('a@example.com', 'password1');
+    expect(api.signedIn).toBe(true);
+    await api.logout();
+    expect(api.signedIn).toBe(false);
+  });
+});
+
+describe('ApiClient requests', () => {
+  it('sends JSON, credentials and If-Match with the quoted version', async () => {
+    const { api, calls } = fakeApi((call) =>
+      call.path === '/v1/auth/refresh'
+        ? json(200, { access_token: 'T' })
+        : call.method === 'DELETE'
+          ? new Response(null, { status: 204 })
+          : json(200, { id: 't1', version: 4 }),
+    );
+    await api.updateTask({ id: 't1', version: 3 }, { title: 'New', description: null });
+    await api.deleteTask({ id: 't1', version: 4 });
+    const [, patch, del] = calls;
+    expect(patch).toMatchObject({ method: 'PATCH', path: '/v1/tasks/t1', credentials: 'include' });
+    expect(patch.headers).toEqual({ 'Content-Type': 'application/json', Authorization: 'Bearer T', 'If-Match': '"3"' });
+    expect(JSON.parse(patch.body!)).toEqual({ title: 'New', description: null });
+    expect(del.headers['If-Match']).toBe('"4"');
+    expect(del.body).toBeUndefined();
+  });
+
+  it('builds list queries from filters, search and cursor', async () => {
+    const { api, calls } = fakeApi((call) =>
+      call.path === '/v1/auth/refresh' ? json(200, { access_token: 'T' }) : json(200, page),
+    );
+    await api.listTasks({ completed: false, priority: 'high', q: 'milk & eggs', limit: 10, cursor: 'c/1' });
+    await api.listTasks();
+    expect(calls[1].path).toBe('/v1/tasks?completed=false&priority=high&q=milk+%26+eggs&limit=10&cursor=c%2F1');
+    expect(calls[2].path).toBe('/v1/tasks');
+  });
+
+  it('turns problem+json into an ApiError with field errors and Retry-After', async () => {
+    const { api } = fakeApi(() =>
+      json(
+        422,
+        { type: 'about:blank', title: 'Unprocessable Content', status: 422, errors: [{ field: 'password', message: 'too short' }] },
+        { 'Retry-After': '30' },
+      ),
+    );
+    const error = (await api.register('a@example.com', 'x', 'A').catch((e: unknown) => e)) as ApiError;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(422);
+    expect(error.fieldErrors).toEqual([{ field: 'password', message: 'too short' }]);
+    expect(error.retryAfter).toBe(30);
+  });
+
+  it('a rejected fetch (offline or CORS) becomes an ApiError with status 0', async () => {
+    const { api } = fakeApi(() => Promise.reject(new TypeError('Failed to fetch')));
+    const error = (await api.login('a@example.com', 'password1').catch((e: unknown) => e)) as ApiError;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(0);
+  });
+});

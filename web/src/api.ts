@@ -1,0 +1,305 @@
+// The taskline API client: the one place that talks HTTP (contract: shared/API.md).
+//
+// Session model: the access token lives only in this object's memory (never in localStorage or
+// sessionStorage, where any injected script could read it). The refresh token is an HttpOnly
+// cookie the browser sends to POST /v1/auth/refresh; this code never sees it. Every request is
+// `credentials: 'include'` so the cross-origin API can set and receive that cookie.
+
+export type Priority = 'low' | 'medium' | 'high';
+export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high'];
+
+export interface User {
+  id: string;
+  email: string;
+  name: string;
+  created_at: string;
+}
+
+export interface Task {
+  id: string;
+  title: string;
+  description: string | null;
+  completed: boolean;
+  priority: Priority;
+  due_date: string | null;
+  created_at: string;
+  updated_at: string;
+  version: number;
+}
+
+/** Writable task fields (POST body; PATCH takes any subset, `null` clears optional ones). */
+export interface TaskInput {
+  title: string;
+  description: string | null;
+  priority: Priority;
+  due_date: string | null;
+  completed?: boolean;
+}
+
+export interface TaskPage {
+  items: Task[];
+  next_cursor: string | null;
+  counts: { total: number; completed: number };
+}
+
+export interface TaskQuery {
+  completed?: boolean;
+  priority?: Priority;
+  q?: string;
+  order?: 'desc' | 'asc';
+  limit?: number;
+  cursor?: string | null;
+}
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** An RFC 9457 problem (or a stand-in for a network failure, status 0). */
+export interface Problem {
+  type?: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: FieldError[];
+}
+
+export class ApiError extends Error {
+  readonly problem: Problem;
+  /** Seconds from `Retry-After` (429), when the API sent one. */
+  readonly retryAfter: number | null;
+
+  constructor(problem: Problem, retryAfter: number | null = null) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
+    this.name = 'ApiError';
+    this.problem = problem;
+    this.retryAfter = retryAfter;
+  }
+
+  get status(): number {
+    return this.problem.status;
+  }
+
+  get fieldErrors(): FieldError[] {
+    return this.problem.errors ?? [];
+  }
+}
+
+type Fetch = typeof fetch;
+
+interface RequestOptions {
+  body?: unknown;
+  /** The task version this write is based on; sent as `If-Match: "<version>"`. */
+  ifMatch?: number;
+  /** Send the access token, and on 401 refresh once and retry. */
+  auth?: boolean;
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly fetchImpl: Fetch;
+  private accessToken: string | null = null;
+  /** The one refresh in flight: concurrent 401s all wait on it instead of each rotating. */
+  private refreshing: Promise<boolean> | null = null;
+  /** Called when a refresh fails: the session is over and the user must log in again. */
+  onSessionLost: () => void = () => {};
+
+  constructor(baseUrl: string, fetchImpl: Fetch = (input, init) => fetch(input, init)) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.fetchImpl = fetchImpl;
+  }
+
+  get signedIn(): boolean {
+    return this.accessToken !== null;
+  }
+
+  // --- auth -------------------------------------------------------------------------------
+
+  register(email: string, password: string, name: string): Promise<User> {
+    return this.request<User>('POST', '/v1/auth/register', {
+      body: { email, password, name },
+      auth: false,
+    });
+  }
+
+  async login(email: string, password: string): Promise<void> {
+    const token = await this.request<{ access_token: string }>('POST', '/v1/auth/login', {
+      body: { email, password },
+      auth: false,
+    });
+    this.accessToken = token.access_token;
+  }
+
+  /**
+   * Trades the refresh cookie for a new access token (and a rotated cookie). Returns false when
+   * there is no valid session. Callers at the same time share one request: the cookie is
+   * single-use, so two parallel refreshes would make the API see a reused token and revoke the
+   * whole session.
+   */
+  refresh(): Promise<boolean> {
+    this.refreshing ??= this.refreshOnce().finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshOnce(): Promise<boolean> {
+    try {
+      const token = await this.request<{ access_token: string }>('POST', '/v1/auth/refresh', {
+        auth: false,
+      });
+      this.accessToken = token.access_token;
+      return true;
+    } catch (error) {
+      this.accessToken = null;
+      if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
+        return false;
+      }
+      throw error;
+    }
+  }
+
+  /** Ends the session on the server (revokes the refresh family, clears the cookie). */
+  async logout(): Promise<void> {
+    try {
+      await this.request<void>('POST', '/v1/auth/logout', { auth: false });
+    } catch (error) {
+      // 401: the cookie was already gone or spent, so there is no session left to end.
+      if (!(error instanceof ApiError && error.status === 401)) throw error;
+    }
+    this.accessToken = null;
+  }
+
+  me(): Promise<User> {
+    return this.request<User>('GET', '/v1/me');
+  }
+
+  async deleteAccount(): Promise<void> {
+    await this.request<void>('DELETE', '/v1/me');
+    this.accessToken = null;
+  }
+
+  // --- tasks ------------------------------------------------------------------------------
+
+  listTasks(query: TaskQuery = {}): Promise<TaskPage> {
+    const params = new URLSearchParams();
+    if (query.completed !== undefined) params.set('completed', String(query.completed));
+    if (query.priority) params.set('priority', query.priority);
+    if (query.q) params.set('q', query.q);
+    if (query.order) params.set('order', query.order);
+    if (query.limit !== undefined) params.set('limit', String(query.limit));
+    if (query.cursor) params.set('cursor', query.cursor);
+    const search = params.toString();
+    return this.request<TaskPage>('GET', `/v1/tasks${search ? `?${search}` : ''}`);
+  }
+
+  createTask(input: TaskInput): Promise<Task> {
+    return this.request<Task>('POST', '/v1/tasks', { body: input });
+  }
+
+  /** JSON merge patch of `task`, only if it is still at `task.version` (else 412). */
+  updateTask(task: Pick<Task, 'id' | 'version'>, patch: Partial<TaskInput>): Promise<Task> {
+    return this.request<Task>('PATCH', `/v1/tasks/${encodeURIComponent(task.id)}`, {
+      body: patch,
+      ifMatch: task.version,
+    });
+  }
+
+  async deleteTask(task: Pick<Task, 'id' | 'version'>): Promise<void> {
+    await this.request<void>('DELETE', `/v1/tasks/${encodeURIComponent(task.id)}`, {
+      ifMatch: task.version,
+    });
+  }
+
+  // --- transport ----------------------------------------------------------------------------
+
+  private async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const auth = options.auth ?? true;
+    // At most one refresh per request: a token fresh from a refresh that is refused anyway
+    // means the session is gone, not that another refresh would help.
+    let refreshed = false;
+    if (auth && this.accessToken === null) {
+      // Page load, or after a failed request cleared the token: try the cookie first.
+      if (!(await this.refresh())) throw this.sessionLost();
+      refreshed = true;
+    }
+    const sentWith = this.accessToken;
+    let response = await this.send(method, path, options, auth ? sentWith : null);
+    if (response.status === 401 && auth) {
+      // Another request may already have refreshed while this one was in flight: then retry
+      // with its token; otherwise refresh (shared with any concurrent 401) and retry once.
+      const renewed = this.accessToken !== sentWith && this.accessToken !== null;
+      if (!renewed && (refreshed || !(await this.refresh()))) {
+        this.accessToken = null;
+        throw this.sessionLost();
+      }
+      response = await this.send(method, path, options, this.accessToken);
+      if (response.status === 401) {
+        this.accessToken = null;
+        throw this.sessionLost();
+      }
+    }
+    if (!response.ok) throw await problemOf(response);
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
+  private sessionLost(): ApiError {
+    this.onSessionLost();
+    return new ApiError({
+      title: 'Not signed in',
+      status: 401,
+      detail: 'Your session has ended. Please log in again.',
+    });
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    options: RequestOptions,
+    token: string | null,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (token !== null) headers['Authorization'] = `Bearer ${token}`;
+    if (options.ifMatch !== undefined) headers['If-Match'] = `"${options.ifMatch}"`;
+    try {
+      return await this.fetchImpl(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        credentials: 'include',
+        cache: 'no-store',
+      });
+    } catch {
+      // fetch rejects only when no response could be read: offline, or blocked by CORS.
+      throw new ApiError({
+        title: 'Cannot reach the server',
+        status: 0,
+        detail: `No response from ${this.baseUrl}. Check your connection and try again.`,
+      });
+    }
+  }
+}
+
+/** Reads a problem+json body; falls back to the status line for anything else. */
+export async function problemOf(response: Response): Promise<ApiError> {
+  let problem: Problem = { title: response.statusText || 'Request failed', status: response.status };
+  const type = response.headers.get('Content-Type') ?? '';
+  if (type.includes('json')) {
+    try {
+      const body = (await response.json()) as Partial<Problem>;
+      problem = {
+        ...body,
+        title: typeof body.title === 'string' ? body.title : problem.title,
+        status: typeof body.status === 'number' ? body.status : response.status,
+        errors: Array.isArray(body.errors) ? body.errors : undefined,
+      };
+    } catch {
+      // Not valid JSON after all: keep the status line.
+    }
+  }
+  const retryAfter = Number.parseInt(response.headers.get('Retry-After') ?? '', 10);
+  return new ApiError(problem, Number.isFinite(retryAfter) ? retryAfter : null);
+}

@@ -1,0 +1,380 @@
+// The signed-in screen: counts, filters, search, paging, and create/edit/complete/delete.
+
+import { ApiError, PRIORITIES, type ApiClient, type Priority, type Task, type TaskInput, type TaskPage, type TaskQuery, type User } from './api';
+import { submit } from './auth-views';
+import { h } from './dom';
+import { control, describe, field, formAlert } from './forms';
+
+/** Tasks per page: small enough that "Load more" shows up in ordinary use. */
+export const PAGE_SIZE = 10;
+
+export interface TasksCallbacks {
+  loggedOut(notice: string): void;
+}
+
+const PRIORITY_OPTIONS = PRIORITIES.map((p) => [p, capitalize(p)] as const);
+
+export class TasksView {
+  readonly element: HTMLElement;
+  private user: User | null = null;
+  private items: Task[] = [];
+  private nextCursor: string | null = null;
+  private counts: TaskPage['counts'] | null = null;
+  private editingId: string | null = null;
+  private filters: { completed: '' | 'true' | 'false'; priority: '' | Priority; q: string } = {
+    completed: '',
+    priority: '',
+    q: '',
+  };
+
+  private readonly who = h('p', { class: 'who' });
+  private readonly countsLine = h('p', { id: 'counts', 'aria-live': 'polite' });
+  private readonly listAlert = h('div', { class: 'form-error', role: 'alert' });
+  private readonly status = h('p', { class: 'notice', role: 'status' });
+  private readonly list = h('ul', { class: 'tasks', 'aria-label': 'Tasks' });
+  private readonly empty = h('p', { class: 'empty', hidden: true });
+  private readonly more = h('button', { type: 'button', hidden: true }, 'Load more');
+
+  constructor(
+    private readonly api: ApiClient,
+    private readonly go: TasksCallbacks,
+  ) {
+    this.more.addEventListener('click', () => void this.loadMore());
+    this.element = h(
+      'div',
+      { class: 'tasks-screen' },
+      h(
+        'header',
+        {},
+        h('h1', { tabindex: -1 }, 'Your tasks'),
+        this.who,
+        h('div', { class: 'account' },
+          h('button', { type: 'button', onclick: () => void this.logout() }, 'Log out'),
+          h('button', { type: 'button', class: 'danger', onclick: () => void this.deleteAccount() }, 'Delete account'),
+        ),
+      ),
+      this.status,
+      h('main', {}, this.createSection(), this.listSection()),
+    );
+  }
+
+  /** Loads the profile and the first page together (two requests in parallel). */
+  async load(): Promise<void> {
+    this.listAlert.textContent = '';
+    try {
+      const [user, page] = await Promise.all([this.api.me(), this.fetchPage(null, PAGE_SIZE)]);
+      this.user = user;
+      this.who.textContent = `Signed in as ${user.name} (${user.email})`;
+      this.showPage(page, false);
+    } catch (error) {
+      this.showListError(error);
+    }
+  }
+
+  // --- creating -------------------------------------------------------------------------------
+
+  private createSection(): HTMLElement {
+    const form = h(
+      'form',
+      { 'aria-labelledby': 'new-task-heading', novalidate: true, class: 'task-form' },
+      ...taskFields({ title: '', description: null, priority: 'medium', due_date: null }),
+      formAlert(),
+      h('button', { type: 'submit' }, 'Add task'),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void submit(form, async () => {
+        const task = await this.api.createTask(readTaskForm(form));
+        form.reset();
+        this.announce(`Task "${task.title}" added.`);
+        await this.reload(this.items.length + 1);
+        control(form, 'title').focus();
+      });
+    });
+    return h('section', { class: 'new-task' }, h('h2', { id: 'new-task-heading' }, 'New task'), form);
+  }
+
+  // --- listing ------------------------------------------------------------------------------
+
+  private listSection(): HTMLElement {
+    const filters = h(
+      'form',
+      { role: 'search', 'aria-label': 'Filter tasks', class: 'filters' },
+      field({ name: 'completed', label: 'Status', options: [['', 'All'], ['false', 'Open'], ['true', 'Completed']] }),
+      field({ name: 'priority', label: 'Priority', options: [['', 'Any'], ...PRIORITY_OPTIONS] }),
+      field({ name: 'q', label: 'Search titles', type: 'search' }),
+      h('button', { type: 'submit' }, 'Search'),
+    );
+    const apply = () => {
+      this.filters = {
+        completed: control(filters, 'completed').value as '' | 'true' | 'false',
+        priority: control(filters, 'priority').value as '' | Priority,
+        q: control(filters, 'q').value.trim(),
+      };
+      void this.reload(PAGE_SIZE);
+    };
+    filters.addEventListener('submit', (event) => {
+      event.preventDefault();
+      apply();
+    });
+    control(filters, 'completed').addEventListener('change', apply);
+    control(filters, 'priority').addEventListener('change', apply);
+    return h(
+      'section',
+      { 'aria-labelledby': 'list-heading' },
+      h('h2', { id: 'list-heading' }, 'Tasks'),
+      this.countsLine,
+      h('button', { type: 'button', onclick: () => void this.load() }, 'Refresh'),
+      filters,
+      this.listAlert,
+      this.list,
+      this.empty,
+      this.more,
+    );
+  }
+
+  private query(cursor: string | null, limit: number): TaskQuery {
+    return {
+      completed: this.filters.completed === '' ? undefined : this.filters.completed === 'true',
+      priority: this.filters.priority || undefined,
+      q: this.filters.q || undefined,
+      limit,
+      cursor,
+    };
+  }
+
+  private fetchPage(cursor: string | null, limit: number): Promise<TaskPage> {
+    return this.api.listTasks(this.query(cursor, limit));
+  }
+
+  /** Reloads from the first page, keeping about as many tasks as were on screen. */
+  private async reload(atLeast: number): Promise<void> {
+    this.listAlert.textContent = '';
+    try {
+      const limit = Math.min(100, Math.max(PAGE_SIZE, atLeast));
+      this.showPage(await this.fetchPage(null, limit), false);
+    } catch (error) {
+      this.showListError(error);
+    }
+  }
+
+  private async loadMore(): Promise<void> {
+    if (!this.nextCursor) return;
+    this.more.disabled = true;
+    try {
+      this.showPage(await this.fetchPage(this.nextCursor, PAGE_SIZE), true);
+    } catch (error) {
+      this.showListError(error);
+    } finally {
+      this.more.disabled = false;
+    }
+  }
+
+  private showPage(page: TaskPage, append: boolean): void {
+    this.items = append ? [...this.items, ...page.items] : page.items;
+    this.nextCursor = page.next_cursor;
+    this.counts = page.counts;
+    this.render();
+  }
+
+  private render(): void {
+    if (this.counts) {
+      const { total, completed } = this.counts;
+      this.countsLine.textContent = `${total} ${total === 1 ? 'task' : 'tasks'}, ${completed} completed, ${total - completed} open`;
+    }
+    const filtered = this.filters.completed !== '' || this.filters.priority !== '' || this.filters.q !== '';
+    this.empty.textContent = filtered ? 'No tasks match these filters.' : 'No tasks yet: add one above.';
+    this.empty.hidden = this.items.length > 0;
+    this.more.hidden = this.nextCursor === null;
+    this.list.replaceChildren(
+      ...this.items.map((task) => (task.id === this.editingId ? this.editor(task) : this.row(task))),
+    );
+  }
+
+  private row(task: Task): HTMLElement {
+    const itemAlert = h('div', { class: 'form-error', role: 'alert' });
+    const checkbox = h('input', {
+      type: 'checkbox',
+      checked: task.completed,
+      'aria-label': `Completed: ${task.title}`,
+    });
+    checkbox.addEventListener('change', () => {
+      void this.write(task, itemAlert, async () => {
+        await this.api.updateTask(task, { completed: checkbox.checked });
+        this.announce(`"${task.title}" marked ${checkbox.checked ? 'completed' : 'open'}.`);
+      });
+    });
+    return h(
+      'li',
+      { class: task.completed ? 'task done' : 'task', 'data-task-id': task.id },
+      checkbox,
+      h(
+        'div',
+        { class: 'body' },
+        h('span', { class: 'title' }, task.title),
+        ' ',
+        h('span', { class: `priority priority-${task.priority}` }, `${capitalize(task.priority)} priority`),
+        task.due_date && h('span', { class: 'due' }, ` · due ${task.due_date.slice(0, 10)}`),
+        task.description && h('p', { class: 'description' }, task.description),
+        itemAlert,
+      ),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', 'aria-label': `Edit ${task.title}`, onclick: () => this.edit(task.id) }, 'Edit'),
+        h('button', {
+          type: 'button',
+          class: 'danger',
+          'aria-label': `Delete ${task.title}`,
+          onclick: () => {
+            if (!window.confirm(`Delete "${task.title}"?`)) return;
+            void this.write(task, itemAlert, async () => {
+              await this.api.deleteTask(task);
+              this.announce(`Task "${task.title}" deleted.`);
+            });
+          },
+        }, 'Delete'),
+      ),
+    );
+  }
+
+  // --- editing ------------------------------------------------------------------------------
+
+  private edit(id: string | null, notice = ''): void {
+    this.editingId = id;
+    this.render();
+    const form = this.list.querySelector<HTMLFormElement>('form');
+    if (form && notice) {
+      const alert = form.querySelector<HTMLElement>('.form-error');
+      if (alert) alert.textContent = notice;
+    }
+    if (form) control(form, 'title').focus();
+  }
+
+  private editor(task: Task): HTMLElement {
+    const form = h(
+      'form',
+      { 'aria-label': `Edit task ${task.title}`, novalidate: true, class: 'task-form' },
+      ...taskFields(task),
+      formAlert(),
+      h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'button', onclick: () => this.edit(null) }, 'Cancel'),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void submit(form, async () => {
+        try {
+          const saved = await this.api.updateTask(task, readTaskForm(form));
+          this.editingId = null;
+          this.announce(`Task "${saved.title}" saved.`);
+          await this.reload(this.items.length);
+        } catch (error) {
+          const stale = staleMessage(task, error);
+          if (!stale) throw error;
+          // Someone else changed or deleted it since it was loaded: show what is there now,
+          // never overwrite it.
+          await this.reload(this.items.length);
+          if (this.items.some((t) => t.id === task.id)) {
+            this.edit(task.id, 'This task was changed elsewhere, so your edit was not saved. The form now shows the latest version.');
+          } else {
+            this.edit(null);
+            this.listAlert.textContent = stale;
+          }
+        }
+      });
+    });
+    return h('li', { class: 'task editing', 'data-task-id': task.id }, form);
+  }
+
+  /** Runs a write on one task; then reloads, so counts and the list come from the server. */
+  private async write(task: Task, alert: HTMLElement, action: () => Promise<void>): Promise<void> {
+    let message = '';
+    try {
+      await action();
+    } catch (error) {
+      message = staleMessage(task, error) ?? messageOf(error);
+      if (!staleMessage(task, error)) {
+        alert.textContent = message;
+        return;
+      }
+    }
+    await this.reload(this.items.length);
+    if (message) {
+      // The rows were rebuilt by the reload: show the message on the task, or above the list.
+      const row = this.list.querySelector(`[data-task-id="${task.id}"] .form-error`);
+      if (row) row.textContent = message;
+      else this.listAlert.textContent = message;
+    }
+  }
+
+  // --- account ------------------------------------------------------------------------------
+
+  private async logout(): Promise<void> {
+    try {
+      await this.api.logout();
+      this.go.loggedOut('You have logged out.');
+    } catch (error) {
+      this.listAlert.textContent = messageOf(error);
+    }
+  }
+
+  private async deleteAccount(): Promise<void> {
+    const email = this.user?.email ?? 'your account';
+    if (!window.confirm(`Delete ${email} and all of its tasks? This cannot be undone.`)) return;
+    try {
+      await this.api.deleteAccount();
+      // The refresh tokens died with the account; this just clears the now useless cookie.
+      await this.api.logout().catch(() => {});
+      this.go.loggedOut('Your account and all its tasks were deleted.');
+    } catch (error) {
+      this.listAlert.textContent = messageOf(error);
+    }
+  }
+
+  private showListError(error: unknown): void {
+    if (error instanceof ApiError && error.status === 401) return; // the app shows the login screen
+    this.listAlert.textContent = messageOf(error);
+  }
+
+  private announce(message: string): void {
+    this.status.textContent = message;
+  }
+}
+
+function taskFields(task: Pick<Task, 'title' | 'description' | 'priority' | 'due_date'>): HTMLElement[] {
+  return [
+    field({ name: 'title', label: 'Title', value: task.title, required: true, maxlength: 255 }),
+    field({ name: 'description', label: 'Description', value: task.description ?? '', multiline: true, maxlength: 2000 }),
+    field({ name: 'priority', label: 'Priority', value: task.priority, options: PRIORITY_OPTIONS }),
+    field({ name: 'due_date', label: 'Due date', type: 'date', value: task.due_date?.slice(0, 10) ?? '' }),
+  ];
+}
+
+/** The writable fields of a task form; empty optional fields are `null` (cleared). */
+function readTaskForm(form: HTMLFormElement): TaskInput {
+  const description = control(form, 'description').value;
+  const due = control(form, 'due_date').value;
+  return {
+    title: control(form, 'title').value,
+    description: description.trim() === '' ? null : description,
+    priority: control(form, 'priority').value as Priority,
+    // A calendar day, stored as midnight UTC (the API wants an RFC 3339 date-time).
+    due_date: due === '' ? null : `${due}T00:00:00Z`,
+  };
+}
+
+/** For a write refused because the task changed (412) or is gone (404): what to tell the user. */
+function staleMessage(task: Task, error: unknown): string | null {
+  if (!(error instanceof ApiError)) return null;
+  if (error.status === 412) return `"${task.title}" was changed elsewhere; the list has been reloaded. Try again.`;
+  if (error.status === 404) return `"${task.title}" no longer exists; the list has been reloaded.`;
+  return null;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof ApiError ? describe(error) : `Something went wrong: ${String(error)}`;
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
