@@ -254,6 +254,15 @@ impl TestRequest {
     }
 }
 
+/// The keys of a JSON object, sorted: asserts a response body has exactly the fields it should.
+pub fn json_keys(body: &Value) -> Vec<&str> {
+    body.as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
 /// Parses an API Gateway event the way the Lambda runtime does.
 pub fn parse_event(event: &str) -> Request {
     lambda_http::request::from_str(event).expect("a valid API Gateway v2 event")

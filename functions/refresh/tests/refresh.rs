@@ -107,12 +107,7 @@ async fn refresh_rotates_the_cookie_and_issues_a_new_access_token() {
         Some("no-store")
     );
     let body = response.json();
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = devtools::harness::json_keys(&body);
     assert_eq!(keys, ["access_token", "expires_in", "token_type"]);
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);

@@ -36,12 +36,7 @@ async fn registration_returns_the_new_user_and_stores_an_argon2id_hash() {
     );
     assert_eq!(response.header("location").as_deref(), Some("/v1/me"));
     let body = response.json();
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
+    let keys = devtools::harness::json_keys(&body);
     assert_eq!(keys, ["created_at", "email", "id", "name"]);
     assert_eq!(body["email"], "ada.lovelace@example.com");
     assert_eq!(body["name"], "Ada");
