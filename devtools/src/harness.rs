@@ -293,6 +293,17 @@ impl TestResponse {
             .map(|v| v.to_str().unwrap_or_default().to_string())
             .collect()
     }
+    /// The value of the one refresh cookie this response sets (asserts there is exactly one).
+    pub fn refresh_cookie(&self) -> String {
+        let set_cookie = self.header_all("set-cookie");
+        assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
+        let (pair, _) = set_cookie[0]
+            .split_once(';')
+            .unwrap_or((&set_cookie[0], ""));
+        pair.strip_prefix("__Host-taskline_refresh=")
+            .expect("the refresh cookie")
+            .to_string()
+    }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(self.0.body().as_ref()).into_owned()
     }

@@ -29,16 +29,6 @@ async fn login(t: &TestApp, email: &str, password: &str) -> TestResponse {
     .await
 }
 
-/// The value of the refresh cookie a response sets.
-fn refresh_cookie(response: &TestResponse) -> String {
-    let set_cookie = response.header_all("set-cookie");
-    assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
-    let (pair, _) = set_cookie[0].split_once(';').unwrap();
-    pair.strip_prefix("__Host-taskline_refresh=")
-        .unwrap()
-        .to_string()
-}
-
 #[tokio::test]
 async fn login_returns_a_bearer_token_and_sets_the_refresh_cookie() {
     let t = TestApp::new().await;
@@ -62,7 +52,7 @@ async fn login_returns_a_bearer_token_and_sets_the_refresh_cookie() {
     assert_eq!(user.to_string(), id);
 
     let set_cookie = response.header_all("set-cookie");
-    let value = refresh_cookie(&response);
+    let value = response.refresh_cookie();
     assert_eq!(
         set_cookie[0],
         format!(
@@ -125,7 +115,7 @@ async fn the_oauth2_password_form_is_accepted() {
     .await;
     assert_eq!(response.status(), 200, "{}", response.text());
     assert_eq!(response.json()["token_type"], "Bearer");
-    refresh_cookie(&response);
+    response.refresh_cookie();
 
     let response = call(
         login::handle,

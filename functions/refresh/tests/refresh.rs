@@ -30,22 +30,13 @@ async fn login(t: &TestApp, email: &str) -> String {
     )
     .await;
     assert_eq!(response.status(), 200, "{}", response.text());
-    cookie_value(&response)
+    response.refresh_cookie()
 }
 
 /// A registered user (id) with a logged-in session (refresh cookie value).
 async fn session(t: &TestApp, email: &str) -> (String, String) {
     let id = register(t, email).await;
     (id, login(t, email).await)
-}
-
-fn cookie_value(response: &TestResponse) -> String {
-    let set_cookie = response.header_all("set-cookie");
-    assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
-    let (pair, _) = set_cookie[0].split_once(';').unwrap();
-    pair.strip_prefix(&format!("{COOKIE}="))
-        .unwrap()
-        .to_string()
 }
 
 fn with_cookie(req: TestRequest, value: &str) -> TestRequest {
@@ -118,7 +109,7 @@ async fn refresh_rotates_the_cookie_and_issues_a_new_access_token() {
         .unwrap();
     assert_eq!(subject.to_string(), user);
 
-    let second = cookie_value(&response);
+    let second = response.refresh_cookie();
     assert_ne!(second, first);
     assert_eq!(
         response.header_all("set-cookie")[0],
@@ -153,7 +144,7 @@ async fn reusing_a_spent_token_revokes_its_family_but_not_other_logins() {
     let t = TestApp::new().await;
     let (user, first) = session(&t, "reuse@example.com").await;
     let other_login = login(&t, "reuse@example.com").await;
-    let second = cookie_value(&refresh(&t, &first).await);
+    let second = refresh(&t, &first).await.refresh_cookie();
 
     // The spent token comes back (stolen, or replayed): refused, and its family is revoked.
     let replay = refresh(&t, &first).await;
@@ -188,7 +179,7 @@ async fn of_eight_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
         let response = task.await.unwrap();
         statuses.push(response.status());
         if response.status() == 200 {
-            winners.push(cookie_value(&response));
+            winners.push(response.refresh_cookie());
         }
     }
     statuses.sort();
@@ -301,7 +292,7 @@ async fn a_rotated_token_keeps_the_family_deadline() {
         deadline,
     )
     .await;
-    let second = cookie_value(&refresh(&t, &first).await);
+    let second = refresh(&t, &first).await.refresh_cookie();
     let items = t.partition(&user).await;
     let child = items
         .iter()
@@ -363,7 +354,7 @@ async fn logout_clears_the_cookie_and_revokes_only_its_family() {
     let t = TestApp::new().await;
     let (user, token) = session(&t, "bye@example.com").await;
     let other = login(&t, "bye@example.com").await;
-    let rotated = cookie_value(&refresh(&t, &token).await);
+    let rotated = refresh(&t, &token).await.refresh_cookie();
 
     let response = logout(&t, &rotated).await;
     assert_eq!(response.status(), 204);
