@@ -105,6 +105,10 @@ export class ApiClient {
   /** Called when a refresh fails: the session is over and the user must log in again. */
   onSessionLost: () => void = () => {};
 
+  /**
+   * `baseUrl` is the API's origin (`https://api.example.com`), or `/` for the page's own origin
+   * (one site: the SPA and the API behind one CloudFront distribution; paths stay relative).
+   */
   constructor(baseUrl: string, fetchImpl: Fetch = (input, init) => fetch(input, init)) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.fetchImpl = fetchImpl;
@@ -277,7 +281,7 @@ export class ApiClient {
       throw new ApiError({
         title: 'Cannot reach the server',
         status: 0,
-        detail: `No response from ${this.baseUrl}. Check your connection and try again.`,
+        detail: `No response from ${this.baseUrl || 'the server'}. Check your connection and try again.`,
       });
     }
   }

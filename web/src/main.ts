@@ -8,7 +8,10 @@ import { describe } from './forms';
 import { TasksView } from './tasks-view';
 import './style.css';
 
-/** The API's base URL, fixed at build time (VITE_API_URL); the local stack by default. */
+/**
+ * The API's base URL, fixed at build time (VITE_API_URL): `/` for one site (the deployed
+ * distribution, scripts/site-proxy.mjs), an origin for a cross-origin API; the local stack by default.
+ */
 const API_URL: string = import.meta.env.VITE_API_URL || 'http://localhost:9000';
 
 const root = document.getElementById('app')!;
