@@ -63,16 +63,22 @@ pub struct TaskTitle(String);
 
 impl TaskTitle {
     pub fn parse(s: &str) -> Result<Self, String> {
+        let title = Self::from_stored(s)?;
+        text::check(TextKind::Line, title.as_str())?;
+        Ok(title)
+    }
+
+    /// A title read back from the store: its bounds are checked, its characters are not, so
+    /// a title stored before control and bidi characters were refused stays readable (its
+    /// owner can still see, replace or delete the task).
+    pub fn from_stored(s: &str) -> Result<Self, String> {
         let trimmed = s.trim();
         match trimmed.chars().count() {
             0 => Err("must not be empty".into()),
             n if n > MAX_TITLE_CHARS => {
                 Err(format!("must be at most {MAX_TITLE_CHARS} characters"))
             }
-            _ => {
-                text::check(TextKind::Line, trimmed)?;
-                Ok(Self(trimmed.to_string()))
-            }
+            _ => Ok(Self(trimmed.to_string())),
         }
     }
 
@@ -93,12 +99,19 @@ pub struct TaskDescription(String);
 
 impl TaskDescription {
     pub fn parse(s: &str) -> Result<Self, String> {
+        let description = Self::from_stored(s)?;
+        text::check(TextKind::Multiline, s)?;
+        Ok(description)
+    }
+
+    /// A description read back from the store: bounded, characters unchecked (as
+    /// [`TaskTitle::from_stored`]).
+    pub fn from_stored(s: &str) -> Result<Self, String> {
         if s.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(format!(
                 "must be at most {MAX_DESCRIPTION_CHARS} characters"
             ));
         }
-        text::check(TextKind::Multiline, s)?;
         Ok(Self(s.to_string()))
     }
 
@@ -477,6 +490,15 @@ impl IfMatch {
         match self {
             Self::Any | Self::Exists => true,
             Self::Versions(versions) => versions.contains(&version),
+        }
+    }
+
+    /// As [`Self::matches`] for a stored task whose version may be unreadable: then only a
+    /// precondition that names no version holds.
+    pub fn matches_stored(&self, version: Option<u64>) -> bool {
+        match version {
+            Some(version) => self.matches(version),
+            None => !matches!(self, Self::Versions(_)),
         }
     }
 }
