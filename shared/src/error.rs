@@ -61,6 +61,11 @@ pub enum ApiError {
     StoreUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// A stored item that no longer parses (500). Unlike [`Self::Internal`], the detail is
+    /// shown: it names the item and what is wrong with it (never a secret), so its owner
+    /// knows what to replace or delete.
+    #[error("unreadable stored item: {0}")]
+    Unreadable(String),
 }
 
 impl ApiError {
@@ -89,7 +94,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Internal(_) | Self::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -109,6 +114,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::StoreUnavailable(_) => "store-unavailable",
             Self::Internal(_) => "internal-error",
+            Self::Unreadable(_) => "unreadable-item",
         }
     }
 
@@ -141,6 +147,7 @@ impl ApiError {
             }
             Self::StoreUnavailable(_) => "the data store is unavailable; retry later".into(),
             Self::Internal(_) => "an unexpected error occurred".into(),
+            Self::Unreadable(detail) => detail.clone(),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod http;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
+pub mod text;
 
 use auth::{AccessTokens, UserId};
 use config::{Config, ConfigError};

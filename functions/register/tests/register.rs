@@ -216,3 +216,27 @@ async fn malformed_or_non_json_bodies_are_400_and_415() {
     .await;
     response.problem(415);
 }
+
+#[tokio::test]
+async fn names_with_control_or_bidi_characters_are_422_and_nothing_is_stored() {
+    let t = TestApp::new().await;
+    // U+202E (right-to-left override) would make the rest of the name render reversed.
+    for (i, name) in [
+        "Ada\u{202E}ecalevol",
+        "Ada\u{2066}x",
+        "Ada\u{0}",
+        "Ada\u{9B}",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let email = format!("bidi{i}@example.com");
+        let response = register(
+            &t,
+            json!({"email": email, "password": "12345678", "name": name}),
+        )
+        .await;
+        assert_eq!(field_errors(&response.problem(422)), ["name"], "{name:?}");
+        assert!(t.partition(&format!("EMAIL#{email}")).await.is_empty());
+    }
+}

@@ -14,7 +14,7 @@ use shared::error::ApiError;
 use shared::http::{
     Request, Response, Route, empty, json_object, json_response, serve, with_header,
 };
-use shared::store::{WriteOutcome, backoff};
+use shared::store::{StoredTask, WriteOutcome, backoff};
 use shared::tasks::{
     CursorKeys, IfMatch, ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace,
 };
@@ -49,12 +49,12 @@ pub async fn handle(app: &App, req: Request) -> Response {
         } else if method == Method::PUT {
             let if_match = IfMatch::from_request(&req)?;
             let TaskCreate(fields) = TaskReplace::parse(json_object(&req)?)?;
-            let task = update(app, user, id, &if_match, |_| fields.clone()).await?;
+            let task = update(app, user, id, &if_match, Change::Replace(&fields)).await?;
             task_response(StatusCode::OK, &task)
         } else if method == Method::PATCH {
             let if_match = IfMatch::from_request(&req)?;
             let patch = TaskPatch::parse(json_object(&req)?)?;
-            let task = update(app, user, id, &if_match, |current| patch.apply(current)).await?;
+            let task = update(app, user, id, &if_match, Change::Merge(&patch)).await?;
             task_response(StatusCode::OK, &task)
         } else {
             let if_match = IfMatch::from_request(&req)?;
@@ -117,6 +117,23 @@ async fn get(app: &App, user: UserId, id: TaskId) -> Result<Response, ApiError> 
     task_response(StatusCode::OK, &task)
 }
 
+/// What a PUT or PATCH does to the current fields.
+enum Change<'a> {
+    /// PUT: every writable field anew. Also replaces a stored item that cannot be read.
+    Replace(&'a TaskFields),
+    /// PATCH: needs the current fields, so an unreadable item stays unreadable (500 problem).
+    Merge(&'a TaskPatch),
+}
+
+impl Change<'_> {
+    fn apply(&self, current: &TaskFields) -> TaskFields {
+        match self {
+            Self::Replace(fields) => (*fields).clone(),
+            Self::Merge(patch) => patch.apply(current),
+        }
+    }
+}
+
 /// Applies `change` to the current task, conditionally on the version read. A change that
 /// changes nothing is not a new version: the current task is returned as is.
 async fn update(
@@ -124,19 +141,39 @@ async fn update(
     user: UserId,
     id: TaskId,
     if_match: &IfMatch,
-    change: impl Fn(&TaskFields) -> TaskFields,
+    change: Change<'_>,
 ) -> Result<Task, ApiError> {
     for attempt in 1..=WRITE_ATTEMPTS {
-        let current = app.store.get_task(user, id).await?.ok_or_else(not_found)?;
-        if !if_match.matches(current.version) {
-            return Err(ApiError::PreconditionFailed);
-        }
-        let fields = change(&current.fields);
-        if fields == current.fields {
-            return Ok(current);
-        }
-        let next = current.changed(fields);
-        match app.store.replace_task(user, &current, &next).await? {
+        let stored = app.store.read_task(user, id).await?.ok_or_else(not_found)?;
+        let (next, outcome) = match stored {
+            StoredTask::Task(current) => {
+                if !if_match.matches(current.version) {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                let fields = change.apply(&current.fields);
+                if fields == current.fields {
+                    return Ok(current);
+                }
+                let next = current.changed(fields);
+                let outcome = app.store.replace_task(user, &current, &next).await?;
+                (next, outcome)
+            }
+            StoredTask::Unreadable(current) => {
+                if !if_match.matches_stored(current.version) {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                let Change::Replace(fields) = change else {
+                    return Err(current.error());
+                };
+                let next = current.replaced_by(fields.clone());
+                let outcome = app
+                    .store
+                    .replace_unreadable_task(user, &current, &next)
+                    .await?;
+                (next, outcome)
+            }
+        };
+        match outcome {
             WriteOutcome::Written => return Ok(next),
             WriteOutcome::Conflict => backoff(attempt).await,
         }
@@ -151,11 +188,23 @@ async fn delete(
     if_match: &IfMatch,
 ) -> Result<Response, ApiError> {
     for attempt in 1..=WRITE_ATTEMPTS {
-        let current = app.store.get_task(user, id).await?.ok_or_else(not_found)?;
-        if !if_match.matches(current.version) {
-            return Err(ApiError::PreconditionFailed);
-        }
-        match app.store.delete_task(user, &current).await? {
+        // Deleting needs no more of the item than its key and version: an item that cannot
+        // be read can still be deleted.
+        let outcome = match app.store.read_task(user, id).await?.ok_or_else(not_found)? {
+            StoredTask::Task(current) => {
+                if !if_match.matches(current.version) {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                app.store.delete_task(user, &current).await?
+            }
+            StoredTask::Unreadable(current) => {
+                if !if_match.matches_stored(current.version) {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                app.store.delete_unreadable_task(user, &current).await?
+            }
+        };
+        match outcome {
             WriteOutcome::Written => return Ok(empty(StatusCode::NO_CONTENT)),
             WriteOutcome::Conflict => backoff(attempt).await,
         }

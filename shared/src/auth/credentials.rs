@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::http::string;
+use crate::text::{self, TextKind};
 
 /// Longest email address (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;
@@ -107,7 +108,7 @@ impl fmt::Debug for Password {
     }
 }
 
-/// A display name: trimmed, 1..=100 characters, no control characters.
+/// A display name: trimmed, 1..=100 characters, one line of visible text (see [`crate::text`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserName(String);
 
@@ -120,9 +121,7 @@ impl UserName {
         if name.chars().count() > MAX_NAME_CHARS {
             return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
         }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
+        text::check(TextKind::Line, name)?;
         Ok(Self(name.to_string()))
     }
 
@@ -199,5 +198,10 @@ mod tests {
         assert!(UserName::parse(&"n".repeat(100)).is_ok());
         assert!(UserName::parse(&"n".repeat(101)).is_err());
         assert!(UserName::parse("Ada\u{0}").is_err());
+        assert!(UserName::parse("Ada\u{9B}").is_err());
+        // "Ada" followed by a right-to-left override: the rest would render reversed.
+        assert!(UserName::parse("Ada\u{202E}nimda").is_err());
+        assert!(UserName::parse("Ada\u{2066}x\u{2069}").is_err());
+        assert!(UserName::parse("Ада Лавлейс").is_ok());
     }
 }

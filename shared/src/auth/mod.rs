@@ -70,17 +70,7 @@ pub async fn authenticate(
     store: &Store,
     req: &Request,
 ) -> Result<UserId, ApiError> {
-    let value = header_str(req.headers(), header::AUTHORIZATION).ok_or(
-        ApiError::unauthorized_bearer("a Bearer access token is required"),
-    )?;
-    let token = match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-        _ => {
-            return Err(ApiError::unauthorized_bearer(
-                "the Authorization header must use the Bearer scheme",
-            ));
-        }
-    };
+    let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
     let user = tokens.verify(token)?;
     if !store.user_exists(user).await? {
         return Err(ApiError::unauthorized_bearer(
@@ -88,4 +78,18 @@ pub async fn authenticate(
         ));
     }
     Ok(user)
+}
+
+/// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive);
+/// a missing header or another scheme is a 401.
+pub fn bearer_token(authorization: Option<&str>) -> Result<&str, ApiError> {
+    let value = authorization.ok_or(ApiError::unauthorized_bearer(
+        "a Bearer access token is required",
+    ))?;
+    match value.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => Ok(token.trim()),
+        _ => Err(ApiError::unauthorized_bearer(
+            "the Authorization header must use the Bearer scheme",
+        )),
+    }
 }

@@ -30,6 +30,7 @@ pub use tasks::{
     COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, counts_item,
     task_item,
 };
+pub use tasks::{StoredTask, UnreadableTask};
 pub use throttle::Throttled;
 pub use users::{USER_SK, email_pk};
 pub use writes::{ConditionsFailed, Key, backoff, key};

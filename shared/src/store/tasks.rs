@@ -156,13 +156,13 @@ fn task_id_of(item: &Item) -> Result<TaskId, ApiError> {
         .ok_or_else(|| corrupt("key"))
 }
 
-/// A stored item back into a task; stored data is validated again, so a corrupt item is a
-/// 500 rather than invalid output.
+/// A stored item back into a task; stored data is validated again, so a corrupt item is
+/// reported as unreadable rather than returned as invalid output.
 fn task_from_item(item: &Item) -> Result<Task, ApiError> {
     let fields = TaskFields {
-        title: TaskTitle::parse(text(item, TITLE)?).map_err(|_| corrupt(TITLE))?,
+        title: TaskTitle::from_stored(text(item, TITLE)?).map_err(|_| corrupt(TITLE))?,
         description: optional_text(item, DESCRIPTION)?
-            .map(|d| TaskDescription::parse(d).map_err(|_| corrupt(DESCRIPTION)))
+            .map(|d| TaskDescription::from_stored(d).map_err(|_| corrupt(DESCRIPTION)))
             .transpose()?,
         completed: match item.get(COMPLETED) {
             Some(AttributeValue::Bool(b)) => *b,
@@ -180,6 +180,119 @@ fn task_from_item(item: &Item) -> Result<Task, ApiError> {
         updated_at: timestamp(text(item, UPDATED_AT)?, UPDATED_AT)?,
         version: u64::try_from(number(item, VERSION)?).map_err(|_| corrupt(VERSION))?,
     })
+}
+
+/// A task item as read: a task, or an item that no longer parses (seeded by hand, written by
+/// an older version, or holding a value this version refuses).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredTask {
+    Task(Task),
+    Unreadable(UnreadableTask),
+}
+
+/// What can still be read of a task item that does not parse: enough to delete it or to
+/// replace it with new fields, conditionally on it being unchanged since it was read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableTask {
+    pub id: TaskId,
+    /// The stored version, if it is a valid one.
+    pub version: Option<u64>,
+    /// Whether the item counts as completed in the counts item.
+    pub completed: bool,
+    /// What is wrong with the item (names an attribute, never its value).
+    pub reason: String,
+    /// The `version` attribute exactly as stored (or absent): writes are conditional on it.
+    stored_version: Option<AttributeValue>,
+    created_at: Option<Timestamp>,
+}
+
+impl UnreadableTask {
+    fn of(id: TaskId, item: &Item, error: ApiError) -> Self {
+        let reason = match error {
+            ApiError::Internal(reason) => reason,
+            other => other.to_string(),
+        };
+        Self {
+            id,
+            version: number(item, VERSION)
+                .ok()
+                .and_then(|v| u64::try_from(v).ok()),
+            completed: matches!(item.get(COMPLETED), Some(AttributeValue::Bool(true))),
+            reason,
+            stored_version: item.get(VERSION).cloned(),
+            created_at: text(item, CREATED_AT).ok().and_then(Timestamp::parse),
+        }
+    }
+
+    /// The problem a read of this task answers: a 500 that says which task and what is
+    /// wrong, and how to get rid of it.
+    pub fn error(&self) -> ApiError {
+        ApiError::Unreadable(format!(
+            "task {} cannot be read ({}); replace it with PUT or delete it",
+            self.id, self.reason
+        ))
+    }
+
+    /// The task that replaces this item with `fields` (a PUT): its creation time is kept
+    /// when it can be read, its version continues when it can be read.
+    pub fn replaced_by(&self, fields: TaskFields) -> Task {
+        let now = Timestamp::now();
+        let created_at = self.created_at.unwrap_or(now);
+        Task {
+            id: self.id,
+            fields,
+            created_at,
+            updated_at: now.max(created_at),
+            version: self.version.map_or(1, |v| v.saturating_add(1)),
+        }
+    }
+
+    /// The condition "the item is still exactly as read": it exists, with the same raw
+    /// `version` attribute (or still none).
+    fn unchanged(
+        &self,
+    ) -> (
+        String,
+        HashMap<String, String>,
+        Option<HashMap<String, AttributeValue>>,
+    ) {
+        let names = HashMap::from([
+            ("#sk".to_string(), SK.to_string()),
+            ("#version".to_string(), VERSION.to_string()),
+        ]);
+        match &self.stored_version {
+            Some(version) => (
+                "attribute_exists(#sk) AND #version = :read_version".into(),
+                names,
+                Some(HashMap::from([(
+                    ":read_version".to_string(),
+                    version.clone(),
+                )])),
+            ),
+            None => (
+                "attribute_exists(#sk) AND attribute_not_exists(#version)".into(),
+                names,
+                None,
+            ),
+        }
+    }
+}
+
+/// Reads a task item; one that does not parse is logged with its key (never its values).
+fn stored_task(user: UserId, id: TaskId, item: &Item) -> StoredTask {
+    match task_from_item(item) {
+        Ok(task) => StoredTask::Task(task),
+        Err(error) => {
+            let unreadable = UnreadableTask::of(id, item, error);
+            tracing::error!(
+                user_id = %user,
+                sk = %task_sk(id),
+                reason = %unreadable.reason,
+                "stored task cannot be read"
+            );
+            StoredTask::Unreadable(unreadable)
+        }
+    }
 }
 
 impl Store {
@@ -238,8 +351,22 @@ impl Store {
         }
     }
 
-    /// One task of the user (consistent read), or `None`.
+    /// One task of the user (consistent read), or `None`; an item that does not parse is
+    /// its [`UnreadableTask::error`].
     pub async fn get_task(&self, user: UserId, id: TaskId) -> Result<Option<Task>, ApiError> {
+        match self.read_task(user, id).await? {
+            None => Ok(None),
+            Some(StoredTask::Task(task)) => Ok(Some(task)),
+            Some(StoredTask::Unreadable(unreadable)) => Err(unreadable.error()),
+        }
+    }
+
+    /// One task item of the user (consistent read), readable or not, or `None`.
+    pub async fn read_task(
+        &self,
+        user: UserId,
+        id: TaskId,
+    ) -> Result<Option<StoredTask>, ApiError> {
         let output = self
             .client()
             .get_item()
@@ -248,7 +375,52 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        output.item.as_ref().map(task_from_item).transpose()
+        Ok(output.item.as_ref().map(|item| stored_task(user, id, item)))
+    }
+
+    /// Deletes an unreadable task item if it is still as read, and uncounts it.
+    pub async fn delete_unreadable_task(
+        &self,
+        user: UserId,
+        current: &UnreadableTask,
+    ) -> Result<WriteOutcome, ApiError> {
+        let (condition, names, values) = current.unchanged();
+        let delete = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(task_key(user, current.id)))
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| ApiError::Internal(format!("delete request: {e}")))?;
+        self.transact_task(vec![
+            TransactWriteItem::builder().delete(delete).build(),
+            self.update_counts(user, -1, -i64::from(current.completed)),
+        ])
+        .await
+    }
+
+    /// Replaces an unreadable task item by `next` if it is still as read.
+    pub async fn replace_unreadable_task(
+        &self,
+        user: UserId,
+        current: &UnreadableTask,
+        next: &Task,
+    ) -> Result<WriteOutcome, ApiError> {
+        let (condition, names, values) = current.unchanged();
+        let put = self
+            .put_task(user, next)
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(values)
+            .build()
+            .map_err(|e| ApiError::Internal(format!("put request: {e}")))?;
+        let completed_delta = i64::from(next.fields.completed) - i64::from(current.completed);
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        if completed_delta != 0 {
+            items.push(self.update_counts(user, 0, completed_delta));
+        }
+        self.transact_task(items).await
     }
 
     /// Replaces `current` by `next` if the stored version is still `current.version`; a
@@ -395,7 +567,16 @@ impl Store {
             queries += 1;
             items_read += usize::try_from(output.scanned_count).unwrap_or(0);
             for item in output.items() {
-                tasks.push(task_from_item(item)?);
+                // One unreadable item never blocks the others: it is logged and skipped.
+                match task_id_of(item).map(|id| stored_task(user, id, item)) {
+                    Ok(StoredTask::Task(task)) => tasks.push(task),
+                    Ok(StoredTask::Unreadable(_)) => {}
+                    Err(_) => tracing::error!(
+                        user_id = %user,
+                        sk = text(item, SK).unwrap_or("(not a string)"),
+                        "stored item with a malformed task key cannot be read"
+                    ),
+                }
             }
             start = output.last_evaluated_key;
             if tasks.len() >= want || start.is_none() || items_read >= MAX_ITEMS_READ_PER_LIST {
@@ -409,12 +590,14 @@ impl Store {
             tasks.last().map(|t| ListPosition(t.id))
         } else {
             // Short page: the partition ended (no key), or the read cap was hit (continue
-            // after the last item read, matching or not).
-            start
-                .as_ref()
-                .map(task_id_of)
-                .transpose()?
-                .map(ListPosition)
+            // after the last item read, matching or not; after the last task returned if
+            // that item's key is not a task id).
+            start.as_ref().and_then(|key| {
+                task_id_of(key)
+                    .ok()
+                    .or(tasks.last().map(|t| t.id))
+                    .map(ListPosition)
+            })
         };
         tracing::debug!(items_read, queries, returned = tasks.len(), "listed tasks");
         Ok(ListPage {

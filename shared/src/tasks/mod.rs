@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::{Field, Fields, Request, string};
+use crate::text::{self, TextKind};
 
 /// Fields a client may never write (sending them is a 422, never an assignment).
 pub const SERVER_OWNED_FIELDS: &[&str] = &["id", "user_id", "created_at", "updated_at", "version"];
@@ -56,12 +57,21 @@ impl fmt::Display for TaskId {
     }
 }
 
-/// A title: trimmed, 1..=255 characters.
+/// A title: trimmed, 1..=255 characters, one line of visible text (see [`crate::text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskTitle(String);
 
 impl TaskTitle {
     pub fn parse(s: &str) -> Result<Self, String> {
+        let title = Self::from_stored(s)?;
+        text::check(TextKind::Line, title.as_str())?;
+        Ok(title)
+    }
+
+    /// A title read back from the store: its bounds are checked, its characters are not, so
+    /// a title stored before control and bidi characters were refused stays readable (its
+    /// owner can still see, replace or delete the task).
+    pub fn from_stored(s: &str) -> Result<Self, String> {
         let trimmed = s.trim();
         match trimmed.chars().count() {
             0 => Err("must not be empty".into()),
@@ -82,12 +92,21 @@ impl TaskTitle {
     }
 }
 
-/// A description: at most 2000 characters, kept exactly as sent.
+/// A description: at most 2000 characters, kept exactly as sent; line breaks and tabs are the
+/// only control characters it may hold (see [`crate::text`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskDescription(String);
 
 impl TaskDescription {
     pub fn parse(s: &str) -> Result<Self, String> {
+        let description = Self::from_stored(s)?;
+        text::check(TextKind::Multiline, s)?;
+        Ok(description)
+    }
+
+    /// A description read back from the store: bounded, characters unchecked (as
+    /// [`TaskTitle::from_stored`]).
+    pub fn from_stored(s: &str) -> Result<Self, String> {
         if s.chars().count() > MAX_DESCRIPTION_CHARS {
             return Err(format!(
                 "must be at most {MAX_DESCRIPTION_CHARS} characters"
@@ -130,6 +149,8 @@ impl Priority {
 
 /// A point in time, UTC, at millisecond precision; parsed from any RFC 3339 offset and always
 /// written as `YYYY-MM-DDTHH:MM:SS.sssZ` (fixed width, so the strings sort like the times).
+/// Only years 0000..=9999 in UTC exist: they are the times that this format can write and
+/// read back, so every accepted time round-trips through the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Timestamp(OffsetDateTime);
 
@@ -137,23 +158,60 @@ const TIMESTAMP_FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = ti
     "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
 );
 
+/// Why a string is not a [`Timestamp`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampError {
+    /// Not an RFC 3339 date-time.
+    Malformed,
+    /// A valid RFC 3339 date-time whose UTC year is outside 0000..=9999.
+    OutOfRange,
+}
+
+impl TimestampError {
+    /// The field error message for a time sent by a client.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Malformed => "must be an RFC 3339 date-time, e.g. 2026-12-31T17:00:00Z",
+            Self::OutOfRange => {
+                "must lie between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once converted to UTC"
+            }
+        }
+    }
+}
+
 impl Timestamp {
-    fn truncated(t: OffsetDateTime) -> Self {
-        let utc = t.to_offset(time::UtcOffset::UTC);
-        Self(utc.replace_millisecond(utc.millisecond()).unwrap_or(utc))
+    /// `t` in UTC, truncated to milliseconds, if its UTC year is 0000..=9999. The conversion is
+    /// checked: near the ends of the calendar an offset can carry a time past what
+    /// `OffsetDateTime` holds (`9999-12-31T23:59:59-23:59`), where `to_offset` would panic.
+    fn truncated(t: OffsetDateTime) -> Result<Self, TimestampError> {
+        let utc = t
+            .checked_to_offset(time::UtcOffset::UTC)
+            .filter(|utc| (0..=9999).contains(&utc.year()))
+            .ok_or(TimestampError::OutOfRange)?;
+        // Digits beyond milliseconds are dropped (truncated, never rounded up into the next
+        // second, which could leave the range).
+        let millis = utc.millisecond();
+        Ok(Self(utc.replace_millisecond(millis).unwrap_or(utc)))
     }
 
     pub fn now() -> Self {
-        Self::truncated(OffsetDateTime::now_utc())
+        let now = OffsetDateTime::now_utc();
+        Self::truncated(now).unwrap_or(Self(now))
     }
 
-    /// An RFC 3339 date-time (any offset); years outside 0000..=9999 cannot be written back.
+    /// An RFC 3339 date-time (any offset), telling a malformed string from a time out of range.
+    pub fn parse_rfc3339(s: &str) -> Result<Self, TimestampError> {
+        let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|_| TimestampError::Malformed)?;
+        Self::truncated(t)
+    }
+
+    /// An RFC 3339 date-time (any offset) within 0000..=9999 UTC, or `None`.
     pub fn parse(s: &str) -> Option<Self> {
-        OffsetDateTime::parse(s, &Rfc3339).ok().map(Self::truncated)
+        Self::parse_rfc3339(s).ok()
     }
 
     pub fn to_rfc3339(self) -> String {
-        // Every parsed time has a four-digit year, so formatting cannot fail.
+        // Every timestamp has a UTC year 0000..=9999, so formatting cannot fail.
         self.0.format(TIMESTAMP_FORMAT).unwrap_or_default()
     }
 }
@@ -193,8 +251,7 @@ fn parse_priority(value: &Value) -> Result<Priority, String> {
 }
 
 fn parse_due_date(value: &Value) -> Result<Timestamp, String> {
-    Timestamp::parse(string(value)?)
-        .ok_or_else(|| "must be an RFC 3339 date-time, e.g. 2026-12-31T17:00:00Z".into())
+    Timestamp::parse_rfc3339(string(value)?).map_err(|e| e.message().to_string())
 }
 
 /// `POST /v1/tasks`: `title` required, every other field optional with its default.
@@ -435,6 +492,15 @@ impl IfMatch {
             Self::Versions(versions) => versions.contains(&version),
         }
     }
+
+    /// As [`Self::matches`] for a stored task whose version may be unreadable: then only a
+    /// precondition that names no version holds.
+    pub fn matches_stored(&self, version: Option<u64>) -> bool {
+        match version {
+            Some(version) => self.matches(version),
+            None => !matches!(self, Self::Versions(_)),
+        }
+    }
 }
 
 fn parse_quoted_version(tag: &str) -> Option<u64> {
@@ -509,6 +575,83 @@ mod tests {
         assert!(Timestamp::parse("2026-12-01").is_none());
         assert!(Timestamp::parse("tomorrow").is_none());
         assert!(Timestamp::now().to_rfc3339().ends_with('Z'));
+    }
+
+    #[test]
+    fn due_dates_outside_0000_to_9999_utc_are_out_of_range_not_a_panic() {
+        use TimestampError::OutOfRange;
+        // One minute past 9999-12-31T23:59:59Z in UTC: `to_offset` panicked here.
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-12-31T23:59:59-23:59"),
+            Err(OutOfRange)
+        );
+        // Year -1 in UTC: stored as "-0001-..." it could never be read back.
+        assert_eq!(
+            Timestamp::parse_rfc3339("0000-01-01T00:00:00+00:01"),
+            Err(OutOfRange)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("0000-01-01T00:00:00+23:59"),
+            Err(OutOfRange)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-12-31T23:59:59.999999999Z")
+                .unwrap()
+                .to_rfc3339(),
+            "9999-12-31T23:59:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("9999-12-31T23:59:59.999+00:01")
+                .unwrap()
+                .to_rfc3339(),
+            "9999-12-31T23:58:59.999Z"
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("0000-01-01T00:00:00-00:01")
+                .unwrap()
+                .to_rfc3339(),
+            "0000-01-01T00:01:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("0000-01-01T00:00:00Z")
+                .unwrap()
+                .to_rfc3339(),
+            "0000-01-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2026-13-01T00:00:00Z"),
+            Err(TimestampError::Malformed)
+        );
+    }
+
+    #[test]
+    fn out_of_range_due_dates_are_field_errors_on_create_and_patch() {
+        for due in ["9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+00:01"] {
+            let err =
+                TaskCreate::parse(object(json!({"title": "x", "due_date": due}))).unwrap_err();
+            assert_eq!(field_errors(err), ["due_date"], "{due}");
+            let err = TaskPatch::parse(object(json!({"due_date": due}))).unwrap_err();
+            assert_eq!(field_errors(err), ["due_date"], "{due}");
+        }
+    }
+
+    #[test]
+    fn titles_and_descriptions_refuse_text_that_renders_as_something_else() {
+        let err = TaskCreate::parse(object(json!({"title": "bad\u{0}title"}))).unwrap_err();
+        assert_eq!(field_errors(err), ["title"]);
+        let err =
+            TaskCreate::parse(object(json!({"title": "invoice\u{202E}fdp.exe"}))).unwrap_err();
+        assert_eq!(field_errors(err), ["title"]);
+        let err = TaskCreate::parse(object(json!({"title": "a", "description": "ding\u{7}"})))
+            .unwrap_err();
+        assert_eq!(field_errors(err), ["description"]);
+        let err = TaskPatch::parse(object(json!({"title": "a\u{85}b"}))).unwrap_err();
+        assert_eq!(field_errors(err), ["title"]);
+        let TaskCreate(fields) = TaskCreate::parse(object(
+            json!({"title": "a", "description": "line\n\tnext\r\n"}),
+        ))
+        .unwrap();
+        assert_eq!(fields.description.unwrap().as_str(), "line\n\tnext\r\n");
     }
 
     #[test]
