@@ -172,7 +172,15 @@ pub struct Config {
     pub cursor_secret: Secret,
     /// `SameSite` of the refresh cookie (`COOKIE_SAMESITE`, default `Strict`).
     pub cookie_same_site: SameSite,
+    /// Seconds after its rotation during which the most recently spent refresh token of a
+    /// family may be presented again (`REFRESH_REUSE_GRACE_SECS`, default 10, 0 disables,
+    /// at most 60): two tabs refreshing at once, or a retry after a lost response.
+    pub refresh_reuse_grace_secs: i64,
 }
+
+/// Default and maximum of `REFRESH_REUSE_GRACE_SECS` (Cognito allows 0..=60 as well).
+pub const DEFAULT_REFRESH_REUSE_GRACE_SECS: i64 = 10;
+pub const MAX_REFRESH_REUSE_GRACE_SECS: i64 = 60;
 
 impl Config {
     /// Reads the process environment, fetching keys given as `*_SECRET_ARN` with `fetch`
@@ -234,6 +242,21 @@ impl Config {
             }
         };
 
+        let refresh_reuse_grace_secs = match get("REFRESH_REUSE_GRACE_SECS") {
+            None => DEFAULT_REFRESH_REUSE_GRACE_SECS,
+            Some(value) => match value.parse::<i64>() {
+                Ok(secs) if (0..=MAX_REFRESH_REUSE_GRACE_SECS).contains(&secs) => secs,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "REFRESH_REUSE_GRACE_SECS",
+                        reason: format!(
+                            "{value:?} is not a number of seconds in 0..={MAX_REFRESH_REUSE_GRACE_SECS}"
+                        ),
+                    });
+                }
+            },
+        };
+
         Ok(Self {
             table_name: required("TABLE_NAME")?.to_string(),
             allowed_origins,
@@ -242,6 +265,7 @@ impl Config {
             jwt_audience: get("JWT_AUDIENCE").unwrap_or("taskline-api").to_string(),
             cursor_secret: secret(SECRET_VARS[1])?,
             cookie_same_site,
+            refresh_reuse_grace_secs,
         })
     }
 
@@ -316,6 +340,30 @@ mod tests {
         assert!(Config::from_vars(&vars(&[("COOKIE_SAMESITE", "sometimes")])).is_err());
         let lax = Config::from_vars(&vars(&[("COOKIE_SAMESITE", "lax")])).unwrap();
         assert_eq!(lax.cookie_same_site, SameSite::Lax);
+    }
+
+    #[test]
+    fn refresh_reuse_grace_defaults_to_10_and_is_bounded_by_0_and_60() {
+        let grace = |value: &str| {
+            Config::from_vars(&vars(&[("REFRESH_REUSE_GRACE_SECS", value)]))
+                .map(|c| c.refresh_reuse_grace_secs)
+        };
+        assert_eq!(grace(""), Ok(10));
+        assert_eq!(grace("0"), Ok(0));
+        assert_eq!(grace("60"), Ok(60));
+        for bad in ["61", "-1", "ten", "1.5"] {
+            let err = grace(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "REFRESH_REUSE_GRACE_SECS",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]
