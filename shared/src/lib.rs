@@ -44,10 +44,7 @@ impl App {
         let config = Config::from_env(|arn| read_secret(&secrets, arn))
             .await
             .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
-        let store = Store::new(
-            aws_sdk_dynamodb::Client::new(&sdk_config),
-            config.table_name.clone(),
-        );
+        let store = Store::new(dynamodb_client(&sdk_config), config.table_name.clone());
         Ok(Self::new(config, store))
     }
 
@@ -57,15 +54,33 @@ impl App {
     }
 }
 
+/// How long one attempt of an AWS call may take, and the whole call with its retries. The
+/// operation bound is well within the shortest function timeout (10 s in template.yaml), so
+/// a hung connection ends as an answer (503 for DynamoDB, a named start-up error for Secrets
+/// Manager) instead of an invocation killed by Lambda.
+pub const AWS_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const AWS_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn aws_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+        .operation_timeout(AWS_OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The DynamoDB client of every function, its calls bounded by [`AWS_OPERATION_TIMEOUT`].
+pub fn dynamodb_client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .timeout_config(aws_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 /// A Secrets Manager client whose calls give up after a few seconds, so a cold start never
 /// hangs on an unreachable endpoint (the function then fails to start, naming the secret).
 fn secrets_manager(sdk_config: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(std::time::Duration::from_secs(2))
-        .operation_timeout(std::time::Duration::from_secs(5))
-        .build();
     let config = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
-        .timeout_config(timeouts)
+        .timeout_config(aws_timeouts())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
