@@ -12,7 +12,7 @@ pub mod tasks;
 pub mod telemetry;
 
 use auth::{AccessTokens, UserId};
-use config::{Config, ConfigError};
+use config::{Config, ConfigError, Key};
 use error::ApiError;
 use http::Request;
 use store::Store;
@@ -36,12 +36,13 @@ impl App {
     }
 
     /// Cold start: the AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`), the
-    /// configuration from the environment with keys given as `*_SECRET_ARN` read once from
-    /// Secrets Manager, then the DynamoDB client. Everything is kept for the life of the process.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// configuration from the environment with the function's `keys` (those given as
+    /// `*_SECRET_ARN` read once from Secrets Manager; no other key is read), then the DynamoDB
+    /// client. Everything is kept for the life of the process.
+    pub async fn from_env(keys: &[Key]) -> Result<Self, ConfigError> {
         let sdk_config = aws_config::load_from_env().await;
         let secrets = secrets_manager(&sdk_config);
-        let config = Config::from_env(|arn| read_secret(&secrets, arn))
+        let config = Config::from_env(keys, |arn| read_secret(&secrets, arn))
             .await
             .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
         let store = Store::new(dynamodb_client(&sdk_config), config.table_name.clone());

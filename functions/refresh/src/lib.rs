@@ -14,6 +14,10 @@ use shared::store::{RefreshState, Rotation};
 const REFRESH: &str = "/v1/auth/refresh";
 const LOGOUT: &str = "/v1/auth/logout";
 
+/// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
+/// exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+
 pub static ROUTES: &[Route] = &[
     Route::new(REFRESH, &[Method::POST]),
     Route::new(LOGOUT, &[Method::POST]),
