@@ -551,3 +551,28 @@ async fn only_post_is_allowed() {
     response.problem(405);
     assert_eq!(response.header("allow").as_deref(), Some("POST, OPTIONS"));
 }
+
+#[tokio::test]
+async fn a_grace_re_presentation_racing_a_newer_rotation_has_one_consistent_outcome() {
+    for round in 0..4 {
+        let t = TestApp::new().await;
+        let (user, first) = session(&t, &format!("race{round}@example.com")).await;
+        let second = refreshed(&t, &first).await;
+        // `first` again (within grace) while `second` is rotated: either the grace sibling
+        // is issued before the rotation (then both answers work), or after it `first` is an
+        // older token (reuse: the family is revoked).
+        let (late, rotation) = tokio::join!(refresh(&t, &first), refresh(&t, &second));
+        if late.status() == 200 {
+            assert_eq!(rotation.status(), 200, "{}", rotation.text());
+            refreshed(&t, &late.refresh_cookie()).await;
+            refreshed(&t, &rotation.refresh_cookie()).await;
+            assert!(family_alive(&t, &user, &first).await);
+        } else {
+            assert_refused(&late);
+            assert!(!family_alive(&t, &user, &first).await);
+            if rotation.status() == 200 {
+                assert_refused(&refresh(&t, &rotation.refresh_cookie()).await);
+            }
+        }
+    }
+}
