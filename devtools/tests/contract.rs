@@ -1,11 +1,13 @@
 //! The API's route table is declared in four places that must agree: the functions' ROUTES
 //! (what the code serves), openapi.yaml (what clients read), the `cargo lambda watch` router in
 //! Cargo.toml (local) and template.yaml's HttpApi events (deployed). These tests keep them in step.
+//! Likewise the keys each function loads (its `KEYS`) and the secrets template.yaml hands it.
 
 use std::collections::BTreeSet;
 
 use devtools::repo_root;
 use serde_yaml::Value;
+use shared::config::Key;
 use shared::http::Route;
 
 const FUNCTIONS: &[(&str, &[Route])] = &[
@@ -99,5 +101,83 @@ fn deployed_api_binds_every_path_to_the_function_that_serves_it() {
                 route.template
             );
         }
+    }
+}
+
+const KEYS: &[(&str, &[Key])] = &[
+    ("register", register::KEYS),
+    ("login", login::KEYS),
+    ("refresh", refresh::KEYS),
+    ("tasks", tasks::KEYS),
+    ("account", account::KEYS),
+];
+
+/// The secret resource of template.yaml holding a key.
+fn secret_resource(key: Key) -> &'static str {
+    match key {
+        Key::Jwt => "JwtSecret",
+        Key::Cursor => "CursorSecret",
+    }
+}
+
+/// The logical id a `!Ref` names.
+fn reference(value: &Value) -> Option<&str> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "Ref" => tagged.value.as_str(),
+        _ => None,
+    }
+}
+
+#[test]
+fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
+    let template = yaml("template.yaml");
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let global_arns: Vec<&str> = globals
+        .as_mapping()
+        .unwrap()
+        .keys()
+        .filter_map(Value::as_str)
+        .filter(|name| name.ends_with("_SECRET_ARN"))
+        .collect();
+    assert!(
+        global_arns.is_empty(),
+        "Globals hand every function {global_arns:?}"
+    );
+    for (function, keys) in KEYS {
+        let resource = template["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+            .unwrap_or_else(|| panic!("no function resource builds {function}"));
+        let expected: BTreeSet<(&str, &str)> = keys
+            .iter()
+            .map(|key| (key.vars().1, secret_resource(*key)))
+            .collect();
+
+        let variables: BTreeSet<(&str, &str)> = resource["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(name, value)| Some((name.as_str()?, value)))
+            .filter(|(name, _)| name.ends_with("_SECRET_ARN"))
+            .map(|(name, value)| (name, reference(value).unwrap_or("?")))
+            .collect();
+        assert_eq!(variables, expected, "secret variables of {function}");
+
+        let policies = resource["Properties"]["Policies"].as_sequence().unwrap();
+        let granted: BTreeSet<&str> = policies
+            .iter()
+            .filter_map(|p| p.get("AWSSecretsManagerGetSecretValuePolicy"))
+            .map(|p| reference(&p["SecretArn"]).unwrap_or("?"))
+            .collect();
+        let wanted: BTreeSet<&str> = expected.iter().map(|(_, secret)| *secret).collect();
+        assert_eq!(granted, wanted, "secrets {function} may read");
+        // No inline statement grants Secrets Manager beside those policies.
+        let text = serde_yaml::to_string(policies).unwrap();
+        assert!(
+            !text.contains("secretsmanager:"),
+            "{function} has an inline Secrets Manager grant"
+        );
     }
 }

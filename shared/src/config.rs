@@ -6,6 +6,12 @@
 //! the process) or straight from the environment (locally and in tests: `JWT_SECRET`,
 //! `CURSOR_SECRET`). Setting both forms of one key is refused, so it is always clear which
 //! key signs tokens.
+//!
+//! Each function loads only the keys it declares ([`Key`]: register none, tasks both, the
+//! others the JWT key), so a function holds no key it does not use and needs neither the
+//! variable nor the permission to read the others. In place of an undeclared key the
+//! configuration holds a random key of this process: whatever it signed or checked by
+//! mistake would match nothing another function signs.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -26,6 +32,8 @@ pub enum ConfigError {
     },
     #[error("secret {arn} could not be read from Secrets Manager: {reason}")]
     SecretUnavailable { arn: &'static str, reason: String },
+    #[error("no randomness for the stand-in of {0}, a key this function does not use")]
+    NoRandomness(&'static str),
 }
 
 /// The message itself: a function's `main` returns this error and Rust prints it with `Debug`,
@@ -36,32 +44,55 @@ impl std::fmt::Debug for ConfigError {
     }
 }
 
-/// The keys that may come from Secrets Manager: (variable holding the value, variable holding
-/// the ARN of a secret whose `SecretString` is the value).
-pub const SECRET_VARS: [(&str, &str); 2] = [
-    ("JWT_SECRET", "JWT_SECRET_ARN"),
-    ("CURSOR_SECRET", "CURSOR_SECRET_ARN"),
-];
+/// A key a function may use; each function declares the ones it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// Signs and verifies access tokens.
+    Jwt,
+    /// Authenticates list cursors.
+    Cursor,
+}
 
-/// Replaces every `*_SECRET_ARN` variable of `vars` by the value of its secret, fetched by
-/// `fetch(arn)` (Secrets Manager in production, a map in tests); the two reads overlap.
-/// Keys given directly as `JWT_SECRET`/`CURSOR_SECRET` are left as they are. Errors name the
-/// variable.
+impl Key {
+    pub const ALL: &[Key] = &[Key::Jwt, Key::Cursor];
+
+    /// (variable holding the value, variable holding the ARN of a secret whose
+    /// `SecretString` is the value).
+    pub fn vars(self) -> (&'static str, &'static str) {
+        match self {
+            Key::Jwt => ("JWT_SECRET", "JWT_SECRET_ARN"),
+            Key::Cursor => ("CURSOR_SECRET", "CURSOR_SECRET_ARN"),
+        }
+    }
+}
+
+/// Replaces the `*_SECRET_ARN` variable of each key in `keys` by the value of its secret,
+/// fetched by `fetch(arn)` (Secrets Manager in production, a map in tests); the reads
+/// overlap. Keys given directly as `JWT_SECRET`/`CURSOR_SECRET` are left as they are; keys
+/// not in `keys` are not read. Errors name the variable.
 pub async fn resolve_secrets<F, Fut>(
     vars: &mut HashMap<String, String>,
+    keys: &[Key],
     fetch: F,
 ) -> Result<(), ConfigError>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<String, String>>,
 {
-    let [jwt, cursor] = SECRET_VARS;
-    let (jwt_value, cursor_value) = tokio::join!(
-        resolve_secret(vars, jwt, &fetch),
-        resolve_secret(vars, cursor, &fetch)
-    );
-    for ((value_var, arn_var), value) in [(jwt, jwt_value?), (cursor, cursor_value?)] {
+    let resolve = |key: Key| {
+        let (vars, fetch) = (&*vars, &fetch);
+        async move {
+            if keys.contains(&key) {
+                resolve_secret(vars, key.vars(), fetch).await
+            } else {
+                Ok(None)
+            }
+        }
+    };
+    let (jwt_value, cursor_value) = tokio::join!(resolve(Key::Jwt), resolve(Key::Cursor));
+    for (key, value) in [(Key::Jwt, jwt_value?), (Key::Cursor, cursor_value?)] {
         if let Some(value) = value {
+            let (value_var, arn_var) = key.vars();
             vars.remove(arn_var);
             vars.insert(value_var.to_string(), value);
         }
@@ -148,6 +179,13 @@ impl Secret {
     pub fn expose(&self) -> &[u8] {
         &self.0
     }
+
+    /// The stand-in for a key this function does not use: 256 random bits of this process.
+    fn stand_in(value_var: &'static str) -> Result<Self, ConfigError> {
+        let mut bytes = vec![0u8; MIN_SECRET_BYTES];
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| ConfigError::NoRandomness(value_var))?;
+        Ok(Self(bytes))
+    }
 }
 
 impl std::fmt::Debug for Secret {
@@ -162,36 +200,59 @@ pub struct Config {
     pub table_name: String,
     /// Origins allowed for CORS and for cookie-authenticated requests (`ALLOWED_ORIGINS`).
     pub allowed_origins: Vec<String>,
-    /// HS256 key of access tokens (`JWT_SECRET`, >= 32 bytes).
+    /// HS256 key of access tokens (`JWT_SECRET`, >= 32 bytes; a stand-in unless the function
+    /// declares [`Key::Jwt`]).
     pub jwt_secret: Secret,
     /// `iss` of access tokens (`JWT_ISSUER`, default `taskline`).
     pub jwt_issuer: String,
     /// `aud` of access tokens (`JWT_AUDIENCE`, default `taskline-api`).
     pub jwt_audience: String,
-    /// HMAC key authenticating list cursors (`CURSOR_SECRET`, >= 32 bytes).
+    /// HMAC key authenticating list cursors (`CURSOR_SECRET`, >= 32 bytes; a stand-in unless
+    /// the function declares [`Key::Cursor`]).
     pub cursor_secret: Secret,
     /// `SameSite` of the refresh cookie (`COOKIE_SAMESITE`, default `Strict`).
     pub cookie_same_site: SameSite,
+    /// Seconds after its rotation during which the most recently spent refresh token of a
+    /// family may be presented again (`REFRESH_REUSE_GRACE_SECS`, default 10, 0 disables,
+    /// at most 60): two tabs refreshing at once, or a retry after a lost response.
+    pub refresh_reuse_grace_secs: i64,
 }
 
+/// Default and maximum of `REFRESH_REUSE_GRACE_SECS` (Cognito allows 0..=60 as well).
+pub const DEFAULT_REFRESH_REUSE_GRACE_SECS: i64 = 10;
+pub const MAX_REFRESH_REUSE_GRACE_SECS: i64 = 60;
+
 impl Config {
-    /// Reads the process environment, fetching keys given as `*_SECRET_ARN` with `fetch`
-    /// (see [`resolve_secrets`]).
-    pub async fn from_env<F, Fut>(fetch: F) -> Result<Self, ConfigError>
+    /// Reads the process environment with the keys a function uses, fetching those given as
+    /// `*_SECRET_ARN` with `fetch` (see [`resolve_secrets`]).
+    pub async fn from_env<F, Fut>(keys: &[Key], fetch: F) -> Result<Self, ConfigError>
     where
         F: Fn(String) -> Fut,
         Fut: Future<Output = Result<String, String>>,
     {
         let mut vars = std::env::vars().collect();
-        resolve_secrets(&mut vars, fetch).await?;
-        Self::from_vars(&vars)
+        resolve_secrets(&mut vars, keys, fetch).await?;
+        Self::from_vars_with_keys(&vars, keys)
     }
 
-    /// Reads a given set of variables (the process environment in production, a map in tests).
+    /// Reads a given set of variables with every key (tests, local tools).
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        Self::from_vars_with_keys(vars, Key::ALL)
+    }
+
+    /// Reads a given set of variables (the process environment in production, a map in tests)
+    /// with the keys of `keys`; the others are neither required nor read.
+    pub fn from_vars_with_keys(
+        vars: &HashMap<String, String>,
+        keys: &[Key],
+    ) -> Result<Self, ConfigError> {
         let get = |name: &'static str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
         let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let secret = |(name, arn): (&'static str, &'static str)| -> Result<Secret, ConfigError> {
+        let secret = |key: Key| -> Result<Secret, ConfigError> {
+            let (name, arn) = key.vars();
+            if !keys.contains(&key) {
+                return Secret::stand_in(name);
+            }
             let value = get(name).ok_or(ConfigError::MissingSecret { value: name, arn })?;
             if value.len() < MIN_SECRET_BYTES {
                 return Err(ConfigError::Invalid {
@@ -234,14 +295,30 @@ impl Config {
             }
         };
 
+        let refresh_reuse_grace_secs = match get("REFRESH_REUSE_GRACE_SECS") {
+            None => DEFAULT_REFRESH_REUSE_GRACE_SECS,
+            Some(value) => match value.parse::<i64>() {
+                Ok(secs) if (0..=MAX_REFRESH_REUSE_GRACE_SECS).contains(&secs) => secs,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "REFRESH_REUSE_GRACE_SECS",
+                        reason: format!(
+                            "{value:?} is not a number of seconds in 0..={MAX_REFRESH_REUSE_GRACE_SECS}"
+                        ),
+                    });
+                }
+            },
+        };
+
         Ok(Self {
             table_name: required("TABLE_NAME")?.to_string(),
             allowed_origins,
-            jwt_secret: secret(SECRET_VARS[0])?,
+            jwt_secret: secret(Key::Jwt)?,
             jwt_issuer: get("JWT_ISSUER").unwrap_or("taskline").to_string(),
             jwt_audience: get("JWT_AUDIENCE").unwrap_or("taskline-api").to_string(),
-            cursor_secret: secret(SECRET_VARS[1])?,
+            cursor_secret: secret(Key::Cursor)?,
             cookie_same_site,
+            refresh_reuse_grace_secs,
         })
     }
 
@@ -319,6 +396,30 @@ mod tests {
     }
 
     #[test]
+    fn refresh_reuse_grace_defaults_to_10_and_is_bounded_by_0_and_60() {
+        let grace = |value: &str| {
+            Config::from_vars(&vars(&[("REFRESH_REUSE_GRACE_SECS", value)]))
+                .map(|c| c.refresh_reuse_grace_secs)
+        };
+        assert_eq!(grace(""), Ok(10));
+        assert_eq!(grace("0"), Ok(0));
+        assert_eq!(grace("60"), Ok(60));
+        for bad in ["61", "-1", "ten", "1.5"] {
+            let err = grace(bad).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        name: "REFRESH_REUSE_GRACE_SECS",
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+    }
+
+    #[test]
     fn secrets_do_not_print() {
         let config = Config::from_vars(&vars(&[])).unwrap();
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
@@ -360,7 +461,7 @@ mod tests {
         mut vars: HashMap<String, String>,
         secrets: &[(&str, &str)],
     ) -> Result<Config, ConfigError> {
-        resolve_secrets(&mut vars, secrets_manager(secrets)).await?;
+        resolve_secrets(&mut vars, Key::ALL, secrets_manager(secrets)).await?;
         Config::from_vars(&vars)
     }
 
@@ -380,7 +481,7 @@ mod tests {
     async fn keys_given_directly_are_used_without_secrets_manager() {
         let fetch = |arn: String| async move { panic!("nothing should be fetched, got {arn}") };
         let mut vars = vars(&[]);
-        resolve_secrets(&mut vars, fetch).await.unwrap();
+        resolve_secrets(&mut vars, Key::ALL, fetch).await.unwrap();
         let config = Config::from_vars(&vars).unwrap();
         assert_eq!(
             config.jwt_secret.expose(),
@@ -453,6 +554,71 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("JWT_SECRET_ARN"));
+    }
+
+    /// A fetch that fails the test if anything is read from Secrets Manager.
+    fn nothing_fetched(arn: String) -> std::future::Ready<Result<String, String>> {
+        panic!("nothing should be fetched, got {arn}")
+    }
+
+    #[tokio::test]
+    async fn a_function_without_keys_starts_with_no_secret_set_and_reads_none() {
+        let mut vars = vars(&[("JWT_SECRET", ""), ("CURSOR_SECRET", "")]);
+        resolve_secrets(&mut vars, &[], nothing_fetched)
+            .await
+            .unwrap();
+        let config = Config::from_vars_with_keys(&vars, &[]).unwrap();
+        // Its stand-ins are random, so nothing it could sign matches another function's key.
+        let again = Config::from_vars_with_keys(&vars, &[]).unwrap();
+        assert_eq!(config.jwt_secret.expose().len(), MIN_SECRET_BYTES);
+        assert_ne!(config.jwt_secret, again.jwt_secret);
+        assert_ne!(config.cursor_secret, again.cursor_secret);
+
+        // Even an ARN of a key it does not use is left unread.
+        let mut deployed = deployed_vars();
+        resolve_secrets(&mut deployed, &[], nothing_fetched)
+            .await
+            .unwrap();
+        assert!(Config::from_vars_with_keys(&deployed, &[]).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_function_with_the_jwt_key_only_reads_only_that_secret() {
+        let mut vars = vars(&[
+            ("JWT_SECRET", ""),
+            ("CURSOR_SECRET", ""),
+            ("JWT_SECRET_ARN", JWT_ARN),
+        ]);
+        // Secrets Manager knows only the JWT secret: reading the cursor secret would fail.
+        resolve_secrets(
+            &mut vars,
+            &[Key::Jwt],
+            secrets_manager(&[(JWT_ARN, JWT_KEY)]),
+        )
+        .await
+        .unwrap();
+        let config = Config::from_vars_with_keys(&vars, &[Key::Jwt]).unwrap();
+        assert_eq!(config.jwt_secret.expose(), JWT_KEY.as_bytes());
+        assert_ne!(config.cursor_secret.expose(), CURSOR_KEY.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_function_using_cursors_refuses_to_start_without_the_cursor_secret() {
+        let both = [Key::Jwt, Key::Cursor];
+        let mut vars = vars(&[("CURSOR_SECRET", "")]);
+        let err = resolve_secrets(&mut vars, &both, nothing_fetched)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::MissingSecret {
+                value: "CURSOR_SECRET",
+                arn: "CURSOR_SECRET_ARN"
+            }
+        );
+        assert!(err.to_string().contains("CURSOR_SECRET_ARN"));
+        let err = Config::from_vars_with_keys(&vars, &both).unwrap_err();
+        assert!(err.to_string().contains("CURSOR_SECRET"), "{err}");
     }
 
     #[tokio::test]

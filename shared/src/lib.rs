@@ -13,7 +13,7 @@ pub mod telemetry;
 pub mod text;
 
 use auth::{AccessTokens, UserId};
-use config::{Config, ConfigError};
+use config::{Config, ConfigError, Key};
 use error::ApiError;
 use http::Request;
 use store::Store;
@@ -37,18 +37,16 @@ impl App {
     }
 
     /// Cold start: the AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`), the
-    /// configuration from the environment with keys given as `*_SECRET_ARN` read once from
-    /// Secrets Manager, then the DynamoDB client. Everything is kept for the life of the process.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// configuration from the environment with the function's `keys` (those given as
+    /// `*_SECRET_ARN` read once from Secrets Manager; no other key is read), then the DynamoDB
+    /// client. Everything is kept for the life of the process.
+    pub async fn from_env(keys: &[Key]) -> Result<Self, ConfigError> {
         let sdk_config = aws_config::load_from_env().await;
         let secrets = secrets_manager(&sdk_config);
-        let config = Config::from_env(|arn| read_secret(&secrets, arn))
+        let config = Config::from_env(keys, |arn| read_secret(&secrets, arn))
             .await
             .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
-        let store = Store::new(
-            aws_sdk_dynamodb::Client::new(&sdk_config),
-            config.table_name.clone(),
-        );
+        let store = Store::new(dynamodb_client(&sdk_config), config.table_name.clone());
         Ok(Self::new(config, store))
     }
 
@@ -58,15 +56,33 @@ impl App {
     }
 }
 
+/// How long one attempt of an AWS call may take, and the whole call with its retries. The
+/// operation bound is well within the shortest function timeout (10 s in template.yaml), so
+/// a hung connection ends as an answer (503 for DynamoDB, a named start-up error for Secrets
+/// Manager) instead of an invocation killed by Lambda.
+pub const AWS_ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+pub const AWS_OPERATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn aws_timeouts() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .operation_attempt_timeout(AWS_ATTEMPT_TIMEOUT)
+        .operation_timeout(AWS_OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The DynamoDB client of every function, its calls bounded by [`AWS_OPERATION_TIMEOUT`].
+pub fn dynamodb_client(sdk_config: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(sdk_config)
+        .timeout_config(aws_timeouts())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
+
 /// A Secrets Manager client whose calls give up after a few seconds, so a cold start never
 /// hangs on an unreachable endpoint (the function then fails to start, naming the secret).
 fn secrets_manager(sdk_config: &aws_config::SdkConfig) -> aws_sdk_secretsmanager::Client {
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .operation_attempt_timeout(std::time::Duration::from_secs(2))
-        .operation_timeout(std::time::Duration::from_secs(5))
-        .build();
     let config = aws_sdk_secretsmanager::config::Builder::from(sdk_config)
-        .timeout_config(timeouts)
+        .timeout_config(aws_timeouts())
         .build();
     aws_sdk_secretsmanager::Client::from_conf(config)
 }

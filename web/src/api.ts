@@ -3,7 +3,10 @@
 // Session model: the access token lives only in this object's memory (never in localStorage or
 // sessionStorage, where any injected script could read it). The refresh token is an HttpOnly
 // cookie the browser sends to POST /v1/auth/refresh; this code never sees it. Every request is
-// `credentials: 'include'` so the cross-origin API can set and receive that cookie.
+// `credentials: 'include'` so the cross-origin API can set and receive that cookie. With a
+// TabCoordinator (tabs.ts), the tabs of one browser refresh one at a time and share the result.
+
+import type { TabCoordinator } from './tabs';
 
 export type Priority = 'low' | 'medium' | 'high';
 export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high'];
@@ -100,6 +103,9 @@ export class ApiClient {
   readonly baseUrl: string;
   private readonly fetchImpl: Fetch;
   private accessToken: string | null = null;
+  /** The last token the API refused: never taken back from another tab. */
+  private refused: string | null = null;
+  private readonly tabs: TabCoordinator | null;
   /** The one refresh in flight: concurrent 401s all wait on it instead of each rotating. */
   private refreshing: Promise<boolean> | null = null;
   /** Called when a refresh fails: the session is over and the user must log in again. */
@@ -109,9 +115,14 @@ export class ApiClient {
    * `baseUrl` is the API's origin (`https://api.example.com`), or `/` for the page's own origin
    * (one site: the SPA and the API behind one CloudFront distribution; paths stay relative).
    */
-  constructor(baseUrl: string, fetchImpl: Fetch = (input, init) => fetch(input, init)) {
+  constructor(
+    baseUrl: string,
+    fetchImpl: Fetch = (input, init) => fetch(input, init),
+    tabs: TabCoordinator | null = null,
+  ) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.fetchImpl = fetchImpl;
+    this.tabs = tabs;
   }
 
   get signedIn(): boolean {
@@ -139,7 +150,7 @@ export class ApiClient {
    * Trades the refresh cookie for a new access token (and a rotated cookie). Returns false when
    * there is no valid session. Callers at the same time share one request: the cookie is
    * single-use, so two parallel refreshes would make the API see a reused token and revoke the
-   * whole session.
+   * whole session. With a TabCoordinator the same holds across the browser's tabs.
    */
   refresh(): Promise<boolean> {
     this.refreshing ??= this.refreshOnce().finally(() => {
@@ -150,15 +161,27 @@ export class ApiClient {
 
   private async refreshOnce(): Promise<boolean> {
     try {
+      const token = this.tabs
+        ? await this.tabs.refresh(() => this.refreshRequest(), this.refused)
+        : await this.refreshRequest();
+      this.accessToken = token;
+      return token !== null;
+    } catch (error) {
+      this.accessToken = null;
+      throw error;
+    }
+  }
+
+  /** POST /v1/auth/refresh: the new access token, or null when there is no valid session. */
+  private async refreshRequest(): Promise<string | null> {
+    try {
       const token = await this.request<{ access_token: string }>('POST', '/v1/auth/refresh', {
         auth: false,
       });
-      this.accessToken = token.access_token;
-      return true;
+      return token.access_token;
     } catch (error) {
-      this.accessToken = null;
       if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
-        return false;
+        return null;
       }
       throw error;
     }
@@ -173,6 +196,7 @@ export class ApiClient {
       if (!(error instanceof ApiError && error.status === 401)) throw error;
     }
     this.accessToken = null;
+    this.tabs?.signedOut();
   }
 
   me(): Promise<User> {
@@ -182,6 +206,7 @@ export class ApiClient {
   async deleteAccount(): Promise<void> {
     await this.request<void>('DELETE', '/v1/me');
     this.accessToken = null;
+    this.tabs?.signedOut();
   }
 
   // --- tasks ------------------------------------------------------------------------------
@@ -231,6 +256,7 @@ export class ApiClient {
     const sentWith = this.accessToken;
     let response = await this.send(method, path, options, auth ? sentWith : null);
     if (response.status === 401 && auth) {
+      this.refused = sentWith;
       // Another request may already have refreshed while this one was in flight: then retry
       // with its token; otherwise refresh (shared with any concurrent 401) and retry once.
       const renewed = this.accessToken !== sentWith && this.accessToken !== null;
@@ -240,6 +266,7 @@ export class ApiClient {
       }
       response = await this.send(method, path, options, this.accessToken);
       if (response.status === 401) {
+        this.refused = this.accessToken;
         this.accessToken = null;
         throw this.sessionLost();
       }

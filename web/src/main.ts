@@ -5,6 +5,7 @@ import { ApiClient, ApiError } from './api';
 import { loginScreen, signupScreen, type AuthCallbacks } from './auth-views';
 import { h } from './dom';
 import { describe } from './forms';
+import { TabCoordinator } from './tabs';
 import { TasksView } from './tasks-view';
 import './style.css';
 
@@ -15,7 +16,8 @@ import './style.css';
 const API_URL: string = import.meta.env.VITE_API_URL || 'http://localhost:9000';
 
 const root = document.getElementById('app')!;
-const api = new ApiClient(API_URL);
+// Tabs of this browser share refreshes: restoring several at once spends the cookie once.
+const api = new ApiClient(API_URL, undefined, TabCoordinator.forBrowser());
 
 function show(screen: HTMLElement, title: string): void {
   root.replaceChildren(screen);

@@ -9,6 +9,10 @@ use shared::http::{Request, Response, Route, empty, json_response, serve};
 const HEALTH: &str = "/v1/health";
 const ME: &str = "/v1/me";
 
+/// The keys this function loads at cold start (it verifies access tokens); template.yaml grants it
+/// exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+
 pub static ROUTES: &[Route] = &[
     Route::new(HEALTH, &[Method::GET]),
     Route::new(ME, &[Method::GET, Method::DELETE]),

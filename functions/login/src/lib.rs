@@ -12,6 +12,10 @@ use shared::http::{
     string, with_header,
 };
 
+/// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
+/// exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+
 pub static ROUTES: &[Route] = &[Route::new("/v1/auth/login", &[Method::POST])];
 
 /// Failed logins of one email allowed within [`THROTTLE_WINDOW_SECS`]; the next is refused.

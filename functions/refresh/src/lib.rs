@@ -14,6 +14,10 @@ use shared::store::{RefreshState, Rotation};
 const REFRESH: &str = "/v1/auth/refresh";
 const LOGOUT: &str = "/v1/auth/logout";
 
+/// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
+/// exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+
 pub static ROUTES: &[Route] = &[
     Route::new(REFRESH, &[Method::POST]),
     Route::new(LOGOUT, &[Method::POST]),
@@ -23,42 +27,70 @@ const INVALID: &str = "the refresh token is invalid or expired";
 const REUSED: &str = "the refresh token was already used; its session has been revoked";
 
 /// Spends `presented` for a new access token and its child refresh token. A token presented
-/// after it was spent (a replay, or the loser of a race) revokes its whole family: one of the
-/// two holders is not the legitimate client.
+/// after it was spent revokes its whole family (one of the two holders is not the legitimate
+/// client), except the family's most recently spent token within the reuse grace interval of
+/// its rotation: two tabs refreshing with one cookie, or a retry after a lost response, then
+/// get a session of the same family (see `shared::store` sessions).
 pub async fn refresh(
     app: &App,
     presented: RefreshToken,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let now = unix_now();
-    let absolute_expires_at = match app.store.refresh_state(&presented, now).await? {
-        RefreshState::Live {
-            absolute_expires_at,
-        } => absolute_expires_at,
-        RefreshState::Unknown | RefreshState::Expired => {
-            return Err(refresh_unauthorized(INVALID));
-        }
-        RefreshState::Spent => {
-            app.store
-                .revoke_family(presented.user(), presented.family())
-                .await?;
-            return Err(refresh_unauthorized(REUSED));
-        }
-    };
-    let child = RefreshToken::generate(presented.user(), presented.family())?;
-    match app
-        .store
-        .rotate_refresh(&presented, &child, absolute_expires_at, now)
-        .await?
+    let mut state = app.store.refresh_state(&presented, now).await?;
+    if let RefreshState::Live {
+        absolute_expires_at,
+    } = state
     {
-        Rotation::Rotated => Ok((app.tokens.issue(presented.user())?, child)),
-        Rotation::Revoked => Err(refresh_unauthorized(INVALID)),
-        Rotation::AlreadySpent => {
+        let child = RefreshToken::generate(presented.user(), presented.family())?;
+        match app
+            .store
+            .rotate_refresh(&presented, &child, absolute_expires_at, now)
+            .await?
+        {
+            Rotation::Rotated => return Ok((app.tokens.issue(presented.user())?, child)),
+            Rotation::Revoked => return Err(refresh_unauthorized(INVALID)),
+            // Another request spent it first (a parallel refresh, or a replay): what the
+            // store says now decides whether the grace applies.
+            Rotation::AlreadySpent => {
+                state = app.store.refresh_state(&presented, now).await?;
+            }
+        }
+    }
+    match state {
+        RefreshState::Unknown | RefreshState::Expired => Err(refresh_unauthorized(INVALID)),
+        RefreshState::Spent {
+            latest_spent_at,
+            absolute_expires_at,
+        } => {
+            let grace = app.config.refresh_reuse_grace_secs;
+            if let Some(spent_at) =
+                latest_spent_at.filter(|&spent_at| within_grace(grace, spent_at, now))
+            {
+                let sibling = RefreshToken::generate(presented.user(), presented.family())?;
+                if app
+                    .store
+                    .issue_in_grace(&presented, &sibling, absolute_expires_at, spent_at, now)
+                    .await?
+                {
+                    return Ok((app.tokens.issue(presented.user())?, sibling));
+                }
+            }
             app.store
                 .revoke_family(presented.user(), presented.family())
                 .await?;
             Err(refresh_unauthorized(REUSED))
         }
+        // Still unspent although its rotation lost: cannot happen with conditional writes.
+        RefreshState::Live { .. } => Err(ApiError::Internal(
+            "a refresh token lost its rotation but is not spent".into(),
+        )),
     }
+}
+
+/// Whether a token spent at `spent_at` may still be presented again at `now` (never with a
+/// grace of 0).
+fn within_grace(grace_secs: i64, spent_at: i64, now: i64) -> bool {
+    now < spent_at.saturating_add(grace_secs)
 }
 
 /// Ends the session of `presented`: its family is revoked if the token is one of ours
@@ -100,4 +132,17 @@ pub async fn handle(app: &App, req: Request) -> Response {
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within_grace;
+
+    #[test]
+    fn the_grace_interval_starts_at_the_spend_and_0_disables_it() {
+        assert!(within_grace(10, 100, 100));
+        assert!(within_grace(10, 100, 109));
+        assert!(!within_grace(10, 100, 110));
+        assert!(!within_grace(0, 100, 100));
+    }
 }

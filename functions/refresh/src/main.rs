@@ -7,7 +7,7 @@ use lambda_http::{Error, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let app = shared::App::from_env().await?;
+    let app = shared::App::from_env(refresh::KEYS).await?;
     let app = &app;
     lambda_http::run(service_fn(move |req| async move {
         Ok::<_, Infallible>(refresh::handle(app, req).await)

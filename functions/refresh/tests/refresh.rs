@@ -139,9 +139,14 @@ async fn refresh_rotates_the_cookie_and_issues_a_new_access_token() {
     assert_eq!(refresh(&t, &second).await.status(), 200);
 }
 
+/// An app without reuse grace: every re-presentation of a spent token is reuse.
+async fn without_grace() -> TestApp {
+    TestApp::with_vars(&[("REFRESH_REUSE_GRACE_SECS", "0")]).await
+}
+
 #[tokio::test]
 async fn reusing_a_spent_token_revokes_its_family_but_not_other_logins() {
-    let t = TestApp::new().await;
+    let t = without_grace().await;
     let (user, first) = session(&t, "reuse@example.com").await;
     let other_login = login(&t, "reuse@example.com").await;
     let second = refresh(&t, &first).await.refresh_cookie();
@@ -163,8 +168,8 @@ async fn reusing_a_spent_token_revokes_its_family_but_not_other_logins() {
 }
 
 #[tokio::test]
-async fn of_eight_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
-    let t = TestApp::new().await;
+async fn without_grace_of_eight_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
+    let t = without_grace().await;
     let (_, token) = session(&t, "race@example.com").await;
     let tasks: Vec<_> = (0..8)
         .map(|_| {
@@ -187,6 +192,129 @@ async fn of_eight_concurrent_refreshes_with_one_token_exactly_one_succeeds() {
     // The losers presented a token that was spent by then: that is reuse, so the family,
     // the winner's new token included, is revoked.
     assert_refused(&refresh(&t, &winners[0]).await);
+}
+
+/// Refreshes with `token` and returns the new cookie, asserting 200.
+async fn refreshed(t: &TestApp, token: &str) -> String {
+    let response = refresh(t, token).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    let body = response.json();
+    let access = body["access_token"].as_str().unwrap();
+    assert!(t.app.tokens.verify(access).is_ok());
+    response.refresh_cookie()
+}
+
+/// Whether any item of `token`'s family is left (revocation deletes them all).
+async fn family_alive(t: &TestApp, user: &str, token: &str) -> bool {
+    let family = RefreshToken::parse(token).unwrap().family().to_string();
+    refresh_items(t, user)
+        .await
+        .iter()
+        .any(|sk| sk.contains(&family))
+}
+
+#[tokio::test]
+async fn within_grace_parallel_refreshes_with_one_token_all_get_working_sessions() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "tabs@example.com").await;
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let app = t.app.clone();
+            let req = with_cookie(TestRequest::post("/v1/auth/refresh"), &token);
+            tokio::spawn(async move { call(refresh::handle, &app, req).await })
+        })
+        .collect();
+    let mut cookies = Vec::new();
+    for task in tasks {
+        let response = task.await.unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text());
+        cookies.push(response.refresh_cookie());
+    }
+    // Exactly one rotation happened: the token was spent once, and every answer is a token
+    // of the same family descending from it.
+    let family = RefreshToken::parse(&token).unwrap().family();
+    for cookie in &cookies {
+        let child = RefreshToken::parse(cookie).unwrap();
+        assert_eq!(child.family(), family);
+    }
+    // Every token handed out keeps working, one after the other.
+    for cookie in &cookies {
+        refreshed(&t, cookie).await;
+    }
+    assert!(family_alive(&t, &user, &token).await);
+}
+
+#[tokio::test]
+async fn a_retried_refresh_within_grace_gets_a_session_and_both_tokens_work() {
+    let t = TestApp::new().await;
+    let (user, first) = session(&t, "retry@example.com").await;
+    let lost = refreshed(&t, &first).await;
+    // The response carrying `lost` never reached the client, which sends `first` again.
+    let retried = refreshed(&t, &first).await;
+    assert_ne!(lost, retried);
+    let next = refreshed(&t, &retried).await;
+    refreshed(&t, &next).await;
+    refreshed(&t, &lost).await;
+    assert!(family_alive(&t, &user, &first).await);
+}
+
+#[tokio::test]
+async fn the_just_spent_token_after_the_grace_interval_is_reuse_and_revokes() {
+    let t = TestApp::with_vars(&[("REFRESH_REUSE_GRACE_SECS", "1")]).await;
+    let (user, first) = session(&t, "late@example.com").await;
+    let second = refreshed(&t, &first).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_refused(&refresh(&t, &first).await);
+    assert_refused(&refresh(&t, &second).await);
+    assert!(!family_alive(&t, &user, &first).await);
+}
+
+#[tokio::test]
+async fn an_older_spent_token_within_grace_is_reuse_and_revokes() {
+    let t = TestApp::new().await;
+    let (user, grandparent) = session(&t, "grandparent@example.com").await;
+    let parent = refreshed(&t, &grandparent).await;
+    let current = refreshed(&t, &parent).await;
+    // `grandparent` was spent seconds ago, but it is not the family's latest spent token.
+    assert_refused(&refresh(&t, &grandparent).await);
+    assert_refused(&refresh(&t, &current).await);
+    assert!(!family_alive(&t, &user, &grandparent).await);
+}
+
+#[tokio::test]
+async fn a_token_whose_grace_sibling_was_rotated_is_reuse() {
+    let t = TestApp::new().await;
+    let (user, first) = session(&t, "sibling@example.com").await;
+    let winner = refreshed(&t, &first).await;
+    let sibling = refreshed(&t, &first).await;
+    // The sibling is rotated: `first` is now an older spent token.
+    refreshed(&t, &sibling).await;
+    assert_refused(&refresh(&t, &first).await);
+    assert_refused(&refresh(&t, &winner).await);
+    assert!(!family_alive(&t, &user, &first).await);
+}
+
+#[tokio::test]
+async fn a_spent_token_after_logout_is_401_even_within_grace() {
+    let t = TestApp::new().await;
+    let (user, first) = session(&t, "loggedout@example.com").await;
+    let second = refreshed(&t, &first).await;
+    assert_eq!(logout(&t, &second).await.status(), 204);
+    assert_refused(&refresh(&t, &first).await);
+    assert_refused(&refresh(&t, &second).await);
+    assert!(!family_alive(&t, &user, &first).await);
+}
+
+#[tokio::test]
+async fn a_spent_token_after_reuse_detection_is_401_even_within_grace() {
+    let t = TestApp::new().await;
+    let (user, grandparent) = session(&t, "revoked@example.com").await;
+    let parent = refreshed(&t, &grandparent).await;
+    refreshed(&t, &parent).await;
+    assert_refused(&refresh(&t, &grandparent).await);
+    // `parent` was the latest spent token, within grace: but the family is gone.
+    assert_refused(&refresh(&t, &parent).await);
+    assert!(!family_alive(&t, &user, &grandparent).await);
 }
 
 #[tokio::test]
@@ -422,4 +550,29 @@ async fn only_post_is_allowed() {
     .await;
     response.problem(405);
     assert_eq!(response.header("allow").as_deref(), Some("POST, OPTIONS"));
+}
+
+#[tokio::test]
+async fn a_grace_re_presentation_racing_a_newer_rotation_has_one_consistent_outcome() {
+    for round in 0..4 {
+        let t = TestApp::new().await;
+        let (user, first) = session(&t, &format!("race{round}@example.com")).await;
+        let second = refreshed(&t, &first).await;
+        // `first` again (within grace) while `second` is rotated: either the grace sibling
+        // is issued before the rotation (then both answers work), or after it `first` is an
+        // older token (reuse: the family is revoked).
+        let (late, rotation) = tokio::join!(refresh(&t, &first), refresh(&t, &second));
+        if late.status() == 200 {
+            assert_eq!(rotation.status(), 200, "{}", rotation.text());
+            refreshed(&t, &late.refresh_cookie()).await;
+            refreshed(&t, &rotation.refresh_cookie()).await;
+            assert!(family_alive(&t, &user, &first).await);
+        } else {
+            assert_refused(&late);
+            assert!(!family_alive(&t, &user, &first).await);
+            if rotation.status() == 200 {
+                assert_refused(&refresh(&t, &rotation.refresh_cookie()).await);
+            }
+        }
+    }
 }

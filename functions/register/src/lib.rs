@@ -8,6 +8,10 @@ use shared::http::{
     Fields, Request, Response, Route, json_object, json_response, serve, with_header,
 };
 
+/// The keys this function loads at cold start (it signs and verifies nothing); template.yaml grants it
+/// exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[];
+
 pub static ROUTES: &[Route] = &[Route::new("/v1/auth/register", &[Method::POST])];
 
 /// A registration as sent.

@@ -19,6 +19,10 @@ use shared::tasks::{
     CursorKeys, IfMatch, ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace,
 };
 
+/// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
+/// exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::Cursor];
+
 pub static ROUTES: &[Route] = &[
     Route::new("/v1/tasks", &[Method::GET, Method::POST]),
     Route::new(

@@ -65,7 +65,7 @@ impl Store {
     /// `AWS_ENDPOINT_URL` for DynamoDB Local). Called once per cold start.
     pub async fn from_env(table: impl Into<String>) -> Self {
         let sdk_config = aws_config::load_from_env().await;
-        Self::new(Client::new(&sdk_config), table)
+        Self::new(crate::dynamodb_client(&sdk_config), table)
     }
 
     pub fn client(&self) -> &Client {

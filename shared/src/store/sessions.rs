@@ -1,13 +1,26 @@
 //! Refresh-token families in the user's partition:
 //!
 //! - family `sk = REFRESH#<family>`: exists while the family is alive; deleting it is what
-//!   revokes every token of the family at once (each rotation checks it in its transaction);
+//!   revokes every token of the family at once (each rotation checks it in its transaction).
+//!   It also records the family's most recently spent token: `last_spent` (its hash) and
+//!   `last_spent_at`, written by the same transaction that spends the token;
 //! - token `sk = REFRESH#<family>#<sha256 hex>`: `parent` (hash), `issued_at`,
 //!   `idle_expires_at` (7 days after issue), `absolute_expires_at` (30 days after the login),
 //!   `spent_at` once rotated. Spent tokens stay until the family expires, so presenting one
 //!   again is recognised as reuse.
 //!
 //! `expires_at` (TTL) is the family's absolute expiry; expiry is checked on read regardless.
+//!
+//! Reuse grace: a rotation has exactly one winner per token (the spend is conditional on
+//! `spent_at` being absent). A request that finds its token spent may still get a session if
+//! the token is the family's `last_spent` and the caller's grace interval has not passed
+//! ([`Store::issue_in_grace`]): it gets a *second child of the spent token* (a sibling of the
+//! winner's token), written only if the family still names that token and that spend as its
+//! latest. Nothing is spent by it, so every token handed out stays live and rotates as usual;
+//! once any of them is rotated, the family's latest spent token changes and the older token
+//! is plain reuse again. A grace issuance racing a newer rotation is serialised by the
+//! family item: either it commits first (and its token is live), or it sees the newer spend
+//! and fails (the caller treats that as reuse).
 
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem, Update,
@@ -34,8 +47,13 @@ fn token_sk(token: &RefreshToken) -> String {
 pub enum RefreshState {
     /// No such token, or its family was revoked.
     Unknown,
-    /// Already rotated: presenting it again is reuse.
-    Spent,
+    /// Already rotated: presenting it again is reuse, unless within the grace interval of
+    /// the family's most recent rotation. `latest_spent_at` is when it was spent if it is
+    /// the family's most recently spent token (and the family is not past its expiry).
+    Spent {
+        latest_spent_at: Option<i64>,
+        absolute_expires_at: i64,
+    },
     /// Past its idle or absolute expiry.
     Expired,
     /// Usable; children inherit the family's absolute expiry.
@@ -133,12 +151,9 @@ impl Store {
             .unwrap_or_default()
             .into_iter()
             .map(|response| response.item);
-        let (Some(Some(item)), Some(Some(_family))) = (items.next(), items.next()) else {
+        let (Some(Some(item)), Some(Some(family))) = (items.next(), items.next()) else {
             return Ok(RefreshState::Unknown);
         };
-        if item.contains_key("spent_at") {
-            return Ok(RefreshState::Spent);
-        }
         let (Some(idle), Some(absolute)) = (
             number(&item, "idle_expires_at"),
             number(&item, "absolute_expires_at"),
@@ -147,6 +162,16 @@ impl Store {
                 "refresh token item without expiry".into(),
             ));
         };
+        if item.contains_key("spent_at") {
+            let is_latest =
+                family.get("last_spent").and_then(|v| v.as_s().ok()) == Some(&token.hash());
+            let latest_spent_at =
+                number(&family, "last_spent_at").filter(|_| is_latest && now < absolute);
+            return Ok(RefreshState::Spent {
+                latest_spent_at,
+                absolute_expires_at: absolute,
+            });
+        }
         if now >= idle || now >= absolute {
             return Ok(RefreshState::Expired);
         }
@@ -156,8 +181,8 @@ impl Store {
     }
 
     /// Spends `old` and stores its child `new` in one transaction, provided `old` is unspent,
-    /// its family alive and its user existing. Of concurrent rotations of one token exactly
-    /// one succeeds.
+    /// its family alive and its user existing, and records `old` as the family's most
+    /// recently spent token. Of concurrent rotations of one token exactly one succeeds.
     pub async fn rotate_refresh(
         &self,
         old: &RefreshToken,
@@ -167,11 +192,14 @@ impl Store {
     ) -> Result<Rotation, ApiError> {
         let user = old.user().to_string();
         let family_alive = build(
-            ConditionCheck::builder()
+            Update::builder()
                 .table_name(self.table())
                 .set_key(Some(key(user.clone(), family_sk(old.family()))))
+                .update_expression("SET last_spent = :hash, last_spent_at = :now")
                 .condition_expression("attribute_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":hash", AttributeValue::S(old.hash()))
+                .expression_attribute_values(":now", n(now))
                 .build(),
         )?;
         let spend = build(
@@ -186,9 +214,7 @@ impl Store {
         )?;
         let items = vec![
             user_exists_check(self, old.user())?,
-            TransactWriteItem::builder()
-                .condition_check(family_alive)
-                .build(),
+            TransactWriteItem::builder().update(family_alive).build(),
             TransactWriteItem::builder().update(spend).build(),
             self.put_token(new, Some(old), now, absolute_expires_at)?,
         ];
@@ -197,6 +223,43 @@ impl Store {
             Err(failed) if failed.failed(0) || failed.failed(1) => Rotation::Revoked,
             Err(_) => Rotation::AlreadySpent,
         })
+    }
+
+    /// Issues `new` as another child of the spent token `spent` (see the module comment),
+    /// provided the family still names `spent`, spent at `spent_at`, as its most recently
+    /// spent token, and the user exists. `false` if not: the family moved on (a newer
+    /// rotation), was revoked, or the user is gone.
+    pub async fn issue_in_grace(
+        &self,
+        spent: &RefreshToken,
+        new: &RefreshToken,
+        absolute_expires_at: i64,
+        spent_at: i64,
+        now: i64,
+    ) -> Result<bool, ApiError> {
+        let still_latest = build(
+            ConditionCheck::builder()
+                .table_name(self.table())
+                .set_key(Some(key(
+                    spent.user().to_string(),
+                    family_sk(spent.family()),
+                )))
+                .condition_expression(
+                    "attribute_exists(#pk) AND last_spent = :hash AND last_spent_at = :spent_at",
+                )
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_values(":hash", AttributeValue::S(spent.hash()))
+                .expression_attribute_values(":spent_at", n(spent_at))
+                .build(),
+        )?;
+        let items = vec![
+            user_exists_check(self, spent.user())?,
+            TransactWriteItem::builder()
+                .condition_check(still_latest)
+                .build(),
+            self.put_token(new, Some(spent), now, absolute_expires_at)?,
+        ];
+        Ok(self.transact(items).await?.is_ok())
     }
 
     /// Revokes a family: its family item goes first (from then on no token of it can rotate),
