@@ -713,3 +713,41 @@ async fn a_deleted_account_is_not_resurrected_by_its_identity() {
     .await;
     assert_bearer_refused(&tasks, "token of a deleted account");
 }
+
+#[tokio::test]
+async fn an_unreachable_or_silent_jwks_is_503_within_bounded_time() {
+    let key = ed25519("key-1");
+    // Nothing listens on a port just released.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let closed_url = format!("http://{}/jwks", closed.local_addr().unwrap());
+    drop(closed);
+    // A server that accepts connections and never answers.
+    let silent = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent_url = format!("http://{}/jwks", silent.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            open.push(socket);
+        }
+    });
+    for url in [closed_url, silent_url] {
+        let t = TestApp::with_vars(&[
+            ("EXTERNAL_JWT_ISSUER", ISSUER),
+            ("EXTERNAL_JWT_AUDIENCE", AUDIENCE),
+            ("EXTERNAL_JWKS_URL", &url),
+        ])
+        .await;
+        let started = std::time::Instant::now();
+        let response = me(&t, &sign(&key, &claims("waiting"))).await;
+        response.problem(503);
+        assert!(
+            started.elapsed() < shared::auth::FETCH_TIMEOUT + Duration::from_secs(2),
+            "{url}: {:?}",
+            started.elapsed()
+        );
+        // Within the minute the provider is not asked again: the next token fails at once.
+        let started = std::time::Instant::now();
+        me(&t, &sign(&key, &claims("waiting"))).await.problem(503);
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+}

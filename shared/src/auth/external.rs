@@ -140,6 +140,11 @@ fn refused(detail: &'static str) -> ApiError {
     ApiError::unauthorized_bearer(detail)
 }
 
+/// 503: the provider's keys cannot be had (unreachable, or a JWKS without usable keys).
+fn keys_unavailable(reason: &str) -> ApiError {
+    ApiError::StoreUnavailable(format!("external JWKS unavailable: {reason}"))
+}
+
 impl ExternalTokens {
     pub fn new(config: &ExternalJwt) -> Self {
         let keys = match &config.keys {
@@ -275,7 +280,13 @@ impl Jwks {
             .fetched_at
             .is_none_or(|at| at.elapsed() >= self.refetch_interval);
         if !due {
-            return Err(refused("the access token names an unknown key"));
+            return Err(if cache.keys.is_empty() {
+                // Still no keys since the failed fetch: the provider is the problem, not the
+                // token (a 401 would send clients to sign in again for nothing).
+                keys_unavailable("no keys since the last fetch")
+            } else {
+                refused("the access token names an unknown key")
+            });
         }
         cache.fetched_at = Some(Instant::now());
         match self.fetch(&mut cache.client).await {
@@ -286,9 +297,7 @@ impl Jwks {
             Err(reason) => {
                 tracing::warn!(%reason, "external JWKS could not be fetched");
                 if cache.keys.is_empty() {
-                    return Err(ApiError::StoreUnavailable(format!(
-                        "external JWKS unavailable: {reason}"
-                    )));
+                    return Err(keys_unavailable(&reason));
                 }
             }
         }
