@@ -4,7 +4,9 @@
 # Ctrl-C stops everything it started.
 #
 # Environment: PORT (9000), DYNAMODB_PORT (8000), DYNAMODB_IN_MEMORY=1 (no data on disk),
-# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict).
+# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict), and an external identity
+# provider (off unless set): EXTERNAL_JWT_ISSUER, EXTERNAL_JWT_AUDIENCE and EXTERNAL_JWKS_URL
+# or EXTERNAL_JWT_SECRET (e.g. Better Auth's BETTER_AUTH_SECRET).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -31,6 +33,9 @@ env_file="$state/dev.env"
   echo "TABLE_NAME=TasklineTable"
   echo "ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:5173}"
   echo "COOKIE_SAMESITE=${COOKIE_SAMESITE:-Strict}"
+  for var in EXTERNAL_JWT_ISSUER EXTERNAL_JWT_AUDIENCE EXTERNAL_JWKS_URL EXTERNAL_JWT_SECRET; do
+    if [ -n "${!var:-}" ]; then echo "$var=${!var}"; fi
+  done
   echo "AWS_ENDPOINT_URL=http://127.0.0.1:$dynamodb_port"
   echo "AWS_REGION=us-east-1"
   echo "AWS_ACCESS_KEY_ID=local"

@@ -194,6 +194,27 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// Where the keys of an external identity provider come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExternalKeys {
+    /// A JWKS document (`EXTERNAL_JWKS_URL`) of public keys: EdDSA (Ed25519), ES256, RS256.
+    Jwks(hyper::Uri),
+    /// A shared HS256 secret (`EXTERNAL_JWT_SECRET`, >= 32 bytes; Better Auth's
+    /// `BETTER_AUTH_SECRET`).
+    Secret(Secret),
+}
+
+/// An external identity provider whose tokens Bearer routes accept as well (optional; off
+/// when none of the `EXTERNAL_*` variables is set).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalJwt {
+    /// Required `iss` of its tokens (`EXTERNAL_JWT_ISSUER`).
+    pub issuer: String,
+    /// Required `aud` of its tokens (`EXTERNAL_JWT_AUDIENCE`).
+    pub audience: String,
+    pub keys: ExternalKeys,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// DynamoDB table holding every item (`TABLE_NAME`).
@@ -216,6 +237,8 @@ pub struct Config {
     /// family may be presented again (`REFRESH_REUSE_GRACE_SECS`, default 10, 0 disables,
     /// at most 60): two tabs refreshing at once, or a retry after a lost response.
     pub refresh_reuse_grace_secs: i64,
+    /// An external identity provider (`EXTERNAL_*`), if configured.
+    pub external_jwt: Option<ExternalJwt>,
 }
 
 /// Default and maximum of `REFRESH_REUSE_GRACE_SECS` (Cognito allows 0..=60 as well).
@@ -309,21 +332,112 @@ impl Config {
                 }
             },
         };
+        let jwt_issuer = get("JWT_ISSUER").unwrap_or("taskline").to_string();
+        let external_jwt = external_jwt(&get, &jwt_issuer)?;
 
         Ok(Self {
             table_name: required("TABLE_NAME")?.to_string(),
             allowed_origins,
             jwt_secret: secret(Key::Jwt)?,
-            jwt_issuer: get("JWT_ISSUER").unwrap_or("taskline").to_string(),
+            jwt_issuer,
             jwt_audience: get("JWT_AUDIENCE").unwrap_or("taskline-api").to_string(),
             cursor_secret: secret(Key::Cursor)?,
             cookie_same_site,
             refresh_reuse_grace_secs,
+            external_jwt,
         })
     }
 
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
+    }
+}
+
+/// The external identity provider, if any `EXTERNAL_*` variable is set: then issuer and
+/// audience are required, and exactly one key source.
+fn external_jwt<'a>(
+    get: &impl Fn(&'static str) -> Option<&'a str>,
+    jwt_issuer: &str,
+) -> Result<Option<ExternalJwt>, ConfigError> {
+    const ISSUER: &str = "EXTERNAL_JWT_ISSUER";
+    const AUDIENCE: &str = "EXTERNAL_JWT_AUDIENCE";
+    const JWKS_URL: &str = "EXTERNAL_JWKS_URL";
+    const SECRET: &str = "EXTERNAL_JWT_SECRET";
+    let (issuer, audience, jwks_url, secret) =
+        (get(ISSUER), get(AUDIENCE), get(JWKS_URL), get(SECRET));
+    if [issuer, audience, jwks_url, secret]
+        .iter()
+        .all(Option::is_none)
+    {
+        return Ok(None);
+    }
+    let issuer = issuer.ok_or(ConfigError::Invalid {
+        name: ISSUER,
+        reason: format!(
+            "required when any EXTERNAL_* variable is set ({AUDIENCE}, {JWKS_URL} or {SECRET})"
+        ),
+    })?;
+    if issuer == jwt_issuer {
+        // The two kinds of token must never be mistaken for each other.
+        return Err(ConfigError::Invalid {
+            name: ISSUER,
+            reason: "must differ from JWT_ISSUER (the issuer of taskline's own tokens)".into(),
+        });
+    }
+    let audience = audience.ok_or(ConfigError::Invalid {
+        name: AUDIENCE,
+        reason: format!("required with {ISSUER}"),
+    })?;
+    let keys = match (jwks_url, secret) {
+        (Some(_), Some(_)) => {
+            return Err(ConfigError::Invalid {
+                name: JWKS_URL,
+                reason: format!("set either {JWKS_URL} or {SECRET}, not both"),
+            });
+        }
+        (None, None) => {
+            return Err(ConfigError::Invalid {
+                name: JWKS_URL,
+                reason: format!("{ISSUER} needs a key source: set {JWKS_URL} or {SECRET}"),
+            });
+        }
+        (Some(url), None) => ExternalKeys::Jwks(jwks_url_of(url)?),
+        (None, Some(secret)) => {
+            if secret.len() < MIN_SECRET_BYTES {
+                return Err(ConfigError::Invalid {
+                    name: SECRET,
+                    reason: format!(
+                        "must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                        secret.len()
+                    ),
+                });
+            }
+            ExternalKeys::Secret(Secret(secret.as_bytes().to_vec()))
+        }
+    };
+    Ok(Some(ExternalJwt {
+        issuer: issuer.to_string(),
+        audience: audience.to_string(),
+        keys,
+    }))
+}
+
+/// The JWKS URL: https, or plain http to a provider on this machine (development, tests).
+fn jwks_url_of(url: &str) -> Result<hyper::Uri, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        name: "EXTERNAL_JWKS_URL",
+        reason,
+    };
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| invalid(format!("{url:?} is not a URL: {e}")))?;
+    let local = matches!(uri.host(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match uri.scheme_str() {
+        Some("https") => Ok(uri),
+        Some("http") if local => Ok(uri),
+        _ => Err(invalid(format!(
+            "{url:?} must be an https:// URL (plain http only on localhost)"
+        ))),
     }
 }
 
@@ -632,5 +746,90 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    const BETTER_AUTH_SECRET: &str = "better-auth-secret-0123456789abcdef01";
+
+    #[test]
+    fn external_provider_is_off_by_default() {
+        assert_eq!(Config::from_vars(&vars(&[])).unwrap().external_jwt, None);
+    }
+
+    #[test]
+    fn external_provider_with_a_jwks_or_a_secret() {
+        let jwks = Config::from_vars(&vars(&[
+            ("EXTERNAL_JWT_ISSUER", "https://auth.example.com"),
+            ("EXTERNAL_JWT_AUDIENCE", "https://auth.example.com"),
+            (
+                "EXTERNAL_JWKS_URL",
+                "https://auth.example.com/api/auth/jwks",
+            ),
+        ]))
+        .unwrap();
+        assert_eq!(
+            jwks.external_jwt.unwrap().keys,
+            ExternalKeys::Jwks("https://auth.example.com/api/auth/jwks".parse().unwrap())
+        );
+        let secret = Config::from_vars(&vars(&[
+            ("EXTERNAL_JWT_ISSUER", "https://auth.example.com"),
+            ("EXTERNAL_JWT_AUDIENCE", "taskline"),
+            ("EXTERNAL_JWT_SECRET", BETTER_AUTH_SECRET),
+        ]))
+        .unwrap();
+        let external = secret.external_jwt.unwrap();
+        assert_eq!(external.audience, "taskline");
+        assert_eq!(
+            external.keys,
+            ExternalKeys::Secret(Secret(BETTER_AUTH_SECRET.as_bytes().to_vec()))
+        );
+        assert!(!format!("{external:?}").contains(BETTER_AUTH_SECRET));
+    }
+
+    fn external_error(pairs: &[(&str, &str)]) -> (&'static str, String) {
+        match Config::from_vars(&vars(pairs)) {
+            Err(ConfigError::Invalid { name, reason }) => (name, reason),
+            other => panic!("expected an invalid EXTERNAL_* variable, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn incomplete_or_ambiguous_external_provider_is_refused_naming_the_variables() {
+        let issuer = ("EXTERNAL_JWT_ISSUER", "https://auth.example.com");
+        let audience = ("EXTERNAL_JWT_AUDIENCE", "taskline");
+        let jwks = (
+            "EXTERNAL_JWKS_URL",
+            "https://auth.example.com/api/auth/jwks",
+        );
+        let secret = ("EXTERNAL_JWT_SECRET", BETTER_AUTH_SECRET);
+
+        let (name, reason) = external_error(&[issuer, jwks]);
+        assert_eq!(name, "EXTERNAL_JWT_AUDIENCE", "{reason}");
+        let (name, reason) = external_error(&[audience, secret]);
+        assert_eq!(name, "EXTERNAL_JWT_ISSUER", "{reason}");
+        let (name, reason) = external_error(&[issuer, audience, jwks, secret]);
+        assert_eq!(name, "EXTERNAL_JWKS_URL");
+        assert!(reason.contains("EXTERNAL_JWT_SECRET"), "{reason}");
+        let (name, reason) = external_error(&[issuer, audience]);
+        assert_eq!(name, "EXTERNAL_JWKS_URL");
+        assert!(reason.contains("EXTERNAL_JWT_SECRET"), "{reason}");
+        let (name, _) = external_error(&[issuer, audience, ("EXTERNAL_JWT_SECRET", "short")]);
+        assert_eq!(name, "EXTERNAL_JWT_SECRET");
+        let (name, _) = external_error(&[
+            issuer,
+            audience,
+            ("EXTERNAL_JWKS_URL", "http://auth.example.com/jwks"),
+        ]);
+        assert_eq!(name, "EXTERNAL_JWKS_URL");
+        let (name, _) = external_error(&[("EXTERNAL_JWT_ISSUER", "taskline"), audience, secret]);
+        assert_eq!(name, "EXTERNAL_JWT_ISSUER");
+        // Plain http is for a provider on this machine (local development and tests).
+        assert!(
+            Config::from_vars(&vars(&[
+                issuer,
+                audience,
+                ("EXTERNAL_JWKS_URL", "http://127.0.0.1:3000/api/auth/jwks"),
+            ]))
+            .is_ok()
+        );
     }
 }

@@ -12,7 +12,9 @@ pub mod tasks;
 pub mod telemetry;
 pub mod text;
 
-use auth::{AccessTokens, UserId};
+use std::sync::Arc;
+
+use auth::{AccessTokens, ExternalTokens, UserId};
 use config::{Config, ConfigError, Key};
 use error::ApiError;
 use http::Request;
@@ -24,15 +26,22 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub tokens: AccessTokens,
+    /// The external identity provider's verifier (with its JWKS cache), if configured.
+    pub external: Option<Arc<ExternalTokens>>,
 }
 
 impl App {
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
+        let external = config
+            .external_jwt
+            .as_ref()
+            .map(|external| Arc::new(ExternalTokens::new(external)));
         Self {
             config,
             store,
             tokens,
+            external,
         }
     }
 
@@ -52,6 +61,11 @@ impl App {
 
     /// The user of a Bearer request; see [`auth::authenticate`].
     pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
+        if let Some(user) =
+            auth::authenticate_external(self.external.as_deref(), &self.store, req).await?
+        {
+            return Ok(user);
+        }
         auth::authenticate(&self.tokens, &self.store, req).await
     }
 }

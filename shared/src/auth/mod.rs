@@ -5,6 +5,7 @@
 mod access_token;
 mod cookie;
 mod credentials;
+mod external;
 mod password;
 mod refresh_token;
 mod user;
@@ -15,6 +16,10 @@ pub use cookie::{
     require_allowed_origin,
 };
 pub use credentials::{Email, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, UserName};
+pub use external::{
+    ExternalIdentity, ExternalTokens, FETCH_TIMEOUT, JWKS_REFETCH_INTERVAL, identity_key,
+};
+pub(crate) use password::NO_PASSWORD_HASH;
 pub use password::{hash_password, verify_password};
 pub use refresh_token::{FamilyId, REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
 pub use user::{User, now_millis, unix_now};
@@ -61,6 +66,24 @@ impl fmt::Display for UserId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.as_hyphenated().fmt(f)
     }
+}
+
+/// The user of a Bearer request carrying a configured external identity provider's token
+/// (`None`: not such a token, or no provider configured; then [`authenticate`] decides).
+/// External tokens carry no taskline session: their lifetime is the provider's.
+pub async fn authenticate_external(
+    external: Option<&ExternalTokens>,
+    store: &Store,
+    req: &Request,
+) -> Result<Option<UserId>, ApiError> {
+    let Some(external) = external else {
+        return Ok(None);
+    };
+    let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
+    if !ExternalTokens::is_candidate(token) {
+        return Ok(None);
+    }
+    external.authenticate(store, token).await.map(Some)
 }
 
 /// The user a Bearer request is from: a valid access token whose user still exists (one

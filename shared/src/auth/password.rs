@@ -21,6 +21,11 @@ pub const LANES: u32 = 1;
 /// which would cost every cold start a hash.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dRqS9JxXEm0U5mqBxsJ+ZQ$HPuIMKLG6SDAdA0U/0Oes7kkjoc7Fu7Voqzr/tbL+MM";
 
+/// The stored hash of an account that has no password (users of an external identity
+/// provider): the hash of a password nobody knows, so every password check of it fails the
+/// ordinary way (no special case where passwords are checked).
+pub(crate) const NO_PASSWORD_HASH: &str = DUMMY_HASH;
+
 fn params() -> Params {
     Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("argon2 parameters are valid constants")
 }

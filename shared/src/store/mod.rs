@@ -10,6 +10,7 @@
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
 //! | login throttle  | `LOGIN#<email>`        | `THROTTLE`                  |
+//! | identity link   | `EXT#<b64url(iss)>#<sub>` | `IDENTITY`               |
 //!
 //! Task items keep `title_lc` (the lowercased title, for `q`) and `version`; the counts item
 //! holds numbers `total` and `completed` (see [`tasks`]).
@@ -19,12 +20,14 @@
 //!
 //! Operations are grouped by concern in the submodules, all as methods of [`Store`].
 
+mod identities;
 mod sessions;
 mod tasks;
 mod throttle;
 mod users;
 mod writes;
 
+pub use identities::{ExternalLink, IDENTITY_SK};
 pub use sessions::{RefreshState, Rotation};
 pub use tasks::{
     COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, counts_item,

@@ -2,6 +2,8 @@
 //! (`user_id = EMAIL#<email>`, `sk = EMAIL`, `owner = <uuid>`), always written and deleted
 //! together in one transaction, so an email can never belong to two users.
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -35,6 +37,34 @@ struct EmailItem {
     user_id: String,
     sk: String,
     owner: String,
+}
+
+/// The stored form of a user.
+pub(super) fn user_item(
+    user: &User,
+    password_hash: String,
+) -> Result<HashMap<String, AttributeValue>, ApiError> {
+    let created_at = user
+        .created_at
+        .format(&Rfc3339)
+        .map_err(|e| ApiError::Internal(format!("formatting a timestamp: {e}")))?;
+    Ok(serde_dynamo::to_item(UserItem {
+        user_id: user.id.to_string(),
+        sk: USER_SK.into(),
+        email: user.email.to_string(),
+        name: user.name.as_str().to_string(),
+        password_hash,
+        created_at,
+    })?)
+}
+
+/// The stored reservation of a user's email.
+pub(super) fn email_item(user: &User) -> Result<HashMap<String, AttributeValue>, ApiError> {
+    Ok(serde_dynamo::to_item(EmailItem {
+        user_id: email_pk(&user.email),
+        sk: EMAIL_SK.into(),
+        owner: user.id.to_string(),
+    })?)
 }
 
 /// A condition-check item of a transaction: the user item must (still) exist.
@@ -73,23 +103,8 @@ impl Store {
     /// Stores a new user and reserves its email in one transaction. 409 if the email is taken
     /// (by anyone, including a concurrent registration that won).
     pub async fn create_user(&self, user: &User, password_hash: String) -> Result<(), ApiError> {
-        let created_at = user
-            .created_at
-            .format(&Rfc3339)
-            .map_err(|e| ApiError::Internal(format!("formatting a timestamp: {e}")))?;
-        let user_item = serde_dynamo::to_item(UserItem {
-            user_id: user.id.to_string(),
-            sk: USER_SK.into(),
-            email: user.email.to_string(),
-            name: user.name.as_str().to_string(),
-            password_hash,
-            created_at,
-        })?;
-        let email_item = serde_dynamo::to_item(EmailItem {
-            user_id: email_pk(&user.email),
-            sk: EMAIL_SK.into(),
-            owner: user.id.to_string(),
-        })?;
+        let user_item = user_item(user, password_hash)?;
+        let email_item = email_item(user)?;
         let put = |item| {
             build(
                 Put::builder()

@@ -1,0 +1,104 @@
+//! Links of external identities to taskline users: `user_id = EXT#<base64url(iss)>#<sub>`,
+//! `sk = IDENTITY`, `owner = <uuid>`. A link and its new user are written in one conditional
+//! transaction, so concurrent first uses of one identity create exactly one user.
+//!
+//! Users created this way reserve their email like registered ones (emails stay unique across
+//! all users; an address already registered with a password is never merged with the
+//! external identity: its first use is refused with 409), and have no password (their hash is
+//! of a password nobody knows), so password login never succeeds for them. Deleting the
+//! account leaves the link: later tokens of the identity are refused rather than silently
+//! given a new, empty account.
+
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::users::{email_item, user_item};
+use super::writes::{build, key};
+use super::{PK, Store};
+use crate::auth::{ExternalIdentity, NO_PASSWORD_HASH, User, UserId, identity_key};
+use crate::error::ApiError;
+
+pub const IDENTITY_SK: &str = "IDENTITY";
+
+#[derive(Serialize, Deserialize)]
+struct IdentityItem {
+    user_id: String,
+    sk: String,
+    issuer: String,
+    subject: String,
+    owner: String,
+}
+
+/// What [`Store::link_identity`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalLink {
+    /// The link and the new user were stored.
+    Created,
+    /// The identity was already linked (a concurrent first use won); nothing was written.
+    AlreadyLinked,
+    /// The user's email belongs to another account; nothing was written.
+    EmailTaken,
+}
+
+impl Store {
+    /// The user an external identity is linked to, if any (consistent read).
+    pub async fn identity_owner(
+        &self,
+        identity: &ExternalIdentity,
+    ) -> Result<Option<UserId>, ApiError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(key(identity_key(identity), IDENTITY_SK)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let link: IdentityItem = serde_dynamo::from_item(item)?;
+        UserId::parse(&link.owner)
+            .map(Some)
+            .ok_or_else(|| ApiError::Internal("identity link with a bad owner".into()))
+    }
+
+    /// Links `identity` to `user`, a new user stored (with its email reservation) in the same
+    /// transaction, unless the identity is linked already or the email is taken.
+    pub async fn link_identity(
+        &self,
+        identity: &ExternalIdentity,
+        user: &User,
+    ) -> Result<ExternalLink, ApiError> {
+        let link = serde_dynamo::to_item(IdentityItem {
+            user_id: identity_key(identity),
+            sk: IDENTITY_SK.into(),
+            issuer: identity.issuer.clone(),
+            subject: identity.subject.clone(),
+            owner: user.id.to_string(),
+        })?;
+        let email = email_item(user)?;
+        let user = user_item(user, NO_PASSWORD_HASH.to_string())?;
+        let put = |item| {
+            build(
+                Put::builder()
+                    .table_name(self.table())
+                    .set_item(Some(item))
+                    .condition_expression("attribute_not_exists(#pk)")
+                    .expression_attribute_names("#pk", PK)
+                    .build(),
+            )
+            .map(|put| TransactWriteItem::builder().put(put).build())
+        };
+        Ok(
+            match self
+                .transact(vec![put(link)?, put(user)?, put(email)?])
+                .await?
+            {
+                Ok(()) => ExternalLink::Created,
+                Err(failed) if failed.failed(0) => ExternalLink::AlreadyLinked,
+                Err(_) => ExternalLink::EmailTaken,
+            },
+        )
+    }
+}
