@@ -55,6 +55,11 @@ impl App {
     pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
         auth::authenticate(&self.tokens, &self.store, req).await
     }
+
+    /// [`App::authenticate`] for the one route that also serves an account being deleted.
+    pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
+        auth::authenticate_with(&self.tokens, &self.store, req, auth::DuringDeletion::Allow).await
+    }
 }
 
 /// A Secrets Manager client whose calls give up after a few seconds, so a cold start never

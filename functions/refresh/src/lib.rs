@@ -50,7 +50,10 @@ pub async fn refresh(
         .rotate_refresh(&presented, &child, absolute_expires_at, now)
         .await?
     {
-        Rotation::Rotated => Ok((app.tokens.issue(presented.user())?, child)),
+        Rotation::Rotated => Ok((
+            app.tokens.issue(presented.user(), presented.family())?,
+            child,
+        )),
         Rotation::Revoked => Err(refresh_unauthorized(INVALID)),
         Rotation::AlreadySpent => {
             app.store

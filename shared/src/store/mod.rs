@@ -31,7 +31,7 @@ pub use tasks::{
     task_item,
 };
 pub use throttle::Throttled;
-pub use users::{USER_SK, email_pk};
+pub use users::{Deletion, Standing, USER_SK, email_pk};
 pub use writes::{ConditionsFailed, Key, backoff, key};
 
 use aws_sdk_dynamodb::Client;
