@@ -6,6 +6,10 @@
 //! `completed` updates the counts item in the same `TransactWriteItems`, so counts stay exact
 //! under concurrency and cost one read. Updates and deletes are conditional on the version
 //! that was read: a write never overwrites a change it has not seen.
+//!
+//! Every write is also conditional on the user being active (existing, not being deleted), so a
+//! write racing an account deletion cannot leave a task or re-create the counts item; and a
+//! create is conditional on the counts item's total being below the user's quota.
 
 use std::collections::HashMap;
 
