@@ -3,14 +3,14 @@
 //! production, handed to a function's `handle`.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::HeaderMap;
 use serde_json::{Value, json};
 use shared::App;
-use shared::auth::UserId;
+use shared::auth::{FamilyId, UserId};
 use shared::config::Config;
 use shared::http::{Request, Response};
 use shared::store::Store;
@@ -61,6 +61,67 @@ pub struct TestApp {
     pub app: App,
     pub client: Client,
     pub table: String,
+    /// Every DynamoDB operation the app (not the test's own `client`) made, in order.
+    pub calls: DynamoDbCalls,
+}
+
+/// Records the name of each DynamoDB operation a client makes (`"BatchGetItem"`, ...): one
+/// entry per operation, however many attempts its retries take.
+#[derive(Debug, Clone, Default)]
+pub struct DynamoDbCalls(Arc<Mutex<Vec<String>>>);
+
+impl DynamoDbCalls {
+    /// The operations recorded so far.
+    pub fn names(&self) -> Vec<String> {
+        self.0.lock().map(|calls| calls.clone()).unwrap_or_default()
+    }
+
+    /// The operations made while `work` ran (other tasks' calls meanwhile count too).
+    pub async fn during<T>(&self, work: impl std::future::Future<Output = T>) -> (T, Vec<String>) {
+        let before = self.names().len();
+        let out = work.await;
+        let names = self.names();
+        (out, names.get(before..).unwrap_or_default().to_vec())
+    }
+
+    /// `client` with this recorder attached.
+    fn attach(&self, client: &Client) -> Client {
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(self.clone())
+            .build();
+        Client::from_conf(config)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for DynamoDbCalls {
+    fn name(&self) -> &'static str {
+        "DynamoDbCalls"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<
+            '_,
+        >,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        // The type-erased input prints as `TypeErasedBox[..]:<Operation>Input { .. }`.
+        let debug = format!("{:?}", context.input());
+        let name = debug
+            .split_once("]:")
+            .map_or(debug.as_str(), |(_, rest)| rest)
+            .split([' ', '{'])
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches("Input")
+            .to_string();
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push(name);
+        }
+        Ok(())
+    }
 }
 
 impl TestApp {
@@ -84,12 +145,30 @@ impl TestApp {
             vars.insert(k.to_string(), v.to_string());
         }
         let config = Config::from_vars(&vars).expect("test configuration");
-        let app = App::new(config, Store::new(client.clone(), table.clone()));
-        Self { app, client, table }
+        let calls = DynamoDbCalls::default();
+        let app = App::new(config, Store::new(calls.attach(&client), table.clone()));
+        Self {
+            app,
+            client,
+            table,
+            calls,
+        }
     }
 
-    /// A user that exists in the store, and a valid access token for it. Writes the bare
-    /// user item directly, for tests of features other than registration.
+    /// Another app over this test's table, configured as [`test_vars`] plus `overrides` (for
+    /// one request with other limits; its calls are not recorded).
+    pub fn app_with(&self, overrides: &[(&str, &str)]) -> App {
+        let mut vars = test_vars(&self.table);
+        for (k, v) in overrides {
+            vars.insert(k.to_string(), v.to_string());
+        }
+        let config = Config::from_vars(&vars).expect("test configuration");
+        App::new(config, Store::new(self.client.clone(), self.table.clone()))
+    }
+
+    /// A user that exists in the store, and a valid access token for it (of a live session).
+    /// Writes the bare user item and a session's family item directly, for tests of features
+    /// other than registration and login.
     pub async fn signed_in_user(&self) -> (UserId, String) {
         let user = UserId::generate();
         self.client
@@ -103,10 +182,22 @@ impl TestApp {
             .send()
             .await
             .expect("put user item");
+        let session = FamilyId::generate();
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item(shared::store::PK, AttributeValue::S(user.to_string()))
+            .item(
+                shared::store::SK,
+                AttributeValue::S(format!("REFRESH#{session}")),
+            )
+            .send()
+            .await
+            .expect("put session family item");
         let token = self
             .app
             .tokens
-            .issue(user)
+            .issue(user, session)
             .expect("issue token")
             .access_token;
         (user, token)

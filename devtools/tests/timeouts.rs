@@ -45,7 +45,11 @@ const BOUND: Duration = Duration::from_secs(9);
 #[tokio::test]
 async fn a_store_that_never_answers_ends_as_503_within_the_function_timeout() {
     let app = app_over(&silent_endpoint().await).await;
-    let token = app.tokens.issue(UserId::generate()).unwrap().access_token;
+    let token = app
+        .tokens
+        .issue(UserId::generate(), shared::auth::FamilyId::generate())
+        .unwrap()
+        .access_token;
     let requests = [
         (TestRequest::get("/v1/me").bearer(&token), "account"),
         (TestRequest::get("/v1/tasks").bearer(&token), "tasks"),

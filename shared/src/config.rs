@@ -239,6 +239,37 @@ pub struct Config {
     pub refresh_reuse_grace_secs: i64,
     /// An external identity provider (`EXTERNAL_*`), if configured.
     pub external_jwt: Option<ExternalJwt>,
+    /// Most tasks one user may hold (`MAX_TASKS_PER_USER`, default 10,000): keeps a
+    /// partition, and so its deletion, bounded.
+    pub max_tasks_per_user: u64,
+    /// Time one `DELETE /v1/me` spends sweeping before answering 503 for the client to
+    /// retry (`ACCOUNT_DELETION_BUDGET_MS`, default 20,000: well within the account
+    /// function's 29 s timeout, with room for the last page and the final write).
+    pub account_deletion_budget: std::time::Duration,
+}
+
+/// Default of [`Config::max_tasks_per_user`].
+pub const DEFAULT_MAX_TASKS_PER_USER: u64 = 10_000;
+/// Default of [`Config::account_deletion_budget`], in milliseconds.
+pub const DEFAULT_ACCOUNT_DELETION_BUDGET_MS: u64 = 20_000;
+
+/// A whole number variable of at least `min`, or `default` when unset.
+fn whole_number(
+    value: Option<&str>,
+    name: &'static str,
+    min: u64,
+    default: u64,
+) -> Result<u64, ConfigError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    match value.parse::<u64>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(ConfigError::Invalid {
+            name,
+            reason: format!("{value:?} is not a whole number of at least {min}"),
+        }),
+    }
 }
 
 /// Default and maximum of `REFRESH_REUSE_GRACE_SECS` (Cognito allows 0..=60 as well).
@@ -345,6 +376,18 @@ impl Config {
             cookie_same_site,
             refresh_reuse_grace_secs,
             external_jwt,
+            max_tasks_per_user: whole_number(
+                get("MAX_TASKS_PER_USER"),
+                "MAX_TASKS_PER_USER",
+                1,
+                DEFAULT_MAX_TASKS_PER_USER,
+            )?,
+            account_deletion_budget: std::time::Duration::from_millis(whole_number(
+                get("ACCOUNT_DELETION_BUDGET_MS"),
+                "ACCOUNT_DELETION_BUDGET_MS",
+                0,
+                DEFAULT_ACCOUNT_DELETION_BUDGET_MS,
+            )?),
         })
     }
 
@@ -831,5 +874,31 @@ mod tests {
             ]))
             .is_ok()
         );
+    }
+
+    #[test]
+    fn task_quota_and_deletion_budget_default_and_are_checked() {
+        let config = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(config.max_tasks_per_user, 10_000);
+        assert_eq!(config.account_deletion_budget.as_millis(), 20_000);
+        let set = Config::from_vars(&vars(&[
+            ("MAX_TASKS_PER_USER", "3"),
+            ("ACCOUNT_DELETION_BUDGET_MS", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(set.max_tasks_per_user, 3);
+        assert!(set.account_deletion_budget.is_zero());
+        for (name, bad) in [
+            ("MAX_TASKS_PER_USER", "0"),
+            ("MAX_TASKS_PER_USER", "-1"),
+            ("MAX_TASKS_PER_USER", "lots"),
+            ("ACCOUNT_DELETION_BUDGET_MS", "1.5"),
+        ] {
+            let err = Config::from_vars(&vars(&[(name, bad)])).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name),
+                "{err}"
+            );
+        }
     }
 }

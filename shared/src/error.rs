@@ -59,6 +59,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("store unavailable: {0}")]
     StoreUnavailable(String),
+    /// An account deletion ran out of its time budget; repeating the request goes on.
+    #[error("account deletion unfinished")]
+    DeletionUnfinished,
     #[error("internal error: {0}")]
     Internal(String),
     /// A stored item that no longer parses (500). Unlike [`Self::Internal`], the detail is
@@ -93,7 +96,7 @@ impl ApiError {
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::StoreUnavailable(_) | Self::DeletionUnfinished => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) | Self::Unreadable(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -113,6 +116,7 @@ impl ApiError {
             Self::Validation(_) => "validation-error",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::StoreUnavailable(_) => "store-unavailable",
+            Self::DeletionUnfinished => "deletion-unfinished",
             Self::Internal(_) => "internal-error",
             Self::Unreadable(_) => "unreadable-item",
         }
@@ -146,6 +150,9 @@ impl ApiError {
                 format!("too many attempts; retry in {retry_after_secs} seconds")
             }
             Self::StoreUnavailable(_) => "the data store is unavailable; retry later".into(),
+            Self::DeletionUnfinished => {
+                "the account is being deleted; repeat the request to finish".into()
+            }
             Self::Internal(_) => "an unexpected error occurred".into(),
             Self::Unreadable(detail) => detail.clone(),
         }
@@ -195,7 +202,7 @@ impl ApiError {
             Self::TooManyRequests { retry_after_secs } => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
             }
-            Self::StoreUnavailable(_) => {
+            Self::StoreUnavailable(_) | Self::DeletionUnfinished => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}

@@ -68,6 +68,11 @@ impl App {
         }
         auth::authenticate(&self.tokens, &self.store, req).await
     }
+
+    /// [`App::authenticate`] for the one route that also serves an account being deleted.
+    pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
+        auth::authenticate_with(&self.tokens, &self.store, req, auth::DuringDeletion::Allow).await
+    }
 }
 
 /// How long one attempt of an AWS call may take, and the whole call with its retries. The

@@ -1,10 +1,17 @@
 //! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, and the catch-all for unknown
 //! routes (404 problem+json).
+//!
+//! `DELETE /v1/me` deletes within a time budget (`ACCOUNT_DELETION_BUDGET_MS`): an account too
+//! big to delete in one invocation answers 503 with `Retry-After`, stays marked as being
+//! deleted (refused by every other route), and the client's retry, with the same token, goes
+//! on where it stopped; 204 only once nothing of the account is left.
 
 use lambda_http::http::{Method, StatusCode};
 use shared::App;
+use shared::auth::unix_now;
 use shared::error::ApiError;
 use shared::http::{Request, Response, Route, empty, json_response, serve};
+use shared::store::Deletion;
 
 const HEALTH: &str = "/v1/health";
 const ME: &str = "/v1/me";
@@ -38,11 +45,17 @@ pub async fn handle(app: &App, req: Request) -> Response {
                 Ok(json_response(StatusCode::OK, &user))
             }
             (ME, Method::DELETE) => {
-                let user = app.authenticate(&req).await?;
-                if !app.store.delete_account(user).await? {
-                    return Err(ApiError::unauthorized_bearer(GONE));
+                // Also for an account whose deletion began: this request goes on with it.
+                let user = app.authenticate_during_deletion(&req).await?;
+                match app
+                    .store
+                    .delete_account(user, unix_now(), app.config.account_deletion_budget)
+                    .await?
+                {
+                    Deletion::Finished => Ok(empty(StatusCode::NO_CONTENT)),
+                    Deletion::Unfinished => Err(ApiError::DeletionUnfinished),
+                    Deletion::NoAccount => Err(ApiError::unauthorized_bearer(GONE)),
                 }
-                Ok(empty(StatusCode::NO_CONTENT))
             }
             _ => Err(ApiError::NotFound("no such route")),
         }

@@ -16,6 +16,8 @@ struct Account {
     email: String,
     registered: Value,
     access_token: String,
+    /// The `sid` of `access_token`.
+    session: String,
     refresh_cookie: String,
 }
 
@@ -33,14 +35,22 @@ async fn sign_up(t: &TestApp, email: &str) -> Account {
     assert_eq!(response.status(), 200, "{}", response.text());
     let set_cookie = response.header_all("set-cookie");
     let (pair, _) = set_cookie[0].split_once(';').unwrap();
+    let access_token = response.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let payload: Value = serde_json::from_slice(
+        &URL_SAFE_NO_PAD
+            .decode(access_token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
     Account {
+        session: payload["sid"].as_str().unwrap().to_string(),
         id: registered["id"].as_str().unwrap().to_string(),
         email: email.to_string(),
         registered,
-        access_token: response.json()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string(),
+        access_token,
         refresh_cookie: pair
             .strip_prefix(&format!("{COOKIE}="))
             .unwrap()
@@ -125,9 +135,11 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn claims(user: &str) -> Value {
+/// The claims the service signs for `account`'s session.
+fn claims(account: &Account) -> Value {
     json!({
-        "sub": user,
+        "sub": account.id,
+        "sid": account.session,
         "iat": now(),
         "exp": now() + 900,
         "iss": "taskline",
@@ -154,29 +166,28 @@ fn unsigned(header: Value, claims: &Value) -> String {
 async fn forged_and_foreign_access_tokens_are_401() {
     let t = TestApp::new().await;
     let account = sign_up(&t, "forge@example.com").await;
-    let user = account.id.as_str();
     let key = secret();
     let with = |change: &dyn Fn(&mut Value)| {
-        let mut c = claims(user);
+        let mut c = claims(&account);
         change(&mut c);
         c
     };
 
     // The control: a token signed exactly as the service signs works, so the refusals
     // below are about what each one changes.
-    let genuine = sign(Algorithm::HS256, Some("at+jwt"), &claims(user), &key);
+    let genuine = sign(Algorithm::HS256, Some("at+jwt"), &claims(&account), &key);
     assert_eq!(me(&t, &genuine).await.status(), 200);
 
     let forged = [
         (
             "alg none",
-            unsigned(json!({"alg": "none", "typ": "at+jwt"}), &claims(user)),
+            unsigned(json!({"alg": "none", "typ": "at+jwt"}), &claims(&account)),
         ),
         (
             "alg none with a signature",
             format!(
                 "{}{}",
-                unsigned(json!({"alg": "none", "typ": "at+jwt"}), &claims(user)),
+                unsigned(json!({"alg": "none", "typ": "at+jwt"}), &claims(&account)),
                 genuine.rsplit('.').next().unwrap()
             ),
         ),
@@ -185,13 +196,13 @@ async fn forged_and_foreign_access_tokens_are_401() {
             sign(
                 Algorithm::HS256,
                 Some("at+jwt"),
-                &claims(user),
+                &claims(&account),
                 b"another-secret-0123456789abcdef0123",
             ),
         ),
         (
             "other algorithm (HS512)",
-            sign(Algorithm::HS512, Some("at+jwt"), &claims(user), &key),
+            sign(Algorithm::HS512, Some("at+jwt"), &claims(&account), &key),
         ),
         (
             "expired beyond the leeway",
@@ -280,9 +291,12 @@ async fn forged_and_foreign_access_tokens_are_401() {
         ),
         (
             "other typ (JWT)",
-            sign(Algorithm::HS256, Some("JWT"), &claims(user), &key),
+            sign(Algorithm::HS256, Some("JWT"), &claims(&account), &key),
         ),
-        ("no typ", sign(Algorithm::HS256, None, &claims(user), &key)),
+        (
+            "no typ",
+            sign(Algorithm::HS256, None, &claims(&account), &key),
+        ),
         (
             "missing sub",
             sign(
@@ -312,6 +326,35 @@ async fn forged_and_foreign_access_tokens_are_401() {
                 &key,
             ),
         ),
+        (
+            "missing sid (a token of before sessions were named)",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| {
+                    c.as_object_mut().unwrap().remove("sid");
+                }),
+                &key,
+            ),
+        ),
+        (
+            "sid of a session that does not exist",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["sid"] = json!(uuid::Uuid::now_v7().simple().to_string())),
+                &key,
+            ),
+        ),
+        (
+            "sid not a session id",
+            sign(
+                Algorithm::HS256,
+                Some("at+jwt"),
+                &with(&|c| c["sid"] = json!(42)),
+                &key,
+            ),
+        ),
         ("tampered payload", {
             let mut parts: Vec<String> = genuine.split('.').map(str::to_string).collect();
             parts[1] = URL_SAFE_NO_PAD
@@ -330,7 +373,7 @@ async fn forged_and_foreign_access_tokens_are_401() {
 async fn a_token_just_past_exp_is_accepted_within_the_leeway() {
     let t = TestApp::new().await;
     let account = sign_up(&t, "leeway@example.com").await;
-    let mut c = claims(&account.id);
+    let mut c = claims(&account);
     c["exp"] = json!(now() - 5);
     let token = sign(Algorithm::HS256, Some("at+jwt"), &c, &secret());
     assert_eq!(me(&t, &token).await.status(), 200);

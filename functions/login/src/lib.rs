@@ -90,12 +90,13 @@ pub async fn login(
         return Err(bad_credentials);
     };
     app.store.clear_login_failures(&email).await?;
-    let refresh = RefreshToken::generate(user, FamilyId::generate())?;
+    let session = FamilyId::generate();
+    let refresh = RefreshToken::generate(user, session)?;
     if !app.store.start_family(&refresh, unix_now()).await? {
         // The account was deleted between the password check and now.
         return Err(bad_credentials);
     }
-    Ok((app.tokens.issue(user)?, refresh))
+    Ok((app.tokens.issue(user, session)?, refresh))
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {

@@ -48,7 +48,8 @@ async fn login_returns_a_bearer_token_and_sets_the_refresh_cookie() {
         .app
         .tokens
         .verify(body["access_token"].as_str().unwrap())
-        .unwrap();
+        .unwrap()
+        .user;
     assert_eq!(user.to_string(), id);
 
     let set_cookie = response.header_all("set-cookie");

@@ -47,7 +47,12 @@ pub async fn refresh(
             .rotate_refresh(&presented, &child, absolute_expires_at, now)
             .await?
         {
-            Rotation::Rotated => return Ok((app.tokens.issue(presented.user())?, child)),
+            Rotation::Rotated => {
+                return Ok((
+                    app.tokens.issue(presented.user(), presented.family())?,
+                    child,
+                ));
+            }
             Rotation::Revoked => return Err(refresh_unauthorized(INVALID)),
             // Another request spent it first (a parallel refresh, or a replay): what the
             // store says now decides whether the grace applies.
@@ -72,7 +77,10 @@ pub async fn refresh(
                     .issue_in_grace(&presented, &sibling, absolute_expires_at, spent_at, now)
                     .await?
                 {
-                    return Ok((app.tokens.issue(presented.user())?, sibling));
+                    return Ok((
+                        app.tokens.issue(presented.user(), presented.family())?,
+                        sibling,
+                    ));
                 }
             }
             app.store

@@ -107,7 +107,7 @@ async fn refresh_rotates_the_cookie_and_issues_a_new_access_token() {
         .tokens
         .verify(body["access_token"].as_str().unwrap())
         .unwrap();
-    assert_eq!(subject.to_string(), user);
+    assert_eq!(subject.user.to_string(), user);
 
     let second = response.refresh_cookie();
     assert_ne!(second, first);

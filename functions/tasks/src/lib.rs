@@ -88,7 +88,9 @@ fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> 
 async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
     let TaskCreate(fields) = TaskCreate::parse(json_object(req)?)?;
     let task = Task::new(fields);
-    app.store.create_task(user, &task).await?;
+    app.store
+        .create_task(user, &task, app.config.max_tasks_per_user)
+        .await?;
     let response = task_response(StatusCode::CREATED, &task)?;
     with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
 }

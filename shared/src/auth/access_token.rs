@@ -1,12 +1,16 @@
 //! Access tokens: short-lived HS256 JWTs, `typ: at+jwt` (RFC 9068). The algorithm is pinned
 //! and every claim that matters is required, so `none`, other algorithms, other token types,
 //! string-typed `exp` and tokens of other issuers or audiences are all refused.
+//!
+//! Each token names its session (`sid`: the refresh-token family of the login it descends
+//! from), so that ending the session ends its access tokens at once (see
+//! [`super::authenticate`]). Tokens without `sid` are refused.
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::UserId;
+use super::{FamilyId, UserId};
 use crate::config::Config;
 use crate::error::ApiError;
 
@@ -25,6 +29,16 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub jti: String,
+    /// The session (refresh family) the token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// What a valid access token says: whose it is, and of which session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub user: UserId,
+    pub session: FamilyId,
 }
 
 /// A freshly issued token as the login and refresh responses return it.
@@ -63,7 +77,8 @@ impl AccessTokens {
         }
     }
 
-    pub fn issue(&self, user: UserId) -> Result<IssuedToken, ApiError> {
+    /// A token for `user` in the session `session` (the family of its refresh token).
+    pub fn issue(&self, user: UserId, session: FamilyId) -> Result<IssuedToken, ApiError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: user.to_string(),
@@ -72,6 +87,7 @@ impl AccessTokens {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             jti: Uuid::now_v7().to_string(),
+            sid: Some(session.to_string()),
         };
         self.encode(&claims).map(|access_token| IssuedToken {
             access_token,
@@ -88,8 +104,9 @@ impl AccessTokens {
             .map_err(|e| ApiError::Internal(format!("signing access token: {e}")))
     }
 
-    /// The user a token was issued to, if the token is ours, intact and current.
-    pub fn verify(&self, token: &str) -> Result<UserId, ApiError> {
+    /// The user and session a token was issued to, if the token is ours, intact and current
+    /// (whether the session still exists is for the caller to check).
+    pub fn verify(&self, token: &str) -> Result<Verified, ApiError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| ApiError::unauthorized_bearer("the access token is malformed"))?;
         if header.alg != Algorithm::HS256 || header.typ.as_deref() != Some(TOKEN_TYPE) {
@@ -99,9 +116,15 @@ impl AccessTokens {
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|_| ApiError::unauthorized_bearer("the access token is invalid or expired"))?;
-        UserId::parse(&data.claims.sub).ok_or(ApiError::unauthorized_bearer(
+        let user = UserId::parse(&data.claims.sub).ok_or(ApiError::unauthorized_bearer(
             "the access token has no valid subject",
-        ))
+        ))?;
+        // Tokens issued before sessions were named cannot be tied to one: refused (they
+        // would have expired within ACCESS_TOKEN_TTL_SECS anyway).
+        let session = data.claims.sid.as_deref().and_then(FamilyId::parse).ok_or(
+            ApiError::unauthorized_bearer("the access token names no valid session"),
+        )?;
+        Ok(Verified { user, session })
     }
 }
 
@@ -128,10 +151,14 @@ mod tests {
     fn issues_and_verifies_a_token() {
         let tokens = tokens();
         let user = UserId::generate();
-        let issued = tokens.issue(user).unwrap();
+        let session = FamilyId::generate();
+        let issued = tokens.issue(user, session).unwrap();
         assert_eq!(issued.token_type, "Bearer");
         assert_eq!(issued.expires_in, 900);
-        assert_eq!(tokens.verify(&issued.access_token).unwrap(), user);
+        assert_eq!(
+            tokens.verify(&issued.access_token).unwrap(),
+            Verified { user, session }
+        );
         let header = jsonwebtoken::decode_header(&issued.access_token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.alg, Algorithm::HS256);
@@ -140,9 +167,37 @@ mod tests {
     #[test]
     fn a_tampered_token_is_refused() {
         let tokens = tokens();
-        let token = tokens.issue(UserId::generate()).unwrap().access_token;
+        let token = tokens
+            .issue(UserId::generate(), FamilyId::generate())
+            .unwrap()
+            .access_token;
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
         parts[2] = parts[2].chars().rev().collect();
         assert!(tokens.verify(&parts.join(".")).is_err());
+    }
+
+    fn claims(sid: Option<String>) -> Claims {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        Claims {
+            sub: UserId::generate().to_string(),
+            iat: now,
+            exp: now + 60,
+            iss: "taskline".into(),
+            aud: "taskline-api".into(),
+            jti: Uuid::now_v7().to_string(),
+            sid,
+        }
+    }
+
+    #[test]
+    fn a_token_without_a_valid_session_is_refused() {
+        let tokens = tokens();
+        for sid in [None, Some(String::new()), Some("not-a-family".into())] {
+            let token = tokens.encode(&claims(sid.clone())).unwrap();
+            assert!(tokens.verify(&token).is_err(), "sid {sid:?}");
+        }
+        let family = FamilyId::generate();
+        let token = tokens.encode(&claims(Some(family.to_string()))).unwrap();
+        assert_eq!(tokens.verify(&token).unwrap().session, family);
     }
 }

@@ -10,7 +10,9 @@ mod password;
 mod refresh_token;
 mod user;
 
-pub use access_token::{ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE};
+pub use access_token::{
+    ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE, Verified,
+};
 pub use cookie::{
     REFRESH_COOKIE, cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
     require_allowed_origin,
@@ -31,7 +33,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::{Request, header_str};
-use crate::store::Store;
+use crate::store::{Standing, Store};
 
 /// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,21 +88,51 @@ pub async fn authenticate_external(
     external.authenticate(store, token).await.map(Some)
 }
 
-/// The user a Bearer request is from: a valid access token whose user still exists (one
-/// consistent read, so tokens of a deleted account stop working at once).
+/// Whether a route serves an account whose deletion has begun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuringDeletion {
+    /// Every route but one: the account is as good as gone.
+    Refuse,
+    /// `DELETE /v1/me`, which resumes the deletion. Any token of the account signed by us
+    /// will do, as its sessions are among what the deletion removes.
+    Allow,
+}
+
+/// The user a Bearer request is from: a valid access token whose user still exists and whose
+/// session (`sid`) has not ended — one consistent read, so tokens of a logged-out session,
+/// a revoked family or a deleted account stop working at once.
 pub async fn authenticate(
     tokens: &AccessTokens,
     store: &Store,
     req: &Request,
 ) -> Result<UserId, ApiError> {
+    authenticate_with(tokens, store, req, DuringDeletion::Refuse).await
+}
+
+/// [`authenticate`], saying whether an account being deleted is served.
+pub async fn authenticate_with(
+    tokens: &AccessTokens,
+    store: &Store,
+    req: &Request,
+    during_deletion: DuringDeletion,
+) -> Result<UserId, ApiError> {
     let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
-    let user = tokens.verify(token)?;
-    if !store.user_exists(user).await? {
-        return Err(ApiError::unauthorized_bearer(
+    let Verified { user, session } = tokens.verify(token)?;
+    match store.standing(user, session, unix_now()).await? {
+        Standing::Active {
+            session_alive: true,
+        } => Ok(user),
+        Standing::Active {
+            session_alive: false,
+        } => Err(ApiError::unauthorized_bearer("the session has ended")),
+        Standing::Deleting if during_deletion == DuringDeletion::Allow => Ok(user),
+        Standing::Deleting => Err(ApiError::unauthorized_bearer(
+            "the account is being deleted",
+        )),
+        Standing::NoAccount => Err(ApiError::unauthorized_bearer(
             "the account no longer exists",
-        ));
+        )),
     }
-    Ok(user)
 }
 
 /// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive);

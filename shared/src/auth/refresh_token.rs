@@ -32,6 +32,11 @@ impl FamilyId {
     pub fn generate() -> Self {
         Self(Uuid::now_v7())
     }
+
+    /// A family id as [`Display`](fmt::Display) writes it (the `sid` of access tokens).
+    pub fn parse(s: &str) -> Option<Self> {
+        Uuid::try_parse(s).ok().map(Self)
+    }
 }
 
 impl fmt::Display for FamilyId {

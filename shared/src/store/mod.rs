@@ -15,6 +15,10 @@
 //! Task items keep `title_lc` (the lowercased title, for `q`) and `version`; the counts item
 //! holds numbers `total` and `completed` (see [`tasks`]).
 //!
+//! The user item carries `deleting` once its account's deletion has begun: from then on every
+//! write into the partition fails its condition and only `DELETE /v1/me` authenticates (see
+//! [`users`]).
+//!
 //! `expires_at` (epoch seconds) is the table's TTL attribute. DynamoDB deletes expired items
 //! late (and DynamoDB Local not reliably), so expiry is always checked on read as well.
 //!
@@ -35,7 +39,7 @@ pub use tasks::{
 };
 pub use tasks::{StoredTask, UnreadableTask};
 pub use throttle::Throttled;
-pub use users::{USER_SK, email_pk};
+pub use users::{Deletion, Standing, USER_SK, email_pk};
 pub use writes::{ConditionsFailed, Key, backoff, key};
 
 use aws_sdk_dynamodb::Client;

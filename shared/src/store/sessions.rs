@@ -34,7 +34,7 @@ use crate::auth::{
 };
 use crate::error::ApiError;
 
-fn family_sk(family: FamilyId) -> String {
+pub(super) fn family_sk(family: FamilyId) -> String {
     format!("REFRESH#{family}")
 }
 

@@ -6,16 +6,19 @@
 //! `completed` updates the counts item in the same `TransactWriteItems`, so counts stay exact
 //! under concurrency and cost one read. Updates and deletes are conditional on the version
 //! that was read: a write never overwrites a change it has not seen.
+//!
+//! Every write is also conditional on the user being active (existing, not being deleted), so a
+//! write racing an account deletion cannot leave a task or re-create the counts item; and a
+//! create is conditional on the counts item's total being below the user's quota.
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::builders::PutBuilder;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
-use super::{PK, SK, Store, USER_SK, key};
+use super::users::user_exists_check;
+use super::writes::build;
+use super::{PK, SK, Store};
 use crate::auth::UserId;
 use crate::error::ApiError;
 use crate::tasks::{
@@ -303,8 +306,25 @@ impl Store {
     }
 
     /// `ADD` deltas to the user's counts item (created on first use).
-    fn update_counts(&self, user: UserId, total: i64, completed: i64) -> TransactWriteItem {
-        let update = Update::builder()
+    fn update_counts(
+        &self,
+        user: UserId,
+        total: i64,
+        completed: i64,
+    ) -> Result<TransactWriteItem, ApiError> {
+        self.counts_update(user, total, completed, None)
+    }
+
+    /// [`Self::update_counts`], with `quota` (if given) as the condition that the total is
+    /// still below it before this write.
+    fn counts_update(
+        &self,
+        user: UserId,
+        total: i64,
+        completed: i64,
+        quota: Option<u64>,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let mut update = Update::builder()
             .table_name(self.table())
             .key(PK, s(user.to_string()))
             .key(SK, s(COUNTS_SK))
@@ -312,39 +332,38 @@ impl Store {
             .expression_attribute_names("#total", TOTAL)
             .expression_attribute_names("#completed", COMPLETED)
             .expression_attribute_values(":total", n(total))
-            .expression_attribute_values(":completed", n(completed))
-            .build()
-            .expect("table, key and expression are set");
-        TransactWriteItem::builder().update(update).build()
+            .expression_attribute_values(":completed", n(completed));
+        if let Some(quota) = quota {
+            update = update
+                .condition_expression("attribute_not_exists(#total) OR #total < :quota")
+                .expression_attribute_values(":quota", n(quota));
+        }
+        Ok(TransactWriteItem::builder()
+            .update(build(update.build())?)
+            .build())
     }
 
-    /// Stores a new task and counts it, atomically — only while the user exists, so a task
-    /// created during an account deletion cannot outlive the account.
-    pub async fn create_task(&self, user: UserId, task: &Task) -> Result<(), ApiError> {
-        let put = self
-            .put_task(user, task)
-            .condition_expression("attribute_not_exists(#sk)")
-            .expression_attribute_names("#sk", SK)
-            .build()
-            .expect("table and item are set");
-        let user_exists = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(key(user.to_string(), USER_SK)))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()
-            .expect("table, key and condition are set");
+    /// Stores a new task and counts it, atomically — only while the user exists and is not
+    /// being deleted (a task created during an account deletion cannot outlive the account),
+    /// and only while the user holds fewer than `quota` tasks (checked on the counts item in
+    /// the same transaction, so parallel creates cannot exceed it either).
+    pub async fn create_task(&self, user: UserId, task: &Task, quota: u64) -> Result<(), ApiError> {
+        let put = build(
+            self.put_task(user, task)
+                .condition_expression("attribute_not_exists(#sk)")
+                .expression_attribute_names("#sk", SK)
+                .build(),
+        )?;
         let items = vec![
             TransactWriteItem::builder().put(put).build(),
-            self.update_counts(user, 1, i64::from(task.fields.completed)),
-            TransactWriteItem::builder()
-                .condition_check(user_exists)
-                .build(),
+            self.counts_update(user, 1, i64::from(task.fields.completed), Some(quota))?,
+            user_exists_check(self, user)?,
         ];
         match self.transact(items).await? {
             Ok(()) => Ok(()),
-            Err(failed) if failed.failed(2) => Err(ApiError::unauthorized_bearer(
-                "the account no longer exists",
+            Err(failed) if failed.failed(2) => Err(account_gone()),
+            Err(failed) if failed.failed(1) => Err(ApiError::Conflict(
+                "the task quota of this account is reached; delete tasks to make room",
             )),
             // A fresh UUIDv7 never collides; if it did, nothing was written.
             Err(_) => Err(ApiError::Internal("task id collision".into())),
@@ -394,8 +413,9 @@ impl Store {
             .build()
             .map_err(|e| ApiError::Internal(format!("delete request: {e}")))?;
         self.transact_task(vec![
+            user_exists_check(self, user)?,
             TransactWriteItem::builder().delete(delete).build(),
-            self.update_counts(user, -1, -i64::from(current.completed)),
+            self.update_counts(user, -1, -i64::from(current.completed))?,
         ])
         .await
     }
@@ -416,71 +436,64 @@ impl Store {
             .build()
             .map_err(|e| ApiError::Internal(format!("put request: {e}")))?;
         let completed_delta = i64::from(next.fields.completed) - i64::from(current.completed);
-        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        let mut items = vec![
+            user_exists_check(self, user)?,
+            TransactWriteItem::builder().put(put).build(),
+        ];
         if completed_delta != 0 {
-            items.push(self.update_counts(user, 0, completed_delta));
+            items.push(self.update_counts(user, 0, completed_delta)?);
         }
         self.transact_task(items).await
     }
 
-    /// Replaces `current` by `next` if the stored version is still `current.version`; a
-    /// completion change moves the completed count in the same transaction.
+    /// Replaces `current` by `next` if the stored version is still `current.version` (and the
+    /// user is still active); a completion change moves the completed count in the same
+    /// transaction.
     pub async fn replace_task(
         &self,
         user: UserId,
         current: &Task,
         next: &Task,
     ) -> Result<WriteOutcome, ApiError> {
-        let put = self
-            .put_task(user, next)
-            .condition_expression("#version = :read_version")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_values(":read_version", n(current.version))
-            .build()
-            .expect("table and item are set");
+        let put = build(
+            self.put_task(user, next)
+                .condition_expression("#version = :read_version")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":read_version", n(current.version))
+                .build(),
+        )?;
         let completed_delta =
             i64::from(next.fields.completed) - i64::from(current.fields.completed);
-        if completed_delta == 0 {
-            let result = self
-                .client()
-                .put_item()
-                .table_name(put.table_name())
-                .set_item(Some(put.item().clone()))
-                .set_condition_expression(put.condition_expression().map(str::to_owned))
-                .set_expression_attribute_names(put.expression_attribute_names().cloned())
-                .set_expression_attribute_values(put.expression_attribute_values().cloned())
-                .send()
-                .await;
-            return match result {
-                Ok(_) => Ok(WriteOutcome::Written),
-                Err(err) if is_write_conflict(&err) => Ok(WriteOutcome::Conflict),
-                Err(err) => Err(err.into()),
-            };
-        }
-        self.transact_task(vec![
+        let mut items = vec![
+            user_exists_check(self, user)?,
             TransactWriteItem::builder().put(put).build(),
-            self.update_counts(user, 0, completed_delta),
-        ])
-        .await
+        ];
+        if completed_delta != 0 {
+            items.push(self.update_counts(user, 0, completed_delta)?);
+        }
+        self.transact_task(items).await
     }
 
-    /// Deletes `current` if the stored version is still `current.version`, and uncounts it.
+    /// Deletes `current` if the stored version is still `current.version` (and the user is
+    /// still active), and uncounts it.
     pub async fn delete_task(
         &self,
         user: UserId,
         current: &Task,
     ) -> Result<WriteOutcome, ApiError> {
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(task_key(user, current.id)))
-            .condition_expression("#version = :read_version")
-            .expression_attribute_names("#version", VERSION)
-            .expression_attribute_values(":read_version", n(current.version))
-            .build()
-            .expect("table and key are set");
+        let delete = build(
+            Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(task_key(user, current.id)))
+                .condition_expression("#version = :read_version")
+                .expression_attribute_names("#version", VERSION)
+                .expression_attribute_values(":read_version", n(current.version))
+                .build(),
+        )?;
         self.transact_task(vec![
+            user_exists_check(self, user)?,
             TransactWriteItem::builder().delete(delete).build(),
-            self.update_counts(user, -1, -i64::from(current.fields.completed)),
+            self.update_counts(user, -1, -i64::from(current.fields.completed))?,
         ])
         .await
     }
@@ -608,21 +621,22 @@ impl Store {
         })
     }
 
-    /// A transaction whose failed condition means "the task changed since it was read".
+    /// A transaction whose first item is [`user_exists_check`]: its failure means the account
+    /// is gone or being deleted; any other failed condition means "the task changed since it
+    /// was read".
     async fn transact_task(&self, items: Vec<TransactWriteItem>) -> Result<WriteOutcome, ApiError> {
-        Ok(match self.transact(items).await? {
-            Ok(()) => WriteOutcome::Written,
-            Err(_) => WriteOutcome::Conflict,
-        })
+        match self.transact(items).await? {
+            Ok(()) => Ok(WriteOutcome::Written),
+            Err(failed) if failed.failed(0) => Err(account_gone()),
+            Err(_) => Ok(WriteOutcome::Conflict),
+        }
     }
 }
 
-/// A write that lost a race: its condition failed, or a transaction held the item.
-fn is_write_conflict<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    matches!(
-        err.code(),
-        Some("ConditionalCheckFailedException" | "TransactionConflictException")
-    )
+/// A task write refused because its user is gone or being deleted (a request that
+/// authenticated just before the deletion began).
+fn account_gone() -> ApiError {
+    ApiError::unauthorized_bearer("the account no longer exists")
 }
 
 type Names = Vec<(&'static str, &'static str)>;

@@ -60,6 +60,8 @@ const TRANSACT_ATTEMPTS: u32 = 10;
 const BATCH_ATTEMPTS: u32 = 8;
 /// BatchWriteItem takes at most 25 requests.
 const BATCH_SIZE: usize = 25;
+/// `BatchWriteItem` requests of one [`Store::delete_all`] in flight at once.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 impl Store {
     /// Runs a transaction. `Ok(Err(..))` when a condition failed (the caller decides what
@@ -149,10 +151,12 @@ impl Store {
         Ok(keys)
     }
 
-    /// Deletes every item of `keys`, 25 per request, re-sending what DynamoDB left unprocessed.
+    /// Deletes every item of `keys`, 25 per request and a few requests at a time,
+    /// re-sending what DynamoDB left unprocessed.
     pub async fn delete_all(&self, keys: Vec<Key>) -> Result<(), ApiError> {
+        let mut in_flight = tokio::task::JoinSet::new();
         for chunk in keys.chunks(BATCH_SIZE) {
-            let mut requests = chunk
+            let requests = chunk
                 .iter()
                 .map(|key| {
                     DeleteRequest::builder()
@@ -162,30 +166,53 @@ impl Store {
                         .map_err(|e| ApiError::Internal(format!("building delete request: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            let mut attempt = 0;
-            while !requests.is_empty() {
-                attempt += 1;
-                if attempt > BATCH_ATTEMPTS {
-                    return Err(ApiError::StoreUnavailable(
-                        "batch delete left items unprocessed".into(),
-                    ));
-                }
-                if attempt > 1 {
-                    backoff(attempt).await;
-                }
-                let output = self
-                    .client()
-                    .batch_write_item()
-                    .request_items(self.table(), requests)
-                    .send()
-                    .await?;
-                requests = output
-                    .unprocessed_items
-                    .and_then(|mut unprocessed| unprocessed.remove(self.table()))
-                    .unwrap_or_default();
+            if in_flight.len() >= BATCHES_IN_FLIGHT {
+                joined(in_flight.join_next().await)?;
             }
+            in_flight.spawn(self.clone().delete_batch(requests));
+        }
+        while let Some(done) = in_flight.join_next().await {
+            joined(Some(done))?;
         }
         Ok(())
+    }
+
+    /// One `BatchWriteItem` of deletions, re-sent until nothing is left unprocessed.
+    async fn delete_batch(self, mut requests: Vec<WriteRequest>) -> Result<(), ApiError> {
+        let mut attempt = 0;
+        while !requests.is_empty() {
+            attempt += 1;
+            if attempt > BATCH_ATTEMPTS {
+                return Err(ApiError::StoreUnavailable(
+                    "batch delete left items unprocessed".into(),
+                ));
+            }
+            if attempt > 1 {
+                backoff(attempt).await;
+            }
+            let output = self
+                .client()
+                .batch_write_item()
+                .request_items(self.table(), requests)
+                .send()
+                .await?;
+            requests = output
+                .unprocessed_items
+                .and_then(|mut unprocessed| unprocessed.remove(self.table()))
+                .unwrap_or_default();
+        }
+        Ok(())
+    }
+}
+
+/// The outcome of a finished batch task (a panic in one is reported, not propagated).
+fn joined(
+    done: Option<Result<Result<(), ApiError>, tokio::task::JoinError>>,
+) -> Result<(), ApiError> {
+    match done {
+        None => Ok(()),
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(ApiError::Internal(format!("batch delete task failed: {e}"))),
     }
 }
 

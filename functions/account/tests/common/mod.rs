@@ -1,0 +1,151 @@
+//! Accounts as a client makes them (register, then log in), and the requests of the tests of
+//! sessions ending and of account deletion.
+#![allow(dead_code)]
+
+use devtools::harness::{TestApp, TestRequest, TestResponse, call};
+use serde_json::json;
+use shared::App;
+
+pub const PASSWORD: &str = "correct horse battery";
+pub const COOKIE: &str = "__Host-taskline_refresh";
+
+/// One session of an account: its access token and refresh cookie value.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_cookie: String,
+}
+
+/// `POST /v1/auth/register` of `email`.
+pub async fn register_response(t: &TestApp, email: &str) -> TestResponse {
+    call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register")
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Tester"})),
+    )
+    .await
+}
+
+/// Registers `email` (asserting 201) and returns its id.
+pub async fn sign_up(t: &TestApp, email: &str) -> String {
+    let response = register_response(t, email).await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+    response.json()["id"].as_str().unwrap().to_string()
+}
+
+pub async fn log_in_response(t: &TestApp, email: &str) -> TestResponse {
+    call(
+        login::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": PASSWORD})),
+    )
+    .await
+}
+
+/// A new session (a login, asserting 200).
+pub async fn log_in(t: &TestApp, email: &str) -> Session {
+    let response = log_in_response(t, email).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    session_of(&response)
+}
+
+fn session_of(response: &TestResponse) -> Session {
+    Session {
+        access_token: response.json()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        refresh_cookie: response.refresh_cookie(),
+    }
+}
+
+pub async fn refresh_response(t: &TestApp, cookie: &str) -> TestResponse {
+    call(
+        refresh::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/refresh").cookie(&format!("{COOKIE}={cookie}")),
+    )
+    .await
+}
+
+/// The session after rotating `cookie` (asserting 200).
+pub async fn refresh(t: &TestApp, cookie: &str) -> Session {
+    let response = refresh_response(t, cookie).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    session_of(&response)
+}
+
+pub async fn logout(t: &TestApp, cookie: &str) {
+    let response = call(
+        refresh::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/logout").cookie(&format!("{COOKIE}={cookie}")),
+    )
+    .await;
+    assert_eq!(response.status(), 204, "{}", response.text());
+}
+
+pub async fn me(t: &TestApp, token: &str) -> TestResponse {
+    call(
+        account::handle,
+        &t.app,
+        TestRequest::get("/v1/me").bearer(token),
+    )
+    .await
+}
+
+pub async fn delete_me(app: &App, token: &str) -> TestResponse {
+    call(
+        account::handle,
+        app,
+        TestRequest::delete("/v1/me").bearer(token),
+    )
+    .await
+}
+
+pub async fn list_tasks(t: &TestApp, token: &str) -> TestResponse {
+    call(
+        tasks::handle,
+        &t.app,
+        TestRequest::get("/v1/tasks").bearer(token),
+    )
+    .await
+}
+
+pub async fn create_task(t: &TestApp, token: &str, title: &str) -> TestResponse {
+    call(
+        tasks::handle,
+        &t.app,
+        TestRequest::post("/v1/tasks")
+            .bearer(token)
+            .json(&json!({"title": title})),
+    )
+    .await
+}
+
+/// Asserts a 401 of a Bearer route (problem+json with `WWW-Authenticate: Bearer`).
+pub fn assert_bearer_refused(response: &TestResponse) {
+    response.problem(401);
+    assert!(
+        response
+            .header("www-authenticate")
+            .is_some_and(|v| v.starts_with("Bearer")),
+        "{:?}",
+        response.header("www-authenticate")
+    );
+}
+
+/// Asserts the token works on a tasks route and on `/v1/me`.
+pub async fn assert_token_works(t: &TestApp, token: &str) {
+    let listed = list_tasks(t, token).await;
+    assert_eq!(listed.status(), 200, "{}", listed.text());
+    let me = me(t, token).await;
+    assert_eq!(me.status(), 200, "{}", me.text());
+}
+
+/// Asserts the token is refused (401) on a tasks route and on `/v1/me`.
+pub async fn assert_token_refused(t: &TestApp, token: &str) {
+    assert_bearer_refused(&list_tasks(t, token).await);
+    assert_bearer_refused(&me(t, token).await);
+}
