@@ -61,17 +61,30 @@ impl App {
 
     /// The user of a Bearer request; see [`auth::authenticate`].
     pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
-        if let Some(user) =
-            auth::authenticate_external(self.external.as_deref(), &self.store, req).await?
-        {
-            return Ok(user);
-        }
-        auth::authenticate(&self.tokens, &self.store, req).await
+        self.authenticate_with(req, auth::DuringDeletion::Refuse)
+            .await
     }
 
     /// [`App::authenticate`] for the one route that also serves an account being deleted.
     pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
-        auth::authenticate_with(&self.tokens, &self.store, req, auth::DuringDeletion::Allow).await
+        self.authenticate_with(req, auth::DuringDeletion::Allow)
+            .await
+    }
+
+    /// An external provider's token if one is configured and the token is one of its, else
+    /// a taskline access token.
+    async fn authenticate_with(
+        &self,
+        req: &Request,
+        during_deletion: auth::DuringDeletion,
+    ) -> Result<UserId, ApiError> {
+        if let Some(user) =
+            auth::authenticate_external(self.external.as_deref(), &self.store, req, during_deletion)
+                .await?
+        {
+            return Ok(user);
+        }
+        auth::authenticate_with(&self.tokens, &self.store, req, during_deletion).await
     }
 }
 

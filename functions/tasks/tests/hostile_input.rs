@@ -265,8 +265,8 @@ async fn unreadable_items_are_skipped_in_lists_a_problem_on_get_and_still_deleta
     assert_eq!(counts(&t, &token).await, (4, 0));
     assert_eq!(
         t.partition(&user).await.len(),
-        1 + 1 + 4,
-        "user, counts and four tasks"
+        1 + 1 + 1 + 4,
+        "user, session, counts and four tasks"
     );
 }
 

@@ -240,11 +240,8 @@ impl ExternalTokens {
         // Two rounds at most: a concurrent first use that won the link is read back.
         for _ in 0..2 {
             if let Some(owner) = store.identity_owner(&identity).await? {
-                return if store.user_exists(owner).await? {
-                    Ok(owner)
-                } else {
-                    Err(refused("the account of this identity was deleted"))
-                };
+                // Its standing (deleted, being deleted) is checked by the caller.
+                return Ok(owner);
             }
             let user = identity.new_user();
             match store.link_identity(&identity, &user).await? {

@@ -77,6 +77,7 @@ pub async fn authenticate_external(
     external: Option<&ExternalTokens>,
     store: &Store,
     req: &Request,
+    during_deletion: DuringDeletion,
 ) -> Result<Option<UserId>, ApiError> {
     let Some(external) = external else {
         return Ok(None);
@@ -85,7 +86,8 @@ pub async fn authenticate_external(
     if !ExternalTokens::is_candidate(token) {
         return Ok(None);
     }
-    external.authenticate(store, token).await.map(Some)
+    let user = external.authenticate(store, token).await?;
+    admit(user, store.user_standing(user).await?, during_deletion).map(Some)
 }
 
 /// Whether a route serves an account whose deletion has begun.
@@ -118,7 +120,20 @@ pub async fn authenticate_with(
 ) -> Result<UserId, ApiError> {
     let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
     let Verified { user, session } = tokens.verify(token)?;
-    match store.standing(user, session, unix_now()).await? {
+    admit(
+        user,
+        store.standing(user, session, unix_now()).await?,
+        during_deletion,
+    )
+}
+
+/// Whether a verified token's user, of this standing, is served on a route.
+fn admit(
+    user: UserId,
+    standing: Standing,
+    during_deletion: DuringDeletion,
+) -> Result<UserId, ApiError> {
+    match standing {
         Standing::Active {
             session_alive: true,
         } => Ok(user),

@@ -136,20 +136,28 @@ pub(super) fn user_exists_check(
 }
 
 impl Store {
-    /// Whether the user item exists (consistent read, key only).
-    pub async fn user_exists(&self, user: UserId) -> Result<bool, ApiError> {
+    /// The standing of `user` alone (consistent read of the user item's key and deletion
+    /// mark), for tokens that name no taskline session: `Active` counts its session alive.
+    pub async fn user_standing(&self, user: UserId) -> Result<Standing, ApiError> {
         let output = self
             .client()
             .get_item()
             .table_name(self.table())
             .key(PK, AttributeValue::S(user.to_string()))
             .key(SK, AttributeValue::S(USER_SK.into()))
-            .projection_expression("#pk")
+            .projection_expression("#pk, #deleting")
             .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#deleting", DELETING)
             .consistent_read(true)
             .send()
             .await?;
-        Ok(output.item.is_some())
+        Ok(match output.item {
+            None => Standing::NoAccount,
+            Some(item) if item.contains_key(DELETING) => Standing::Deleting,
+            Some(_) => Standing::Active {
+                session_alive: true,
+            },
+        })
     }
 
     /// Stores a new user and reserves its email in one transaction. 409 if the email is taken
