@@ -63,16 +63,27 @@ pub fn refresh_unauthorized(detail: &'static str) -> ApiError {
     }
 }
 
-/// Cookie-authenticated routes refuse requests from foreign pages: a present `Origin` that is
-/// not allowed -> 403, before the cookie is even read.
+/// Routes that set or read the refresh cookie (register, login, refresh, logout) refuse
+/// requests from foreign pages: a present `Origin` that is not allowed, or `Sec-Fetch-Site:
+/// cross-site`, -> 403 before anything else is read. A top-level form POST is a CORS "simple"
+/// request, so without this a foreign page could log a browser into the attacker's account
+/// (the cookie set by a navigation is kept despite `SameSite=Strict`). Requests without
+/// `Origin` (curl, servers) pass.
 pub fn require_allowed_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+    const FORBIDDEN: ApiError = ApiError::Forbidden("requests from this origin are not allowed");
+    let cross_site = req.headers().get_all("sec-fetch-site").iter().any(|v| {
+        v.as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"cross-site")
+    });
+    if cross_site {
+        return Err(FORBIDDEN);
+    }
     match req.headers().get(header::ORIGIN) {
         None => Ok(()),
         Some(origin) => match origin.to_str() {
             Ok(origin) if config.is_allowed_origin(origin) => Ok(()),
-            _ => Err(ApiError::Forbidden(
-                "requests from this origin are not allowed",
-            )),
+            _ => Err(FORBIDDEN),
         },
     }
 }
@@ -151,6 +162,31 @@ mod tests {
         for origin in ["null", "http://localhost:5174", "https://localhost:5173"] {
             let err = require_allowed_origin(&config, &request(&[("origin", origin)])).unwrap_err();
             assert_eq!(err.status(), 403, "{origin}");
+        }
+    }
+
+    #[test]
+    fn cross_site_fetches_are_refused_even_without_origin() {
+        let config = config("Strict");
+        for value in ["cross-site", "Cross-Site "] {
+            let err = require_allowed_origin(&config, &request(&[("sec-fetch-site", value)]))
+                .unwrap_err();
+            assert_eq!(err.status(), 403, "{value}");
+        }
+        let allowed = ("origin", "http://localhost:5173");
+        let err = require_allowed_origin(
+            &config,
+            &request(&[allowed, ("sec-fetch-site", "cross-site")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 403);
+        // The SPA on another port of localhost is same-site; tools send nothing.
+        for value in ["same-site", "same-origin", "none"] {
+            assert!(
+                require_allowed_origin(&config, &request(&[allowed, ("sec-fetch-site", value)]))
+                    .is_ok(),
+                "{value}"
+            );
         }
     }
 }

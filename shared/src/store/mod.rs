@@ -9,7 +9,9 @@
 //! | refresh family  | `<user uuid>`          | `REFRESH#<family>`          |
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
-//! | login throttle  | `LOGIN#<email>`        | `THROTTLE`                  |
+//! | login throttle (email) | `LOGIN#<email>` | `THROTTLE`                  |
+//! | login throttle (email, IP) | `LOGIN#<email>` | `THROTTLE#IP#<ip>`      |
+//! | login throttle (IP) | `LOGIN_IP#<ip>`    | `THROTTLE`                  |
 //!
 //! Task items keep `title_lc` (the lowercased title, for `q`) and `version`; the counts item
 //! holds numbers `total` and `completed` (see [`tasks`]).
@@ -30,7 +32,7 @@ pub use tasks::{
     COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, counts_item,
     task_item,
 };
-pub use throttle::Throttled;
+pub use throttle::{LoginAttempt, Throttled};
 pub use users::{USER_SK, email_pk};
 pub use writes::{ConditionsFailed, Key, backoff, key};
 
