@@ -4,7 +4,14 @@
 # Ctrl-C stops everything it started.
 #
 # Environment: PORT (9000), DYNAMODB_PORT (8000), DYNAMODB_IN_MEMORY=1 (no data on disk),
-# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict).
+# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict), LOG_LEVEL (info; at any
+# level dependencies log at most info, see shared/src/telemetry.rs).
+# Failed-login budgets (../shared/API.md, Throttling): LOGIN_FAILURES_PER_EMAIL_IP (5),
+# LOGIN_FAILURES_PER_EMAIL (50), LOGIN_WINDOW_SECS (900) as in production, but
+# LOGIN_FAILURES_PER_IP 10000 by default here: `cargo lambda watch` reports every request's
+# sourceIp as 127.0.0.1, so all local clients (the SPA, every test suite) share one address and
+# the production budget of 100 would lock them all out after a few test runs. Per-IP behaviour
+# is tested with API Gateway events (functions/login/tests).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -31,6 +38,11 @@ env_file="$state/dev.env"
   echo "TABLE_NAME=TasklineTable"
   echo "ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:5173}"
   echo "COOKIE_SAMESITE=${COOKIE_SAMESITE:-Strict}"
+  echo "LOG_LEVEL=${LOG_LEVEL:-info}"
+  echo "LOGIN_FAILURES_PER_EMAIL_IP=${LOGIN_FAILURES_PER_EMAIL_IP:-5}"
+  echo "LOGIN_FAILURES_PER_IP=${LOGIN_FAILURES_PER_IP:-10000}"
+  echo "LOGIN_FAILURES_PER_EMAIL=${LOGIN_FAILURES_PER_EMAIL:-50}"
+  echo "LOGIN_WINDOW_SECS=${LOGIN_WINDOW_SECS:-900}"
   echo "AWS_ENDPOINT_URL=http://127.0.0.1:$dynamodb_port"
   echo "AWS_REGION=us-east-1"
   echo "AWS_ACCESS_KEY_ID=local"
