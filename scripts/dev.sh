@@ -4,7 +4,15 @@
 # Ctrl-C stops everything it started.
 #
 # Environment: PORT (9000), DYNAMODB_PORT (8000), DYNAMODB_IN_MEMORY=1 (no data on disk),
-# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict), and an external identity
+# ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict), LOG_LEVEL (info; at any
+# level dependencies log at most info, see shared/src/telemetry.rs).
+# Failed-login budgets (docs/API.md, Throttling): LOGIN_FAILURES_PER_EMAIL_IP (5),
+# LOGIN_FAILURES_PER_EMAIL (50), LOGIN_WINDOW_SECS (900) as in production, but
+# LOGIN_FAILURES_PER_IP 10000 by default here: `cargo lambda watch` reports every request's
+# sourceIp as 127.0.0.1, so all local clients (the SPA, every test suite) share one address and
+# the production budget of 100 would lock them all out after a few test runs. Per-IP behaviour
+# is tested with API Gateway events (functions/login/tests).
+# An external identity
 # provider (off unless set): EXTERNAL_JWT_ISSUER, EXTERNAL_JWT_AUDIENCE and EXTERNAL_JWKS_URL
 # or EXTERNAL_JWT_SECRET (e.g. Better Auth's BETTER_AUTH_SECRET).
 set -euo pipefail
@@ -33,6 +41,11 @@ env_file="$state/dev.env"
   echo "TABLE_NAME=TasklineTable"
   echo "ALLOWED_ORIGINS=${ALLOWED_ORIGINS:-http://localhost:5173}"
   echo "COOKIE_SAMESITE=${COOKIE_SAMESITE:-Strict}"
+  echo "LOG_LEVEL=${LOG_LEVEL:-info}"
+  echo "LOGIN_FAILURES_PER_EMAIL_IP=${LOGIN_FAILURES_PER_EMAIL_IP:-5}"
+  echo "LOGIN_FAILURES_PER_IP=${LOGIN_FAILURES_PER_IP:-10000}"
+  echo "LOGIN_FAILURES_PER_EMAIL=${LOGIN_FAILURES_PER_EMAIL:-50}"
+  echo "LOGIN_WINDOW_SECS=${LOGIN_WINDOW_SECS:-900}"
   for var in EXTERNAL_JWT_ISSUER EXTERNAL_JWT_AUDIENCE EXTERNAL_JWKS_URL EXTERNAL_JWT_SECRET; do
     if [ -n "${!var:-}" ]; then echo "$var=${!var}"; fi
   done

@@ -230,6 +230,7 @@ pub struct TestRequest {
     headers: Vec<(String, String)>,
     cookies: Vec<String>,
     body: Option<String>,
+    source_ip: String,
 }
 
 impl TestRequest {
@@ -245,6 +246,7 @@ impl TestRequest {
             headers: Vec::new(),
             cookies: Vec::new(),
             body: None,
+            source_ip: "127.0.0.1".to_string(),
         }
     }
     pub fn get(path: &str) -> Self {
@@ -277,6 +279,12 @@ impl TestRequest {
     /// A cookie as `name=value`.
     pub fn cookie(mut self, cookie: &str) -> Self {
         self.cookies.push(cookie.to_string());
+        self
+    }
+    /// The client's address as API Gateway reports it (`requestContext.http.sourceIp`;
+    /// default `127.0.0.1`).
+    pub fn source_ip(mut self, ip: &str) -> Self {
+        self.source_ip = ip.to_string();
         self
     }
     pub fn origin(self, origin: &str) -> Self {
@@ -326,7 +334,7 @@ impl TestRequest {
                     "method": self.method,
                     "path": self.path,
                     "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
+                    "sourceIp": self.source_ip,
                     "userAgent": "taskline-tests"
                 },
                 "requestId": uuid::Uuid::now_v7().to_string(),

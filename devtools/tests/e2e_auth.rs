@@ -1,7 +1,9 @@
 //! Accounts and sessions end to end, over HTTP against the real local stack (scripts/test.sh
-//! sets TASKLINE_BASE_URL and TASKLINE_STACK_LOG): register, log in, read the account,
-//! refresh with the cookie, log out, delete the account; and no secret reaches the logs.
+//! sets TASKLINE_BASE_URL, TASKLINE_STACK_LOG, TASKLINE_STACK_DYNAMODB_ENDPOINT and
+//! TASKLINE_STACK_LOG_LEVEL, and starts the stack with LOG_LEVEL=trace): register, log in, read the account, refresh with the
+//! cookie, log out, delete the account; and no secret reaches the logs, at any level.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -90,6 +92,38 @@ async fn me(client: &Client, token: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// The stored argon2 hash of `email`'s password, read from the stack's DynamoDB Local (if
+/// scripts/test.sh said where it is).
+async fn stored_password_hash(email: &str) -> Option<String> {
+    let endpoint = std::env::var("TASKLINE_STACK_DYNAMODB_ENDPOINT").ok()?;
+    let client = devtools::tables::local_client(&endpoint).await;
+    let reservation = client
+        .get_item()
+        .table_name("TasklineTable")
+        .key(
+            "user_id",
+            AttributeValue::S(format!("EMAIL#{}", email.to_lowercase())),
+        )
+        .key("sk", AttributeValue::S("EMAIL".into()))
+        .send()
+        .await
+        .expect("read the email reservation")
+        .item
+        .expect("the email is reserved");
+    let user = reservation["owner"].as_s().unwrap().clone();
+    let item = client
+        .get_item()
+        .table_name("TasklineTable")
+        .key("user_id", AttributeValue::S(user))
+        .key("sk", AttributeValue::S("USER".into()))
+        .send()
+        .await
+        .expect("read the user")
+        .item
+        .expect("the user exists");
+    Some(item["password_hash"].as_s().unwrap().clone())
+}
+
 /// The whole session life cycle, then a look at everything the stack logged meanwhile.
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test.sh"]
@@ -104,6 +138,24 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
     let response = me(&client, &access).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap(), user);
+    let password_hash = stored_password_hash(&email).await;
+
+    // Bearer requests of the tasks function log nothing secret either.
+    let response = client
+        .post(url("/v1/tasks"))
+        .bearer_auth(&access)
+        .json(&json!({"title": "log nothing secret"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = client
+        .get(url("/v1/tasks"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 
     let response = refresh(&client, &first_cookie).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -162,6 +214,27 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
         log.contains("/v1/auth/refresh"),
         "the log at {log_path} should hold the requests' log lines"
     );
+    let level = std::env::var("TASKLINE_STACK_LOG_LEVEL").unwrap_or_default();
+    if level == "trace" {
+        // scripts/test.sh runs the stack at LOG_LEVEL=trace: our debug lines are there, the
+        // dependencies' raw events and request bodies are not.
+        assert!(
+            log.contains("\"level\":\"DEBUG\"") || log.contains("\"level\":\"TRACE\""),
+            "the stack at {log_path} should log at trace level"
+        );
+    }
+    if let Some(hash) = &password_hash {
+        assert!(
+            !log.contains(hash.as_str()),
+            "the password hash appears in {log_path}"
+        );
+        // Its salt and digest alone neither.
+        let digest = hash.rsplit('$').next().unwrap();
+        assert!(
+            !log.contains(digest),
+            "the password digest appears in {log_path}"
+        );
+    }
     for (what, secret) in [
         ("password", password.trim()),
         ("access token", access.as_str()),

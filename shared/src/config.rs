@@ -215,6 +215,34 @@ pub struct ExternalJwt {
     pub keys: ExternalKeys,
 }
 
+/// Budgets of failed logins within one window (see `store::throttle`): per (email, source IP),
+/// per source IP across all emails, and per email across all sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// `LOGIN_FAILURES_PER_EMAIL_IP` (default 5).
+    pub per_email_ip: u32,
+    /// `LOGIN_FAILURES_PER_IP` (default 100).
+    pub per_ip: u32,
+    /// `LOGIN_FAILURES_PER_EMAIL` (default 50).
+    pub per_email: u32,
+    /// `LOGIN_WINDOW_SECS` (default 900).
+    pub window_secs: i64,
+}
+
+impl LoginThrottle {
+    /// The contract's defaults: 5 per (email, IP), 100 per IP, 50 per email, per 15 minutes.
+    pub const DEFAULT: Self = Self {
+        per_email_ip: 5,
+        per_ip: 100,
+        per_email: 50,
+        window_secs: 15 * 60,
+    };
+    /// Accepted range of each budget.
+    pub const FAILURES_RANGE: std::ops::RangeInclusive<i64> = 1..=1_000_000;
+    /// Accepted window: a minute to a day.
+    pub const WINDOW_RANGE: std::ops::RangeInclusive<i64> = 60..=86_400;
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// DynamoDB table holding every item (`TABLE_NAME`).
@@ -246,6 +274,9 @@ pub struct Config {
     /// retry (`ACCOUNT_DELETION_BUDGET_MS`, default 20,000: well within the account
     /// function's 29 s timeout, with room for the last page and the final write).
     pub account_deletion_budget: std::time::Duration,
+    /// Failed-login budgets (`LOGIN_FAILURES_PER_EMAIL_IP`, `LOGIN_FAILURES_PER_IP`,
+    /// `LOGIN_FAILURES_PER_EMAIL`, `LOGIN_WINDOW_SECS`).
+    pub login_throttle: LoginThrottle,
 }
 
 /// Default of [`Config::max_tasks_per_user`].
@@ -365,6 +396,43 @@ impl Config {
         };
         let jwt_issuer = get("JWT_ISSUER").unwrap_or("taskline").to_string();
         let external_jwt = external_jwt(&get, &jwt_issuer)?;
+        let integer = |name: &'static str,
+                       default: i64,
+                       range: std::ops::RangeInclusive<i64>|
+         -> Result<i64, ConfigError> {
+            let Some(value) = get(name) else {
+                return Ok(default);
+            };
+            match value.parse::<i64>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: format!(
+                        "{value:?} is not an integer in {}..={}",
+                        range.start(),
+                        range.end()
+                    ),
+                }),
+            }
+        };
+        let failures = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+            let n = integer(name, i64::from(default), LoginThrottle::FAILURES_RANGE)?;
+            u32::try_from(n).map_err(|_| ConfigError::Invalid {
+                name,
+                reason: format!("{n} is out of range"),
+            })
+        };
+        let defaults = LoginThrottle::DEFAULT;
+        let login_throttle = LoginThrottle {
+            per_email_ip: failures("LOGIN_FAILURES_PER_EMAIL_IP", defaults.per_email_ip)?,
+            per_ip: failures("LOGIN_FAILURES_PER_IP", defaults.per_ip)?,
+            per_email: failures("LOGIN_FAILURES_PER_EMAIL", defaults.per_email)?,
+            window_secs: integer(
+                "LOGIN_WINDOW_SECS",
+                defaults.window_secs,
+                LoginThrottle::WINDOW_RANGE,
+            )?,
+        };
 
         Ok(Self {
             table_name: required("TABLE_NAME")?.to_string(),
@@ -388,6 +456,7 @@ impl Config {
                 0,
                 DEFAULT_ACCOUNT_DELETION_BUDGET_MS,
             )?),
+            login_throttle,
         })
     }
 
@@ -573,6 +642,56 @@ mod tests {
                 ),
                 "{bad}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn login_budgets_default_to_the_contract() {
+        let config = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(
+            config.login_throttle,
+            LoginThrottle {
+                per_email_ip: 5,
+                per_ip: 100,
+                per_email: 50,
+                window_secs: 900,
+            }
+        );
+        let config = Config::from_vars(&vars(&[
+            ("LOGIN_FAILURES_PER_EMAIL_IP", "7"),
+            ("LOGIN_FAILURES_PER_IP", " 1000 "),
+            ("LOGIN_FAILURES_PER_EMAIL", "500"),
+            ("LOGIN_WINDOW_SECS", "60"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.login_throttle,
+            LoginThrottle {
+                per_email_ip: 7,
+                per_ip: 1000,
+                per_email: 500,
+                window_secs: 60,
+            }
+        );
+    }
+
+    #[test]
+    fn invalid_login_budgets_are_refused_naming_the_variable() {
+        for (name, value) in [
+            ("LOGIN_FAILURES_PER_EMAIL_IP", "0"),
+            ("LOGIN_FAILURES_PER_IP", "-1"),
+            ("LOGIN_FAILURES_PER_EMAIL", "many"),
+            ("LOGIN_FAILURES_PER_EMAIL", "1000001"),
+            ("LOGIN_WINDOW_SECS", "59"),
+            ("LOGIN_WINDOW_SECS", "86401"),
+            ("LOGIN_WINDOW_SECS", "1.5"),
+        ] {
+            let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name),
+                "{name}={value}: {err}"
+            );
+            assert!(err.to_string().contains(name), "{err}");
         }
     }
 

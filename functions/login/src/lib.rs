@@ -4,12 +4,13 @@
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::auth::{
-    Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, unix_now, verify_password,
+    Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, require_allowed_origin,
+    unix_now, verify_password,
 };
 use shared::error::{ApiError, Credential};
 use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
-    string, with_header,
+    source_ip, string, with_header,
 };
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
@@ -18,9 +19,9 @@ pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 
 pub static ROUTES: &[Route] = &[Route::new("/v1/auth/login", &[Method::POST])];
 
-/// Failed logins of one email allowed within [`THROTTLE_WINDOW_SECS`]; the next is refused.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+/// The source of requests whose event carries no `sourceIp` (not API Gateway): they share
+/// one per-IP budget.
+const UNKNOWN_SOURCE: &str = "unknown";
 
 /// The one answer to a wrong password and to an unknown email alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
@@ -59,37 +60,42 @@ impl Credentials {
     }
 }
 
-/// Verifies the credentials and starts a session. An email over its failure budget is refused
-/// (429) before its password is even looked at (each attempt is counted first, so parallel
-/// guesses cannot exceed the budget either); unknown emails verify against a dummy hash and
-/// count failures too, so neither timing, body nor throttling tells which emails exist.
+/// Verifies the credentials and starts a session. An attempt over any of its failure budgets
+/// (per email and source IP, per source IP, per email; see `shared::store::throttle`) is
+/// refused (429) before its password is even looked at (each attempt is counted first, so
+/// parallel guesses cannot exceed a budget either); unknown emails verify against a dummy hash
+/// and count failures too, so neither timing, body nor throttling tells which emails exist.
 pub async fn login(
     app: &App,
     credentials: Credentials,
+    source_ip: &str,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let Credentials { email, password } = credentials;
     let now = unix_now();
-    if let Err(throttled) = app
+    let attempt = match app
         .store
-        .take_login_attempt(&email, now, MAX_FAILED_LOGINS, THROTTLE_WINDOW_SECS)
+        .take_login_attempt(&email, source_ip, now, &app.config.login_throttle)
         .await?
     {
-        return Err(ApiError::TooManyRequests {
-            retry_after_secs: u64::try_from(throttled.window_ends_at - now)
-                .unwrap_or(1)
-                .max(1),
-        });
-    }
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: u64::try_from(throttled.window_ends_at - now)
+                    .unwrap_or(1)
+                    .max(1),
+            });
+        }
+    };
     let (user, hash) = app.store.credentials_by_email(&email).await?.unzip();
     let bad_credentials = ApiError::Unauthorized {
         credential: Credential::Password,
         detail: BAD_CREDENTIALS,
     };
-    // A failure stays counted; only a success clears the count.
+    // A failure stays counted; only a success takes its attempt back.
     let (true, Some(user)) = (verify_password(password, hash).await?, user) else {
         return Err(bad_credentials);
     };
-    app.store.clear_login_failures(&email).await?;
+    app.store.login_succeeded(&attempt).await?;
     let session = FamilyId::generate();
     let refresh = RefreshToken::generate(user, session)?;
     if !app.store.start_family(&refresh, unix_now()).await? {
@@ -101,7 +107,9 @@ pub async fn login(
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |_route, req| {
-        let (access, refresh) = login(app, Credentials::from_request(&req)?).await?;
+        require_allowed_origin(&app.config, &req)?;
+        let source = source_ip(&req).unwrap_or(UNKNOWN_SOURCE);
+        let (access, refresh) = login(app, Credentials::from_request(&req)?, source).await?;
         with_header(
             json_response(StatusCode::OK, &access),
             header::SET_COOKIE,

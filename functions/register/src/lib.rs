@@ -2,7 +2,7 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
-use shared::auth::{Email, Password, User, UserName, hash_password};
+use shared::auth::{Email, Password, User, UserName, hash_password, require_allowed_origin};
 use shared::error::ApiError;
 use shared::http::{
     Fields, Request, Response, Route, json_object, json_response, serve, with_header,
@@ -60,6 +60,8 @@ pub async fn register(app: &App, registration: Registration) -> Result<User, Api
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |_route, req| {
+        // A foreign page must not create accounts in the name of a visitor's browser.
+        require_allowed_origin(&app.config, &req)?;
         let user = register(app, Registration::from_request(&req)?).await?;
         with_header(
             json_response(StatusCode::CREATED, &user),

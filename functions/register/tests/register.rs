@@ -240,3 +240,43 @@ async fn names_with_control_or_bidi_characters_are_422_and_nothing_is_stored() {
         assert!(t.partition(&format!("EMAIL#{email}")).await.is_empty());
     }
 }
+
+// --- Cross-site requests ---
+
+fn registration(email: &str) -> TestRequest {
+    TestRequest::post("/v1/auth/register")
+        .json(&json!({"email": email, "password": "analytical engine", "name": "Ada"}))
+}
+
+#[tokio::test]
+async fn registration_from_the_allowed_origin_or_without_origin_is_served() {
+    let t = TestApp::new().await;
+    let spa = registration("spa@example.com")
+        .origin(devtools::harness::ALLOWED_ORIGIN)
+        .header("sec-fetch-site", "same-site");
+    let response = call(register::handle, &t.app, spa).await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+    let tool = registration("tool@example.com");
+    let response = call(register::handle, &t.app, tool).await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+}
+
+#[tokio::test]
+async fn registration_from_a_foreign_page_is_refused_and_creates_nothing() {
+    let t = TestApp::new().await;
+    for req in [
+        registration("csrf@example.com").origin("https://evil.example"),
+        registration("csrf@example.com").origin("null"),
+        registration("csrf@example.com").header("sec-fetch-site", "cross-site"),
+        registration("csrf@example.com")
+            .origin(devtools::harness::ALLOWED_ORIGIN)
+            .header("sec-fetch-site", "cross-site"),
+    ] {
+        let response = call(register::handle, &t.app, req.clone()).await;
+        response.problem(403);
+        assert!(response.header_all("set-cookie").is_empty(), "{req:?}");
+    }
+    assert!(t.partition("EMAIL#csrf@example.com").await.is_empty());
+    let response = call(register::handle, &t.app, registration("csrf@example.com")).await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+}

@@ -7,7 +7,7 @@ use super::RefreshToken;
 use super::refresh_token::REFRESH_ABSOLUTE_TTL_SECS;
 use crate::config::{Config, SameSite};
 use crate::error::{ApiError, Credential};
-use crate::http::Request;
+use crate::http::{Request, header_str};
 
 pub const REFRESH_COOKIE: &str = "__Host-taskline_refresh";
 
@@ -63,17 +63,42 @@ pub fn refresh_unauthorized(detail: &'static str) -> ApiError {
     }
 }
 
-/// Cookie-authenticated routes refuse requests from foreign pages: a present `Origin` that is
-/// not allowed -> 403, before the cookie is even read.
+/// Routes that set or read the refresh cookie (register, login, refresh, logout) refuse
+/// requests from foreign pages: a present `Origin` that is not allowed, or `Sec-Fetch-Site:
+/// cross-site`, -> 403 before anything else is read. A top-level form POST is a CORS "simple"
+/// request, so without this a foreign page could log a browser into the attacker's account
+/// (the cookie set by a navigation is kept despite `SameSite=Strict`). Requests without
+/// `Origin` (curl, servers) pass, and so do same-origin ones (`Origin` naming the `Host` the
+/// request was sent to: the docs page's OAuth2 "Authorize" dialog on the API's own origin);
+/// a foreign page cannot make a browser send another site's `Host` with its own `Origin`.
 pub fn require_allowed_origin(config: &Config, req: &Request) -> Result<(), ApiError> {
+    const FORBIDDEN: ApiError = ApiError::Forbidden("requests from this origin are not allowed");
+    let cross_site = req.headers().get_all("sec-fetch-site").iter().any(|v| {
+        v.as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"cross-site")
+    });
+    if cross_site {
+        return Err(FORBIDDEN);
+    }
     match req.headers().get(header::ORIGIN) {
         None => Ok(()),
         Some(origin) => match origin.to_str() {
             Ok(origin) if config.is_allowed_origin(origin) => Ok(()),
-            _ => Err(ApiError::Forbidden(
-                "requests from this origin are not allowed",
-            )),
+            Ok(origin) if is_same_origin(origin, header_str(req.headers(), header::HOST)) => Ok(()),
+            _ => Err(FORBIDDEN),
         },
+    }
+}
+
+/// Whether `origin` (`scheme://authority`) names the authority of the request's `Host`.
+fn is_same_origin(origin: &str, host: Option<&str>) -> bool {
+    let authority = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
+    match (authority, host) {
+        (Some(authority), Some(host)) => !host.is_empty() && authority.eq_ignore_ascii_case(host),
+        _ => false,
     }
 }
 
@@ -81,6 +106,29 @@ pub fn require_allowed_origin(config: &Config, req: &Request) -> Result<(), ApiE
 mod tests {
     use super::*;
     use crate::auth::{FamilyId, UserId};
+
+    #[test]
+    fn an_origin_naming_the_requests_own_host_is_same_origin() {
+        assert!(is_same_origin(
+            "http://127.0.0.1:9000",
+            Some("127.0.0.1:9000")
+        ));
+        assert!(is_same_origin(
+            "https://API.example.com",
+            Some("api.example.com")
+        ));
+        assert!(!is_same_origin(
+            "https://evil.example",
+            Some("api.example.com")
+        ));
+        assert!(!is_same_origin(
+            "https://api.example.com.evil",
+            Some("api.example.com")
+        ));
+        assert!(!is_same_origin("null", Some("null")));
+        assert!(!is_same_origin("https://api.example.com", None));
+        assert!(!is_same_origin("https://", Some("")));
+    }
     use std::collections::HashMap;
 
     fn config(same_site: &str) -> Config {
@@ -151,6 +199,31 @@ mod tests {
         for origin in ["null", "http://localhost:5174", "https://localhost:5173"] {
             let err = require_allowed_origin(&config, &request(&[("origin", origin)])).unwrap_err();
             assert_eq!(err.status(), 403, "{origin}");
+        }
+    }
+
+    #[test]
+    fn cross_site_fetches_are_refused_even_without_origin() {
+        let config = config("Strict");
+        for value in ["cross-site", "Cross-Site "] {
+            let err = require_allowed_origin(&config, &request(&[("sec-fetch-site", value)]))
+                .unwrap_err();
+            assert_eq!(err.status(), 403, "{value}");
+        }
+        let allowed = ("origin", "http://localhost:5173");
+        let err = require_allowed_origin(
+            &config,
+            &request(&[allowed, ("sec-fetch-site", "cross-site")]),
+        )
+        .unwrap_err();
+        assert_eq!(err.status(), 403);
+        // The SPA on another port of localhost is same-site; tools send nothing.
+        for value in ["same-site", "same-origin", "none"] {
+            assert!(
+                require_allowed_origin(&config, &request(&[allowed, ("sec-fetch-site", value)]))
+                    .is_ok(),
+                "{value}"
+            );
         }
     }
 }

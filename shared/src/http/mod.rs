@@ -170,6 +170,17 @@ fn request_id(req: &Request) -> String {
     }
 }
 
+/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`). Never read
+/// from `X-Forwarded-For`, which the client writes itself.
+pub fn source_ip(req: &Request) -> Option<&str> {
+    match req.request_context_ref() {
+        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+            ctx.http.source_ip.as_deref().filter(|ip| !ip.is_empty())
+        }
+        _ => None,
+    }
+}
+
 /// A header as a string, if present and visible ASCII.
 pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())

@@ -9,7 +9,9 @@
 //! | refresh family  | `<user uuid>`          | `REFRESH#<family>`          |
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
-//! | login throttle  | `LOGIN#<email>`        | `THROTTLE`                  |
+//! | login throttle (email) | `LOGIN#<email>` | `THROTTLE`                  |
+//! | login throttle (email, IP) | `LOGIN#<email>` | `THROTTLE#IP#<ip>`      |
+//! | login throttle (IP) | `LOGIN_IP#<ip>`    | `THROTTLE`                  |
 //! | identity link   | `EXT#<b64url(iss)>#<sub>` | `IDENTITY`               |
 //!
 //! Task items keep `title_lc` (the lowercased title, for `q`) and `version`; the counts item
@@ -38,7 +40,7 @@ pub use tasks::{
     task_item,
 };
 pub use tasks::{StoredTask, UnreadableTask};
-pub use throttle::Throttled;
+pub use throttle::{LoginAttempt, Throttled};
 pub use users::{Deletion, Standing, USER_SK, email_pk};
 pub use writes::{ConditionsFailed, Key, backoff, key};
 
