@@ -30,6 +30,28 @@ pub enum Credential {
     Password,
 }
 
+/// RFC 6749 §5.2 error codes, carried (as `error` and `error_description`) by the problems of
+/// the OAuth2 password form of login, so that OAuth2 client libraries recognise the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    /// Missing, invalid or repeated fields (400).
+    InvalidRequest,
+    /// Wrong credentials (401, as the JSON path answers them).
+    InvalidGrant,
+    /// A `grant_type` other than `password` (400).
+    UnsupportedGrantType,
+}
+
+impl OAuthError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {0}")]
@@ -61,6 +83,13 @@ pub enum ApiError {
     StoreUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// An error of the OAuth2 password form: the problem `error` describes, plus the RFC 6749
+    /// members. Built by [`ApiError::into_oauth`].
+    #[error("oauth2 {}: {error}", code.code())]
+    OAuth {
+        code: OAuthError,
+        error: Box<ApiError>,
+    },
 }
 
 impl ApiError {
@@ -75,8 +104,27 @@ impl ApiError {
         }
     }
 
+    /// This error as the OAuth2 token endpoint reports it (RFC 6749 §5.2). Errors the RFC has
+    /// no code for (413, 415, 429, 5xx) stay as they are.
+    pub fn into_oauth(self) -> Self {
+        let code = match &self {
+            Self::BadRequest(_) | Self::Validation(_) => OAuthError::InvalidRequest,
+            Self::Unauthorized { .. } => OAuthError::InvalidGrant,
+            _ => return self,
+        };
+        Self::OAuth {
+            code,
+            error: Box::new(self),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            Self::OAuth {
+                code: OAuthError::InvalidGrant,
+                ..
+            } => StatusCode::UNAUTHORIZED,
+            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -96,6 +144,11 @@ impl ApiError {
     /// Problem `type` slug; the full URI is `PROBLEM_BASE` + slug (documented in openapi.yaml).
     fn slug(&self) -> &'static str {
         match self {
+            Self::OAuth {
+                code: OAuthError::InvalidGrant,
+                ..
+            } => "unauthorized",
+            Self::OAuth { .. } => "bad-request",
             Self::BadRequest(_) => "bad-request",
             Self::Unauthorized { .. } => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -115,6 +168,21 @@ impl ApiError {
     /// Human-readable detail. Server-side failures never echo internals to the client.
     fn detail(&self) -> String {
         match self {
+            Self::OAuth {
+                code: OAuthError::UnsupportedGrantType,
+                ..
+            } => "grant_type must be password".into(),
+            Self::OAuth { error, .. } => match error.as_ref() {
+                Self::Validation(errors) => format!(
+                    "invalid fields: {}",
+                    errors
+                        .iter()
+                        .map(|e| format!("{} {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                other => other.detail(),
+            },
             Self::BadRequest(d) => d.clone(),
             Self::Unauthorized { detail, .. } => (*detail).to_string(),
             Self::Forbidden(d) | Self::NotFound(d) | Self::Conflict(d) => (*d).to_string(),
@@ -156,8 +224,18 @@ impl ApiError {
             "status": status.as_u16(),
             "detail": self.detail(),
         });
-        if let Self::Validation(errors) = &self {
-            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        match &self {
+            Self::Validation(errors) => {
+                body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+            }
+            Self::OAuth { code, error } => {
+                body["error"] = code.code().into();
+                body["error_description"] = oauth_description(&self.detail()).into();
+                if let Self::Validation(errors) = error.as_ref() {
+                    body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+                }
+            }
+            _ => {}
         }
         let mut response = crate::http::json_response(status, &body);
         let headers = response.headers_mut();
@@ -195,6 +273,18 @@ impl ApiError {
         }
         response
     }
+}
+
+/// RFC 6749 §5.2 allows only printable ASCII without `"` and `\` in `error_description`.
+fn oauth_description(detail: &str) -> String {
+    detail
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// Base of every problem `type` URI.

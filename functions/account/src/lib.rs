@@ -1,5 +1,8 @@
-//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, and the catch-all for unknown
-//! routes (404 problem+json).
+//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, the API's own documents
+//! (`GET /v1/openapi.json`, `GET /docs`), and the catch-all for unknown routes (404
+//! problem+json).
+
+pub mod docs;
 
 use lambda_http::http::{Method, StatusCode};
 use shared::App;
@@ -8,10 +11,14 @@ use shared::http::{Request, Response, Route, empty, json_response, serve};
 
 const HEALTH: &str = "/v1/health";
 const ME: &str = "/v1/me";
+const OPENAPI: &str = "/v1/openapi.json";
+const DOCS: &str = "/docs";
 
 pub static ROUTES: &[Route] = &[
     Route::new(HEALTH, &[Method::GET]),
     Route::new(ME, &[Method::GET, Method::DELETE]),
+    Route::new(OPENAPI, &[Method::GET]),
+    Route::new(DOCS, &[Method::GET]),
 ];
 
 /// 401 for a token whose user vanished after authentication (deleted concurrently).
@@ -24,6 +31,8 @@ pub async fn handle(app: &App, req: Request) -> Response {
                 StatusCode::OK,
                 &serde_json::json!({ "status": "ok" }),
             )),
+            (OPENAPI, _) => Ok(docs::openapi()),
+            (DOCS, _) => docs::page(),
             (ME, Method::GET) => {
                 let user = app.authenticate(&req).await?;
                 let user = app

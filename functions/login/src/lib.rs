@@ -6,7 +6,7 @@ use shared::App;
 use shared::auth::{
     Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, unix_now, verify_password,
 };
-use shared::error::{ApiError, Credential};
+use shared::error::{ApiError, Credential, OAuthError};
 use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
     string, with_header,
@@ -21,13 +21,20 @@ pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
 /// The one answer to a wrong password and to an unknown email alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
 
-/// Credentials as sent: JSON `{email, password}` or the OAuth2 password form
-/// (`username`, `password`, optionally `grant_type=password`).
+/// Credentials as sent: JSON `{email, password}` or the OAuth2 password form (RFC 6749
+/// §4.3.2: `username`, `password`, optionally `grant_type=password`, and `scope`, `client_id`,
+/// `client_secret`, which standard OAuth2 clients send and this API ignores).
 #[derive(Debug)]
 pub struct Credentials {
     pub email: Email,
     pub password: Password,
+    /// Whether they came as the OAuth2 form, whose errors carry RFC 6749 `error` members.
+    pub oauth_form: bool,
 }
+
+/// Form fields that OAuth2 clients may send and that carry nothing this API uses: there is one
+/// client (any) and no scopes.
+const IGNORED_OAUTH_FIELDS: &[&str] = &["scope", "client_id", "client_secret"];
 
 impl Credentials {
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
@@ -36,20 +43,49 @@ impl Credentials {
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-        let mut fields = Fields::new(form_or_json_object(req)?);
-        let email_field = if is_form { "username" } else { "email" };
-        let email = fields.required(email_field, Email::from_json);
-        let password = fields.required("password", Password::from_json);
         if is_form {
-            fields.optional("grant_type", (), |v| match string(v)? {
-                "password" => Ok(()),
-                _ => Err("must be \"password\"".to_string()),
+            Self::from_form(req).map_err(ApiError::into_oauth)
+        } else {
+            Self::from_json(req)
+        }
+    }
+
+    fn from_json(req: &Request) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(form_or_json_object(req)?);
+        let email = fields.required("email", Email::from_json);
+        let password = fields.required("password", Password::from_json);
+        fields.finish(|| {
+            Some(Self {
+                email: email?,
+                password: password?,
+                oauth_form: false,
+            })
+        })
+    }
+
+    fn from_form(req: &Request) -> Result<Self, ApiError> {
+        let form = form_or_json_object(req)?;
+        // Checked first: a client asking for another grant learns that, whatever else it sent.
+        if form
+            .get("grant_type")
+            .is_some_and(|grant| grant.as_str() != Some("password"))
+        {
+            return Err(ApiError::OAuth {
+                code: OAuthError::UnsupportedGrantType,
+                error: Box::new(ApiError::BadRequest("grant_type must be password".into())),
             });
+        }
+        let mut fields = Fields::new(form);
+        let email = fields.required("username", Email::from_json);
+        let password = fields.required("password", Password::from_json);
+        for name in ["grant_type"].iter().chain(IGNORED_OAUTH_FIELDS) {
+            fields.optional(name, (), |v| string(v).map(|_| ()));
         }
         fields.finish(|| {
             Some(Self {
                 email: email?,
                 password: password?,
+                oauth_form: true,
             })
         })
     }
@@ -63,7 +99,9 @@ pub async fn login(
     app: &App,
     credentials: Credentials,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
-    let Credentials { email, password } = credentials;
+    let Credentials {
+        email, password, ..
+    } = credentials;
     let now = unix_now();
     if let Err(throttled) = app
         .store
@@ -96,7 +134,11 @@ pub async fn login(
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |_route, req| {
-        let (access, refresh) = login(app, Credentials::from_request(&req)?).await?;
+        let credentials = Credentials::from_request(&req)?;
+        let oauth_form = credentials.oauth_form;
+        let (access, refresh) = login(app, credentials)
+            .await
+            .map_err(|e| if oauth_form { e.into_oauth() } else { e })?;
         with_header(
             json_response(StatusCode::OK, &access),
             header::SET_COOKIE,
