@@ -51,6 +51,9 @@ wait_for_port() { # port, seconds
 }
 
 echo "== web unit tests" >&2
+# The SPA's API types are generated from openapi.yaml (npm run gen:api): a stale file fails here.
+(cd web && npm run --silent check:api) ||
+  { echo "test-browser: web/src/api-types.ts is stale: run (cd web && npm run gen:api)" >&2; exit 1; }
 (cd web && npx --no-install vitest run)
 
 if [ -n "${TASKLINE_BASE_URL:-}" ]; then
