@@ -52,6 +52,8 @@ done
 # End-to-end test binaries are devtools/tests/e2e*.rs; they may read the stack's log.
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
   cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'
+echo "== OAuth2 client library (authlib) against the form login" >&2
+TASKLINE_BASE_URL="http://127.0.0.1:$api_port" "$root/scripts/test-oauth-client.sh"
 
 "$root/scripts/test-browser.sh" # the reference SPA in a real Chromium, on its own stack (web/README.md)
 
