@@ -333,6 +333,36 @@ mod tests {
     }
 
     #[test]
+    fn oauth_errors_carry_rfc_6749_members_and_keep_field_errors() {
+        let response = ApiError::validation("username", "must be an \"email\"")
+            .into_oauth()
+            .into_response();
+        assert_eq!(response.status(), 400);
+        let body = body(&response);
+        assert_eq!(body["error"], "invalid_request");
+        assert_eq!(
+            body["error_description"],
+            "invalid fields: username must be an 'email'"
+        );
+        assert_eq!(body["errors"][0]["field"], "username");
+
+        let response = ApiError::Unauthorized {
+            credential: Credential::Password,
+            detail: "wrong",
+        }
+        .into_oauth()
+        .into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(body(&response)["error"], "invalid_grant");
+        // Errors RFC 6749 has no code for stay as they are.
+        let throttled = ApiError::TooManyRequests {
+            retry_after_secs: 3,
+        }
+        .into_oauth();
+        assert!(matches!(throttled, ApiError::TooManyRequests { .. }));
+    }
+
+    #[test]
     fn server_errors_hide_internals() {
         let response = ApiError::Internal("secret table name".into()).into_response();
         assert_eq!(response.status(), 500);
