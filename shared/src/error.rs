@@ -338,13 +338,13 @@ mod tests {
             .into_oauth()
             .into_response();
         assert_eq!(response.status(), 400);
-        let body = body(&response);
-        assert_eq!(body["error"], "invalid_request");
+        let problem = body(&response);
+        assert_eq!(problem["error"], "invalid_request");
         assert_eq!(
-            body["error_description"],
+            problem["error_description"],
             "invalid fields: username must be an 'email'"
         );
-        assert_eq!(body["errors"][0]["field"], "username");
+        assert_eq!(problem["errors"][0]["field"], "username");
 
         let response = ApiError::Unauthorized {
             credential: Credential::Password,
