@@ -76,6 +76,9 @@ wait_for_port() { # port, seconds
 }
 
 echo "== web unit tests" >&2
+# The SPA's API types are generated from openapi.yaml (npm run gen:api): a stale file fails here.
+(cd web && npm run --silent check:api) ||
+  { echo "test-browser: web/src/api-types.ts is stale: run (cd web && npm run gen:api)" >&2; exit 1; }
 (cd web && npx --no-install vitest run)
 
 # Starts the local stack allowing origin $1 (its log: artifacts/$2.log); sets api_url, stack_pid.

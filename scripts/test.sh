@@ -55,6 +55,8 @@ done
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
   TASKLINE_STACK_DYNAMODB_ENDPOINT="http://127.0.0.1:$stack_dynamodb_port" TASKLINE_STACK_LOG_LEVEL=trace \
   cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'
+echo "== OAuth2 client library (authlib) against the form login" >&2
+TASKLINE_BASE_URL="http://127.0.0.1:$api_port" "$root/scripts/test-oauth-client.sh"
 
 "$root/scripts/test-browser.sh" # the reference SPA in a real Chromium, on its own stack (web/README.md)
 

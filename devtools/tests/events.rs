@@ -21,6 +21,8 @@ const SAMPLE_TASK_ID: &str = "01936f1e-8f3a-7c41-9d2b-5a7e0c4f8b21";
 /// Every event file, in the order a client sends them, with the status it must get.
 const CASES: &[(&str, u16)] = &[
     ("health.json", 200),
+    ("openapi.json", 200),
+    ("docs.json", 200),
     ("not-found.json", 404),
     ("tasks-preflight.json", 204),
     ("register.json", 201),
@@ -186,6 +188,8 @@ fn template_binds_every_route_of_the_api_to_its_function() {
         ("ANY /v1/tasks/{id}", "tasks"),
         ("ANY /v1/me", "account"),
         ("ANY /v1/health", "account"),
+        ("ANY /v1/openapi.json", "account"),
+        ("ANY /docs", "account"),
         ("$default", "account"),
     ];
     let expected: BTreeMap<String, String> = expected
@@ -257,6 +261,8 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
                 );
             }
             "me.json" => assert_eq!(response.json()["email"], "ada@example.com"),
+            "openapi.json" => assert_eq!(response.json()["openapi"], "3.1.0"),
+            "docs.json" => assert!(response.header("content-security-policy").is_some()),
             _ => {}
         }
     }

@@ -30,6 +30,28 @@ pub enum Credential {
     Password,
 }
 
+/// RFC 6749 §5.2 error codes, carried (as `error` and `error_description`) by the problems of
+/// the OAuth2 password form of login, so that OAuth2 client libraries recognise the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OAuthError {
+    /// Missing, invalid or repeated fields (400).
+    InvalidRequest,
+    /// Wrong credentials (401, as the JSON path answers them).
+    InvalidGrant,
+    /// A `grant_type` other than `password` (400).
+    UnsupportedGrantType,
+}
+
+impl OAuthError {
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("malformed request: {0}")]
@@ -69,6 +91,13 @@ pub enum ApiError {
     /// knows what to replace or delete.
     #[error("unreadable stored item: {0}")]
     Unreadable(String),
+    /// An error of the OAuth2 password form: the problem `error` describes, plus the RFC 6749
+    /// members. Built by [`ApiError::into_oauth`].
+    #[error("oauth2 {}: {error}", code.code())]
+    OAuth {
+        code: OAuthError,
+        error: Box<ApiError>,
+    },
 }
 
 impl ApiError {
@@ -83,8 +112,27 @@ impl ApiError {
         }
     }
 
+    /// This error as the OAuth2 token endpoint reports it (RFC 6749 §5.2). Errors the RFC has
+    /// no code for (413, 415, 429, 5xx) stay as they are.
+    pub fn into_oauth(self) -> Self {
+        let code = match &self {
+            Self::BadRequest(_) | Self::Validation(_) => OAuthError::InvalidRequest,
+            Self::Unauthorized { .. } => OAuthError::InvalidGrant,
+            _ => return self,
+        };
+        Self::OAuth {
+            code,
+            error: Box::new(self),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
+            Self::OAuth {
+                code: OAuthError::InvalidGrant,
+                ..
+            } => StatusCode::UNAUTHORIZED,
+            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -104,6 +152,11 @@ impl ApiError {
     /// Problem `type` slug; the full URI is `PROBLEM_BASE` + slug (documented in openapi.yaml).
     fn slug(&self) -> &'static str {
         match self {
+            Self::OAuth {
+                code: OAuthError::InvalidGrant,
+                ..
+            } => "unauthorized",
+            Self::OAuth { .. } => "bad-request",
             Self::BadRequest(_) => "bad-request",
             Self::Unauthorized { .. } => "unauthorized",
             Self::Forbidden(_) => "forbidden",
@@ -125,6 +178,21 @@ impl ApiError {
     /// Human-readable detail. Server-side failures never echo internals to the client.
     fn detail(&self) -> String {
         match self {
+            Self::OAuth {
+                code: OAuthError::UnsupportedGrantType,
+                ..
+            } => "grant_type must be password".into(),
+            Self::OAuth { error, .. } => match error.as_ref() {
+                Self::Validation(errors) => format!(
+                    "invalid fields: {}",
+                    errors
+                        .iter()
+                        .map(|e| format!("{} {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                ),
+                other => other.detail(),
+            },
             Self::BadRequest(d) => d.clone(),
             Self::Unauthorized { detail, .. } => (*detail).to_string(),
             Self::Forbidden(d) | Self::NotFound(d) | Self::Conflict(d) => (*d).to_string(),
@@ -170,8 +238,18 @@ impl ApiError {
             "status": status.as_u16(),
             "detail": self.detail(),
         });
-        if let Self::Validation(errors) = &self {
-            body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        match &self {
+            Self::Validation(errors) => {
+                body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+            }
+            Self::OAuth { code, error } => {
+                body["error"] = code.code().into();
+                body["error_description"] = oauth_description(&self.detail()).into();
+                if let Self::Validation(errors) = error.as_ref() {
+                    body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+                }
+            }
+            _ => {}
         }
         let mut response = crate::http::json_response(status, &body);
         let headers = response.headers_mut();
@@ -209,6 +287,18 @@ impl ApiError {
         }
         response
     }
+}
+
+/// RFC 6749 §5.2 allows only printable ASCII without `"` and `\` in `error_description`.
+fn oauth_description(detail: &str) -> String {
+    detail
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '\'',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
 }
 
 /// Base of every problem `type` URI.
@@ -254,6 +344,36 @@ mod tests {
         }
         .into_response();
         assert!(cookie.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+
+    #[test]
+    fn oauth_errors_carry_rfc_6749_members_and_keep_field_errors() {
+        let response = ApiError::validation("username", "must be an \"email\"")
+            .into_oauth()
+            .into_response();
+        assert_eq!(response.status(), 400);
+        let problem = body(&response);
+        assert_eq!(problem["error"], "invalid_request");
+        assert_eq!(
+            problem["error_description"],
+            "invalid fields: username must be an 'email'"
+        );
+        assert_eq!(problem["errors"][0]["field"], "username");
+
+        let response = ApiError::Unauthorized {
+            credential: Credential::Password,
+            detail: "wrong",
+        }
+        .into_oauth()
+        .into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(body(&response)["error"], "invalid_grant");
+        // Errors RFC 6749 has no code for stay as they are.
+        let throttled = ApiError::TooManyRequests {
+            retry_after_secs: 3,
+        }
+        .into_oauth();
+        assert!(matches!(throttled, ApiError::TooManyRequests { .. }));
     }
 
     #[test]

@@ -8,65 +8,27 @@
 
 import type { TabCoordinator } from './tabs';
 
-export type Priority = 'low' | 'medium' | 'high';
+import type { components, operations } from './api-types';
+
+// Types of the API's bodies, generated from openapi.yaml (`npm run gen:api`): the contract is
+// the one source, so a change to it that the SPA does not follow fails the typecheck.
+type Schemas = components['schemas'];
+
+export type Priority = Schemas['Priority'];
 export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high'];
 
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  created_at: string;
-}
-
-export interface Task {
-  id: string;
-  title: string;
-  description: string | null;
-  completed: boolean;
-  priority: Priority;
-  due_date: string | null;
-  created_at: string;
-  updated_at: string;
-  version: number;
-}
-
+export type User = Schemas['User'];
+export type Task = Schemas['Task'];
 /** Writable task fields (POST body; PATCH takes any subset, `null` clears optional ones). */
-export interface TaskInput {
-  title: string;
-  description: string | null;
-  priority: Priority;
-  due_date: string | null;
-  completed?: boolean;
-}
+export type TaskInput = Schemas['TaskCreate'];
+export type TaskPage = Schemas['TaskPage'];
+export type TaskQuery = NonNullable<operations['listTasks']['parameters']['query']>;
+type AccessToken = Schemas['AccessToken'];
 
-export interface TaskPage {
-  items: Task[];
-  next_cursor: string | null;
-  counts: { total: number; completed: number };
-}
+export type FieldError = NonNullable<Schemas['Problem']['errors']>[number];
 
-export interface TaskQuery {
-  completed?: boolean;
-  priority?: Priority;
-  q?: string;
-  order?: 'desc' | 'asc';
-  limit?: number;
-  cursor?: string | null;
-}
-
-export interface FieldError {
-  field: string;
-  message: string;
-}
-
-/** An RFC 9457 problem (or a stand-in for a network failure, status 0). */
-export interface Problem {
-  type?: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors?: FieldError[];
-}
+/** An RFC 9457 problem (or a stand-in for a network failure, status 0, which has no `type`). */
+export type Problem = Pick<Schemas['Problem'], 'title' | 'status'> & Partial<Schemas['Problem']>;
 
 export class ApiError extends Error {
   readonly problem: Problem;
@@ -139,7 +101,7 @@ export class ApiClient {
   }
 
   async login(email: string, password: string): Promise<void> {
-    const token = await this.request<{ access_token: string }>('POST', '/v1/auth/login', {
+    const token = await this.request<AccessToken>('POST', '/v1/auth/login', {
       body: { email, password },
       auth: false,
     });
@@ -175,7 +137,7 @@ export class ApiClient {
   /** POST /v1/auth/refresh: the new access token, or null when there is no valid session. */
   private async refreshRequest(): Promise<string | null> {
     try {
-      const token = await this.request<{ access_token: string }>('POST', '/v1/auth/refresh', {
+      const token = await this.request<AccessToken>('POST', '/v1/auth/refresh', {
         auth: false,
       });
       return token.access_token;

@@ -139,7 +139,7 @@ export class TasksView {
       priority: this.filters.priority || undefined,
       q: this.filters.q || undefined,
       limit,
-      cursor,
+      cursor: cursor ?? undefined,
     };
   }
 

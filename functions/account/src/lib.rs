@@ -1,10 +1,13 @@
-//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, and the catch-all for unknown
-//! routes (404 problem+json).
+//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, the API's own documents
+//! (`GET /v1/openapi.json`, `GET /docs`), and the catch-all for unknown routes (404
+//! problem+json).
 //!
 //! `DELETE /v1/me` deletes within a time budget (`ACCOUNT_DELETION_BUDGET_MS`): an account too
 //! big to delete in one invocation answers 503 with `Retry-After`, stays marked as being
 //! deleted (refused by every other route), and the client's retry, with the same token, goes
 //! on where it stopped; 204 only once nothing of the account is left.
+
+pub mod docs;
 
 use lambda_http::http::{Method, StatusCode};
 use shared::App;
@@ -15,6 +18,8 @@ use shared::store::Deletion;
 
 const HEALTH: &str = "/v1/health";
 const ME: &str = "/v1/me";
+const OPENAPI: &str = "/v1/openapi.json";
+const DOCS: &str = "/docs";
 
 /// The keys this function loads at cold start (it verifies access tokens); template.yaml grants it
 /// exactly these secrets.
@@ -23,6 +28,8 @@ pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 pub static ROUTES: &[Route] = &[
     Route::new(HEALTH, &[Method::GET]),
     Route::new(ME, &[Method::GET, Method::DELETE]),
+    Route::new(OPENAPI, &[Method::GET]),
+    Route::new(DOCS, &[Method::GET]),
 ];
 
 /// 401 for a token whose user vanished after authentication (deleted concurrently).
@@ -35,6 +42,8 @@ pub async fn handle(app: &App, req: Request) -> Response {
                 StatusCode::OK,
                 &serde_json::json!({ "status": "ok" }),
             )),
+            (OPENAPI, _) => Ok(docs::openapi()),
+            (DOCS, _) => docs::page(),
             (ME, Method::GET) => {
                 let user = app.authenticate(&req).await?;
                 let user = app

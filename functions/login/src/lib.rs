@@ -7,7 +7,7 @@ use shared::auth::{
     Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, require_allowed_origin,
     unix_now, verify_password,
 };
-use shared::error::{ApiError, Credential};
+use shared::error::{ApiError, Credential, OAuthError};
 use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
     source_ip, string, with_header,
@@ -26,13 +26,20 @@ const UNKNOWN_SOURCE: &str = "unknown";
 /// The one answer to a wrong password and to an unknown email alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
 
-/// Credentials as sent: JSON `{email, password}` or the OAuth2 password form
-/// (`username`, `password`, optionally `grant_type=password`).
+/// Credentials as sent: JSON `{email, password}` or the OAuth2 password form (RFC 6749
+/// §4.3.2: `username`, `password`, optionally `grant_type=password`, and `scope`, `client_id`,
+/// `client_secret`, which standard OAuth2 clients send and this API ignores).
 #[derive(Debug)]
 pub struct Credentials {
     pub email: Email,
     pub password: Password,
+    /// Whether they came as the OAuth2 form, whose errors carry RFC 6749 `error` members.
+    pub oauth_form: bool,
 }
+
+/// Form fields that OAuth2 clients may send and that carry nothing this API uses: there is one
+/// client (any) and no scopes.
+const IGNORED_OAUTH_FIELDS: &[&str] = &["scope", "client_id", "client_secret"];
 
 impl Credentials {
     pub fn from_request(req: &Request) -> Result<Self, ApiError> {
@@ -41,20 +48,49 @@ impl Credentials {
                 .to_ascii_lowercase()
                 .starts_with("application/x-www-form-urlencoded")
         });
-        let mut fields = Fields::new(form_or_json_object(req)?);
-        let email_field = if is_form { "username" } else { "email" };
-        let email = fields.required(email_field, Email::from_json);
-        let password = fields.required("password", Password::from_json);
         if is_form {
-            fields.optional("grant_type", (), |v| match string(v)? {
-                "password" => Ok(()),
-                _ => Err("must be \"password\"".to_string()),
+            Self::from_form(req).map_err(ApiError::into_oauth)
+        } else {
+            Self::from_json(req)
+        }
+    }
+
+    fn from_json(req: &Request) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(form_or_json_object(req)?);
+        let email = fields.required("email", Email::from_json);
+        let password = fields.required("password", Password::from_json);
+        fields.finish(|| {
+            Some(Self {
+                email: email?,
+                password: password?,
+                oauth_form: false,
+            })
+        })
+    }
+
+    fn from_form(req: &Request) -> Result<Self, ApiError> {
+        let form = form_or_json_object(req)?;
+        // Checked first: a client asking for another grant learns that, whatever else it sent.
+        if form
+            .get("grant_type")
+            .is_some_and(|grant| grant.as_str() != Some("password"))
+        {
+            return Err(ApiError::OAuth {
+                code: OAuthError::UnsupportedGrantType,
+                error: Box::new(ApiError::BadRequest("grant_type must be password".into())),
             });
+        }
+        let mut fields = Fields::new(form);
+        let email = fields.required("username", Email::from_json);
+        let password = fields.required("password", Password::from_json);
+        for name in ["grant_type"].iter().chain(IGNORED_OAUTH_FIELDS) {
+            fields.optional(name, (), |v| string(v).map(|_| ()));
         }
         fields.finish(|| {
             Some(Self {
                 email: email?,
                 password: password?,
+                oauth_form: true,
             })
         })
     }
@@ -70,7 +106,9 @@ pub async fn login(
     credentials: Credentials,
     source_ip: &str,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
-    let Credentials { email, password } = credentials;
+    let Credentials {
+        email, password, ..
+    } = credentials;
     let now = unix_now();
     let attempt = match app
         .store
@@ -109,7 +147,11 @@ pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |_route, req| {
         require_allowed_origin(&app.config, &req)?;
         let source = source_ip(&req).unwrap_or(UNKNOWN_SOURCE);
-        let (access, refresh) = login(app, Credentials::from_request(&req)?, source).await?;
+        let credentials = Credentials::from_request(&req)?;
+        let oauth_form = credentials.oauth_form;
+        let (access, refresh) = login(app, credentials, source)
+            .await
+            .map_err(|e| if oauth_form { e.into_oauth() } else { e })?;
         with_header(
             json_response(StatusCode::OK, &access),
             header::SET_COOKIE,

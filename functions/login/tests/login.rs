@@ -140,7 +140,7 @@ async fn the_oauth2_password_form_is_accepted() {
         form("grant_type=client_credentials&username=form%40example.com&password=correct+horse+battery"),
     )
     .await;
-    assert_eq!(response.problem(422)["errors"][0]["field"], "grant_type");
+    assert_eq!(response.problem(400)["error"], "unsupported_grant_type");
 }
 
 #[tokio::test]

@@ -189,12 +189,24 @@ pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str>
 /// A JSON response.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    let mut response = Response::new(Body::Text(String::from_utf8_lossy(&bytes).into_owned()));
+    text_response(
+        status,
+        "application/json",
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}
+
+/// A text response of the given media type (e.g. an embedded document or page).
+pub fn text_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<String>,
+) -> Response {
+    let mut response = Response::new(Body::Text(body.into()));
     *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
