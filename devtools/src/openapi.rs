@@ -139,7 +139,9 @@ pub fn check(
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_string());
     let problem = || -> Result<(), String> {
         if content_type.as_deref() != Some("application/problem+json") {
-            return Err(format!("expected application/problem+json, got {content_type:?}"));
+            return Err(format!(
+                "expected application/problem+json, got {content_type:?}"
+            ));
         }
         let body: Value =
             serde_json::from_slice(body).map_err(|e| format!("problem body is not JSON: {e}"))?;
@@ -190,8 +192,10 @@ pub fn check(
 
     if let Some(documented_headers) = response.get("headers").and_then(Value::as_object) {
         for (name, header) in documented_headers {
-            let (header, header_pointer) =
-                resolve(header, format!("{response_pointer}/headers/{}", token(name)));
+            let (header, header_pointer) = resolve(
+                header,
+                format!("{response_pointer}/headers/{}", token(name)),
+            );
             let values = header_values(headers, name);
             if values.is_empty() {
                 if header.get("required").and_then(Value::as_bool) == Some(true) {
