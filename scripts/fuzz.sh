@@ -60,13 +60,17 @@ token=$(curl -fsS -H 'content-type: application/json' \
 # deleteAccount is excluded: it would end this run's own session (it is covered by the
 # integration and end-to-end tests).
 echo "fuzz: schemathesis $SCHEMATHESIS_VERSION against $base_url" >&2
-"$venv/bin/schemathesis" --no-color run "$root/openapi.yaml" \
+SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$root/scripts" \
+  "$venv/bin/schemathesis" --no-color --config-file "$root/scripts/schemathesis.toml" \
+  run "$root/openapi.yaml" \
   --url "$base_url" \
   --checks all \
   --phases examples,coverage,fuzzing,stateful \
   --seed "${FUZZ_SEED:-12}" \
   --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
   --exclude-operation-id deleteAccount \
+  --request-timeout 30 --request-retries 2 \
+  --max-response-time 30 \
   --header "Authorization: Bearer $token" \
   --report junit --report-dir "$artifacts/fuzz" \
   2>&1 | tee "$artifacts/fuzz.log"

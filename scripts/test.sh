@@ -53,6 +53,8 @@ done
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
   cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'
 
+"$root/scripts/fuzz.sh" # schemathesis against openapi.yaml, on its own stack (0 failures)
+
 "$root/scripts/test-browser.sh" # the reference SPA in a real Chromium, on its own stack (web/README.md)
 
 echo "test: all passed in $(( $(date +%s) - started ))s" >&2
