@@ -348,6 +348,13 @@ impl TestRequest {
         })
     }
 
+    fn path_and_query(&self) -> String {
+        match &self.query {
+            Some(q) => format!("{}?{q}", self.path),
+            None => self.path.clone(),
+        }
+    }
+
     pub fn into_request(self) -> Request {
         parse_event(&self.to_event().to_string())
     }
@@ -432,5 +439,15 @@ where
     F: FnOnce(&'a App, Request) -> Fut,
     Fut: std::future::Future<Output = Response>,
 {
-    TestResponse(handle(app, req.into_request()).await)
+    let (method, path) = (req.method.clone(), req.path_and_query());
+    let response = handle(app, req.into_request()).await;
+    // Every integration test response is checked against the document (drift fails a test).
+    crate::openapi::check_response(
+        &method,
+        &path,
+        response.status().as_u16(),
+        response.headers(),
+        response.body().as_ref(),
+    );
+    TestResponse(response)
 }

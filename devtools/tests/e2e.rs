@@ -1,22 +1,28 @@
 //! End-to-end checks over HTTP against the real local stack (`make dev`: DynamoDB Local and
 //! `cargo lambda watch` with its router). Ignored by default; scripts/test.sh starts the
 //! stack on a free port and runs them with TASKLINE_BASE_URL set.
+//!
+//! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
+use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, Method, StatusCode};
 
 fn base_url() -> String {
     std::env::var("TASKLINE_BASE_URL").expect("TASKLINE_BASE_URL (run through scripts/test.sh)")
 }
 
-async fn send(method: Method, path: &str, headers: &[(&str, &str)]) -> reqwest::Response {
+async fn send(method: Method, path: &str, headers: &[(&str, &str)]) -> CheckedResponse {
     let mut request = Client::new().request(method, format!("{}{path}", base_url()));
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    request.send().await.expect("the local stack answers")
+    request
+        .send_checked()
+        .await
+        .expect("the local stack answers")
 }
 
-fn header(response: &reqwest::Response, name: &str) -> Option<String> {
+fn header(response: &CheckedResponse, name: &str) -> Option<String> {
     response
         .headers()
         .get(name)

@@ -1,9 +1,13 @@
 //! Accounts and sessions end to end, over HTTP against the real local stack (scripts/test.sh
 //! sets TASKLINE_BASE_URL, TASKLINE_STACK_LOG, TASKLINE_STACK_DYNAMODB_ENDPOINT and
-//! TASKLINE_STACK_LOG_LEVEL, and starts the stack with LOG_LEVEL=trace): register, log in, read the account, refresh with the
-//! cookie, log out, delete the account; and no secret reaches the logs, at any level.
+//! TASKLINE_STACK_LOG_LEVEL, and starts the stack with LOG_LEVEL=trace): register, log in, read
+//! the account, refresh with the cookie, log out, delete the account; and no secret reaches the
+//! logs, at any level.
+//!
+//! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -23,7 +27,7 @@ fn unique_email() -> String {
 
 /// The refresh cookie a response sets: its value and the whole `Set-Cookie` line. (The cookie
 /// is `Secure`, which a client over plain http would not send back, so tests carry it.)
-fn set_cookie(response: &reqwest::Response) -> (String, String) {
+fn set_cookie(response: &CheckedResponse) -> (String, String) {
     let lines: Vec<String> = response
         .headers()
         .get_all("set-cookie")
@@ -45,7 +49,7 @@ async fn register(client: &Client, email: &str, password: &str) -> Value {
     let response = client
         .post(url("/v1/auth/register"))
         .json(&json!({"email": email, "password": password, "name": "End To End"}))
-        .send()
+        .send_checked()
         .await
         .expect("the local stack answers");
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -58,7 +62,7 @@ async fn login(client: &Client, email: &str, password: &str) -> (String, String)
     let response = client
         .post(url("/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -74,20 +78,20 @@ async fn login(client: &Client, email: &str, password: &str) -> (String, String)
     (body["access_token"].as_str().unwrap().to_string(), cookie)
 }
 
-async fn refresh(client: &Client, cookie: &str) -> reqwest::Response {
+async fn refresh(client: &Client, cookie: &str) -> CheckedResponse {
     client
         .post(url("/v1/auth/refresh"))
         .header("cookie", format!("{COOKIE}={cookie}"))
-        .send()
+        .send_checked()
         .await
         .unwrap()
 }
 
-async fn me(client: &Client, token: &str) -> reqwest::Response {
+async fn me(client: &Client, token: &str) -> CheckedResponse {
     client
         .get(url("/v1/me"))
         .bearer_auth(token)
-        .send()
+        .send_checked()
         .await
         .unwrap()
 }
@@ -170,7 +174,7 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
         .post(url("/v1/auth/logout"))
         .header("origin", "https://evil.example")
         .header("cookie", format!("{COOKIE}={second_cookie}"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -179,7 +183,7 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
         .post(url("/v1/auth/logout"))
         .header("origin", "http://localhost:5173")
         .header("cookie", format!("{COOKIE}={second_cookie}"))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
@@ -200,7 +204,7 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
             email.replace('@', "%40"),
             uuid::Uuid::now_v7().simple()
         ))
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
@@ -261,7 +265,7 @@ async fn a_deleted_account_loses_its_tokens_sessions_and_email_at_once() {
     let response = client
         .delete(url("/v1/me"))
         .bearer_auth(&access)
-        .send()
+        .send_checked()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::NO_CONTENT);

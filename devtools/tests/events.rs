@@ -113,7 +113,22 @@ fn path_matches(route_path: &str, path: &str) -> bool {
             .all(|(r, a)| (r.starts_with('{') && r.ends_with('}') && !a.is_empty()) || r == a)
 }
 
+/// Runs the function named in template.yaml; its response is checked against openapi.yaml.
 async fn handle(function: &str, app: &App, req: Request) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let response = dispatch(function, app, req).await;
+    devtools::openapi::check_response(
+        &method,
+        &path,
+        response.status().as_u16(),
+        response.headers(),
+        response.body().as_ref(),
+    );
+    response
+}
+
+async fn dispatch(function: &str, app: &App, req: Request) -> Response {
     match function {
         "register" => register::handle(app, req).await,
         "login" => login::handle(app, req).await,

@@ -1,4 +1,4 @@
-// The taskline API client: the one place that talks HTTP (contract: shared/API.md).
+// The taskline API client: the one place that talks HTTP (contract: docs/API.md).
 //
 // Session model: the access token lives only in this object's memory (never in localStorage or
 // sessionStorage, where any injected script could read it). The refresh token is an HttpOnly

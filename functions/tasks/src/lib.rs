@@ -1,4 +1,4 @@
-//! `tasks`: the Tasks section of ../shared/API.md. Every route is Bearer; the user (and so the
+//! `tasks`: the Tasks section of docs/API.md. Every route is Bearer; the user (and so the
 //! DynamoDB partition) always comes from the verified token, never from the request.
 //!
 //! Writes are optimistic: read the task, check `If-Match`, write conditionally on the version

@@ -117,7 +117,7 @@ fn preflight(methods: Option<&[Method]>) -> Response {
     response
 }
 
-/// CORS as ../shared/API.md: echo an allowed origin with credentials; a foreign origin gets
+/// CORS as docs/API.md: echo an allowed origin with credentials; a foreign origin gets
 /// no CORS headers at all (and so no preflight approval either).
 fn apply_cors(headers: &mut HeaderMap, config: &Config, origin: Option<&str>) {
     headers.append(header::VARY, HeaderValue::from_static("Origin"));

@@ -1,4 +1,4 @@
-//! Tasks: the domain types of ../shared/API.md's Tasks section. Input (`TaskCreate`,
+//! Tasks: the domain types of docs/API.md's Tasks section. Input (`TaskCreate`,
 //! `TaskReplace`, `TaskPatch`) is parsed at the edge into newtypes that only hold valid values,
 //! so the store never sees unvalidated data; [`Task`] is what the store holds and the API returns.
 
