@@ -19,6 +19,13 @@ trap cleanup EXIT
 
 # One build for everything below (tests, bins, tools).
 cargo build --quiet --workspace --bins --tests
+
+# No panic is reachable from a request: production code of shared/ and functions/ may not
+# unwrap, expect, panic or index unchecked (tests may).
+echo "== clippy: no panics in production code" >&2
+cargo clippy --quiet -p shared -p register -p login -p refresh -p tasks -p account --lib --bins -- \
+  -D warnings -D clippy::unwrap_used -D clippy::expect_used -D clippy::panic -D clippy::indexing_slicing
+
 dev_tool="${CARGO_TARGET_DIR:-$root/target}/debug/taskline-dev"
 
 wait_for_port() { # port, seconds

@@ -238,18 +238,29 @@ impl ApiError {
             "status": status.as_u16(),
             "detail": self.detail(),
         });
-        match &self {
-            Self::Validation(errors) => {
-                body["errors"] = serde_json::to_value(errors).unwrap_or_default();
-            }
-            Self::OAuth { code, error } => {
-                body["error"] = code.code().into();
-                body["error_description"] = oauth_description(&self.detail()).into();
-                if let Self::Validation(errors) = error.as_ref() {
-                    body["errors"] = serde_json::to_value(errors).unwrap_or_default();
+        if let Some(members) = body.as_object_mut() {
+            match &self {
+                Self::Validation(errors) => {
+                    members.insert(
+                        "errors".into(),
+                        serde_json::to_value(errors).unwrap_or_default(),
+                    );
                 }
+                Self::OAuth { code, error } => {
+                    members.insert("error".into(), code.code().into());
+                    members.insert(
+                        "error_description".into(),
+                        oauth_description(&self.detail()).into(),
+                    );
+                    if let Self::Validation(errors) = error.as_ref() {
+                        members.insert(
+                            "errors".into(),
+                            serde_json::to_value(errors).unwrap_or_default(),
+                        );
+                    }
+                }
+                _ => {}
             }
-            _ => {}
         }
         let mut response = crate::http::json_response(status, &body);
         let headers = response.headers_mut();

@@ -26,8 +26,9 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$dRqS9JxXEm0U5mqBxsJ+ZQ$
 /// ordinary way (no special case where passwords are checked).
 pub(crate) const NO_PASSWORD_HASH: &str = DUMMY_HASH;
 
-fn params() -> Params {
-    Params::new(MEMORY_KIB, ITERATIONS, LANES, None).expect("argon2 parameters are valid constants")
+fn params() -> Result<Params, ApiError> {
+    Params::new(MEMORY_KIB, ITERATIONS, LANES, None)
+        .map_err(|e| ApiError::Internal(format!("argon2 parameters: {e}")))
 }
 
 /// Argon2's 19 MiB working memory, kept between hashes. Allocating it afresh for every hash
@@ -64,7 +65,7 @@ pub async fn hash_password(password: Password) -> Result<String, ApiError> {
         let mut salt = [0u8; 16];
         aws_lc_rs::rand::fill(&mut salt)
             .map_err(|_| ApiError::Internal("no randomness for a salt".into()))?;
-        let params = params();
+        let params = params()?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         hash_into(&argon2, &password, &salt, &mut out)?;

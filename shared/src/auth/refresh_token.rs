@@ -75,8 +75,8 @@ impl RefreshToken {
         if bytes.len() != TOKEN_BYTES {
             return None;
         }
-        let user = UserId::from_uuid(Uuid::from_slice(&bytes[..16]).ok()?);
-        let family = FamilyId(Uuid::from_slice(&bytes[16..32]).ok()?);
+        let user = UserId::from_uuid(Uuid::from_slice(bytes.get(..16)?).ok()?);
+        let family = FamilyId(Uuid::from_slice(bytes.get(16..32)?).ok()?);
         // Only the canonical encoding, so one token has exactly one value (and one hash).
         if URL_SAFE_NO_PAD.encode(&bytes) != value {
             return None;

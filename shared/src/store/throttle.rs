@@ -110,11 +110,8 @@ impl Store {
         }
         let mut refused = None;
         for (_, outcome) in outcomes {
-            match outcome? {
-                Err(throttled) => {
-                    refused = refused.max(Some(throttled.window_ends_at));
-                }
-                Ok(_) => {}
+            if let Err(throttled) = outcome? {
+                refused = refused.max(Some(throttled.window_ends_at));
             }
         }
         match refused {

@@ -67,10 +67,12 @@ impl CursorKeys {
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-        if bytes.len() != 1 + ID_BYTES + TAG_BYTES || bytes[0] != FORMAT_VERSION {
-            return Err(invalid());
-        }
-        let (id, tag) = bytes[1..].split_at(ID_BYTES);
+        let (id, tag) = match bytes.split_first() {
+            Some((&FORMAT_VERSION, rest)) if rest.len() == ID_BYTES + TAG_BYTES => {
+                rest.split_at_checked(ID_BYTES).ok_or_else(invalid)?
+            }
+            _ => return Err(invalid()),
+        };
         hmac::verify(&self.0, &signed_bytes(user, filters, id), tag).map_err(|_| invalid())?;
         let uuid = Uuid::from_slice(id).map_err(|_| invalid())?;
         TaskId::parse(&uuid.hyphenated().to_string())
