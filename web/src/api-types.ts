@@ -13,7 +13,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Create an account */
+        /**
+         * Create an account
+         * @description Refused with 403 when the request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`.
+         */
         post: operations["register"];
         delete?: never;
         options?: never;
@@ -30,7 +33,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Log in; returns an access token and sets the refresh cookie */
+        /**
+         * Log in; returns an access token and sets the refresh cookie
+         * @description JSON `{email, password}` or the OAuth2 password form (RFC 6749 §4.3.2, the flow of the `oauth2` security scheme). Errors of the form path also carry the RFC 6749 §5.2 members `error` and `error_description`. Refused with 403 when the request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`. Failed logins are throttled per (email, source IP), per source IP and per email (429 with `Retry-After`).
+         */
         post: operations["login"];
         delete?: never;
         options?: never;
@@ -47,7 +53,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Exchange the refresh cookie for a new access token (the cookie rotates) */
+        /**
+         * Exchange the refresh cookie for a new access token (the cookie rotates)
+         * @description Presenting a spent token revokes its whole family (401), except the most recently spent one within the reuse grace (`REFRESH_REUSE_GRACE_SECS`, default 10 s), which gets a working session of the same family.
+         */
         post: operations["refresh"];
         delete?: never;
         options?: never;
@@ -64,7 +73,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Revoke the session (the refresh token family) and clear the cookie */
+        /**
+         * Revoke the session (the refresh token family) and clear the cookie
+         * @description Idempotent: without a cookie, or with one that is not a live session, it still answers 204 and clears the cookie, so the cookie is optional.
+         */
         post: operations["logout"];
         delete?: never;
         options?: never;
@@ -79,7 +91,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List the caller's tasks, newest first by default */
+        /**
+         * List the caller's tasks, newest first by default
+         * @description A malformed, repeated or unknown query parameter is 400. `counts` are the caller's totals over all tasks, not just this page.
+         */
         get: operations["listTasks"];
         put?: never;
         post: operations["createTask"];
@@ -94,6 +109,7 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
+                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
                 id: string;
             };
             cookie?: never;
@@ -119,7 +135,10 @@ export interface paths {
         get: operations["me"];
         put?: never;
         post?: never;
-        /** Delete the account, its tasks, email reservation and sessions; its access tokens stop working at once */
+        /**
+         * Delete the account, its tasks, email reservation and sessions; its access tokens stop working at once
+         * @description A paged sweep of bounded memory and time. One cut short answers 503 with `Retry-After`; the retry (the only route a deleting account's token still opens) resumes it and answers 204 once nothing is left. The email is free again once it answered 204.
+         */
         delete: operations["deleteAccount"];
         options?: never;
         head?: never;
@@ -180,6 +199,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description RFC 9457 problem details */
         Problem: {
             /**
              * Format: uri
@@ -194,29 +214,44 @@ export interface components {
                 field: string;
                 message: string;
             }[];
-        };
-        RegisterRequest: {
             /**
-             * Format: email
-             * @description Trimmed; compared case-insensitively
+             * @description RFC 6749 §5.2 error code, only on errors of the OAuth2 form login
+             * @enum {string}
              */
-            email: string;
-            /** @description Used exactly as given */
-            password: string;
-            name: string;
+            error?: "invalid_request" | "invalid_grant" | "unsupported_grant_type";
+            /** @description RFC 6749 §5.2 human-readable description (the same as `detail`) */
+            error_description?: string;
+        };
+        /**
+         * Format: email
+         * @description Trimmed, compared case-insensitively, stored lowercase
+         */
+        Email: string;
+        /** @description Used exactly as given (never trimmed or truncated) */
+        Password: string;
+        /** @description 1..=100 characters after trimming; no control characters (C0, C1) nor bidirectional overrides/isolates (U+202A-U+202E, U+2066-U+2069) */
+        Name: string;
+        RegisterRequest: {
+            email: components["schemas"]["Email"];
+            password: components["schemas"]["Password"];
+            name: components["schemas"]["Name"];
         };
         LoginRequest: {
-            email: string;
-            password: string;
+            email: components["schemas"]["Email"];
+            password: components["schemas"]["Password"];
         };
+        /** @description RFC 6749 §4.3.2. A parameter sent without a value counts as omitted; `scope`, `client_id` and `client_secret` are accepted and ignored. */
         OAuth2PasswordForm: {
-            /** @description The email */
-            username: string;
-            password: string;
             /** @constant */
             grant_type?: "password";
+            username: components["schemas"]["Email"];
+            password: components["schemas"]["Password"];
+            scope?: string;
+            client_id?: string;
+            client_secret?: string;
         };
         AccessToken: {
+            /** @description JWT: typ at+jwt, claims sub, sid, iat, exp, iss, aud, jti */
             access_token: string;
             /** @constant */
             token_type: "Bearer";
@@ -226,6 +261,7 @@ export interface components {
         User: {
             /** Format: uuid */
             id: string;
+            /** Format: email */
             email: string;
             name: string;
             /** Format: date-time */
@@ -233,29 +269,47 @@ export interface components {
         };
         /** @enum {string} */
         Priority: "low" | "medium" | "high";
+        /** @description 1..=255 characters after trimming (stored trimmed); no control characters (C0, C1) nor bidirectional overrides/isolates (U+202A-U+202E, U+2066-U+2069) */
+        Title: string;
+        /** @description Kept exactly as sent; `\n`, `\r`, `\t` allowed, other control characters and bidirectional overrides/isolates refused */
+        Description: string | null;
+        /**
+         * Format: date-time
+         * @description RFC 3339 with any offset, returned in UTC with `Z`; must lie in 0000-01-01..9999-12-31 once converted to UTC (else 422); digits beyond milliseconds are truncated
+         * @example 2026-12-24T17:00:00Z
+         */
+        DueDate: string | null;
         TaskCreate: {
-            /** @description 1..=255 characters after trimming */
-            title: string;
+            title: components["schemas"]["Title"];
             /** @default null */
-            description?: string | null;
+            description?: components["schemas"]["Description"];
             /** @default false */
             completed?: boolean;
             /** @default medium */
             priority?: components["schemas"]["Priority"];
-            /**
-             * Format: date-time
-             * @default null
-             */
-            due_date?: string | null;
+            /** @default null */
+            due_date?: components["schemas"]["DueDate"];
         };
         TaskPatch: {
-            title?: string;
-            description?: string | null;
+            title?: components["schemas"]["Title"];
+            description?: components["schemas"]["Description"];
             completed?: boolean;
             priority?: components["schemas"]["Priority"];
-            /** Format: date-time */
-            due_date?: string | null;
+            due_date?: components["schemas"]["DueDate"];
         };
+        /**
+         * @example {
+         *       "id": "0193f5a2-7c1e-7b4a-9d2f-3c8e1a5b6d70",
+         *       "title": "Buy milk",
+         *       "description": null,
+         *       "completed": false,
+         *       "priority": "high",
+         *       "due_date": "2026-12-24T17:00:00Z",
+         *       "created_at": "2026-12-01T08:00:00Z",
+         *       "updated_at": "2026-12-01T08:00:00Z",
+         *       "version": 1
+         *     }
+         */
         Task: {
             /** Format: uuid */
             id: string;
@@ -292,7 +346,7 @@ export interface components {
                 "application/json": components["schemas"]["Task"];
             };
         };
-        /** @description Malformed JSON, query or cursor */
+        /** @description Malformed JSON, query, cursor or `If-Match` */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -301,17 +355,66 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Missing, invalid or expired credentials (`WWW-Authenticate` on Bearer routes) */
+        /** @description Malformed JSON or form; on the form path `error` is `invalid_request` (a missing, empty, repeated or unknown parameter) or `unsupported_grant_type` */
+        BadLoginRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskline.dev/problems/bad-request",
+                 *       "title": "Bad Request",
+                 *       "status": 400,
+                 *       "detail": "grant_type must be \"password\"",
+                 *       "error": "unsupported_grant_type",
+                 *       "error_description": "grant_type must be \"password\""
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Missing, invalid or expired access token, or its session or user is gone */
         Unauthorized: {
             headers: {
-                "WWW-Authenticate"?: string;
+                "WWW-Authenticate": string;
                 [name: string]: unknown;
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The request's `Origin` is present and not allowed */
+        /** @description Wrong email or password (the same answer for both); `error` is `invalid_grant` on the form path */
+        InvalidCredentials: {
+            headers: {
+                "Cache-Control": components["headers"]["NoStore"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskline.dev/problems/unauthorized",
+                 *       "title": "Unauthorized",
+                 *       "status": 401,
+                 *       "detail": "the email or password is incorrect",
+                 *       "error": "invalid_grant",
+                 *       "error_description": "the email or password is incorrect"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Missing, unknown, tampered, expired, spent or revoked refresh cookie */
+        SessionInvalid: {
+            headers: {
+                "Cache-Control": components["headers"]["NoStore"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`; no `Set-Cookie` */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -329,8 +432,27 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
+        /** @description A documented path with another method (not attached to an operation) */
+        MethodNotAllowed: {
+            headers: {
+                Allow: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
         /** @description The email is already registered */
-        Conflict: {
+        EmailTaken: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The caller already has `MAX_TASKS_PER_USER` tasks (default 10,000); or, with an external identity provider, the first use of a token whose email belongs to another account */
+        TaskQuota: {
             headers: {
                 [name: string]: unknown;
             };
@@ -356,7 +478,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Body is not JSON */
+        /** @description Body is not of a documented content type */
         UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
@@ -371,23 +493,55 @@ export interface components {
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskline.dev/problems/validation-error",
+                 *       "title": "Unprocessable Entity",
+                 *       "status": 422,
+                 *       "detail": "the request body or query has invalid fields",
+                 *       "errors": [
+                 *         {
+                 *           "field": "title",
+                 *           "message": "must not be empty"
+                 *         }
+                 *       ]
+                 *     }
+                 */
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed logins for this email (`Retry-After` in seconds) */
+        /** @description Too many failed logins (per email and source IP, per source IP, or per email) */
         TooManyRequests: {
             headers: {
-                "Retry-After"?: number;
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The data store is unavailable; retry later */
+        /** @description Only with an external identity provider configured: the first use of a provider's token whose email claim belongs to another taskline account (accounts are never merged) */
+        ExternalIdentityConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The stored task no longer parses (written by an older or foreign writer); the detail names the task and the bad field. It can still be replaced with PUT or deleted. */
+        UnreadableTask: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The data store is unavailable, or an account deletion was cut short; retry later */
         StoreUnavailable: {
             headers: {
-                "Retry-After"?: number;
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -396,7 +550,7 @@ export interface components {
         };
     };
     parameters: {
-        /** @description `"<version>"` as returned in `ETag`; a mismatch gives 412 */
+        /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
         IfMatch: string;
     };
     requestBodies: never;
@@ -405,6 +559,10 @@ export interface components {
         ETag: string;
         /** @description `__Host-taskline_refresh=<opaque>; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000` (SameSite configurable). The value is at least 256 random bits; only its hash is stored. */
         RefreshCookie: string;
+        /** @description Auth responses are never cached */
+        NoStore: "no-store";
+        /** @description Seconds to wait before retrying */
+        RetryAfter: number;
     };
     pathItems: never;
 }
@@ -419,6 +577,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery",
+                 *       "name": "Ada Lovelace"
+                 *     }
+                 */
                 "application/json": components["schemas"]["RegisterRequest"];
             };
         };
@@ -426,6 +591,9 @@ export interface operations {
             /** @description Account created */
             201: {
                 headers: {
+                    /** @description The account's URL */
+                    Location: "/v1/me";
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -433,7 +601,8 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
-            409: components["responses"]["Conflict"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["EmailTaken"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
@@ -449,7 +618,20 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com",
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
                 "application/json": components["schemas"]["LoginRequest"];
+                /**
+                 * @example {
+                 *       "grant_type": "password",
+                 *       "username": "ada@example.com",
+                 *       "password": "correct horse battery"
+                 *     }
+                 */
                 "application/x-www-form-urlencoded": components["schemas"]["OAuth2PasswordForm"];
             };
         };
@@ -458,14 +640,16 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["RefreshCookie"];
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AccessToken"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
+            400: components["responses"]["BadLoginRequest"];
+            401: components["responses"]["InvalidCredentials"];
+            403: components["responses"]["Forbidden"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
@@ -486,13 +670,14 @@ export interface operations {
             200: {
                 headers: {
                     "Set-Cookie": components["headers"]["RefreshCookie"];
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["AccessToken"];
                 };
             };
-            401: components["responses"]["Unauthorized"];
+            401: components["responses"]["SessionInvalid"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["StoreUnavailable"];
         };
@@ -506,15 +691,16 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Logged out; `Set-Cookie` clears the refresh cookie (`Max-Age=0`) */
+            /** @description Logged out */
             204: {
                 headers: {
-                    "Set-Cookie"?: string;
+                    /** @description Clears the refresh cookie */
+                    "Set-Cookie": string;
+                    "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["StoreUnavailable"];
         };
@@ -524,11 +710,11 @@ export interface operations {
             query?: {
                 completed?: boolean;
                 priority?: components["schemas"]["Priority"];
-                /** @description Case-insensitive substring of the title */
+                /** @description Case-insensitive substring of the title; empty means no filter */
                 q?: string;
                 order?: "desc" | "asc";
                 limit?: number;
-                /** @description Opaque `next_cursor` of the previous page, valid only with the same filters and user */
+                /** @description The opaque `next_cursor` of the previous page, valid only with the same filters and user. Omit it for the first page: an empty, tampered or foreign cursor is 400. */
                 cursor?: string;
             };
             header?: never;
@@ -548,6 +734,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -560,6 +747,13 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "title": "Buy milk",
+                 *       "priority": "high",
+                 *       "due_date": "2026-12-24T17:00:00Z"
+                 *     }
+                 */
                 "application/json": components["schemas"]["TaskCreate"];
             };
         };
@@ -567,8 +761,8 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
-                    /** @description /v1/tasks/{id} */
-                    Location?: string;
+                    /** @description `/v1/tasks/{id}` */
+                    Location: string;
                     ETag: components["headers"]["ETag"];
                     [name: string]: unknown;
                 };
@@ -578,6 +772,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["TaskQuota"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
@@ -589,6 +784,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
+                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
                 id: string;
             };
             cookie?: never;
@@ -598,6 +794,8 @@ export interface operations {
             200: components["responses"]["OneTask"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            500: components["responses"]["UnreadableTask"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -605,10 +803,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `"<version>"` as returned in `ETag`; a mismatch gives 412 */
+                /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
+                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
                 id: string;
             };
             cookie?: never;
@@ -623,6 +822,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["ExternalIdentityConflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -634,10 +834,11 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `"<version>"` as returned in `ETag`; a mismatch gives 412 */
+                /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
+                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
                 id: string;
             };
             cookie?: never;
@@ -651,8 +852,10 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["ExternalIdentityConflict"];
             412: components["responses"]["PreconditionFailed"];
             503: components["responses"]["StoreUnavailable"];
         };
@@ -661,16 +864,23 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description `"<version>"` as returned in `ETag`; a mismatch gives 412 */
+                /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
+                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
                 id: string;
             };
             cookie?: never;
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "completed": true,
+                 *       "due_date": null
+                 *     }
+                 */
                 "application/merge-patch+json": components["schemas"]["TaskPatch"];
                 "application/json": components["schemas"]["TaskPatch"];
             };
@@ -680,10 +890,12 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            409: components["responses"]["ExternalIdentityConflict"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
+            500: components["responses"]["UnreadableTask"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -706,6 +918,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -726,6 +939,7 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -744,12 +958,18 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "ok"
+                     *     }
+                     */
                     "application/json": {
                         /** @constant */
                         status: "ok";
                     };
                 };
             };
+            503: components["responses"]["StoreUnavailable"];
         };
     };
     getOpenApi: {
