@@ -9,12 +9,11 @@
 //! account leaves the link: later tokens of the identity are refused rather than silently
 //! given a new, empty account.
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
+use super::Store;
 use super::users::{email_item, user_item};
-use super::writes::{build, key};
-use super::{PK, Store};
+use super::writes::key;
 use crate::auth::{ExternalIdentity, NO_PASSWORD_HASH, User, UserId, identity_key};
 use crate::error::ApiError;
 
@@ -79,20 +78,13 @@ impl Store {
         })?;
         let email = email_item(user)?;
         let user = user_item(user, NO_PASSWORD_HASH.to_string())?;
-        let put = |item| {
-            build(
-                Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .build(),
-            )
-            .map(|put| TransactWriteItem::builder().put(put).build())
-        };
         Ok(
             match self
-                .transact(vec![put(link)?, put(user)?, put(email)?])
+                .transact(vec![
+                    self.put_new(link)?,
+                    self.put_new(user)?,
+                    self.put_new(email)?,
+                ])
                 .await?
             {
                 Ok(()) => ExternalLink::Created,

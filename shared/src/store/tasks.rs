@@ -404,14 +404,15 @@ impl Store {
         current: &UnreadableTask,
     ) -> Result<WriteOutcome, ApiError> {
         let (condition, names, values) = current.unchanged();
-        let delete = Delete::builder()
-            .table_name(self.table())
-            .set_key(Some(task_key(user, current.id)))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(|e| ApiError::Internal(format!("delete request: {e}")))?;
+        let delete = build(
+            Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(task_key(user, current.id)))
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(values)
+                .build(),
+        )?;
         self.transact_task(vec![
             user_exists_check(self, user)?,
             TransactWriteItem::builder().delete(delete).build(),
@@ -428,22 +429,15 @@ impl Store {
         next: &Task,
     ) -> Result<WriteOutcome, ApiError> {
         let (condition, names, values) = current.unchanged();
-        let put = self
-            .put_task(user, next)
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(|e| ApiError::Internal(format!("put request: {e}")))?;
+        let put = build(
+            self.put_task(user, next)
+                .condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(values)
+                .build(),
+        )?;
         let completed_delta = i64::from(next.fields.completed) - i64::from(current.completed);
-        let mut items = vec![
-            user_exists_check(self, user)?,
-            TransactWriteItem::builder().put(put).build(),
-        ];
-        if completed_delta != 0 {
-            items.push(self.update_counts(user, 0, completed_delta)?);
-        }
-        self.transact_task(items).await
+        self.put_replacement(user, put, completed_delta).await
     }
 
     /// Replaces `current` by `next` if the stored version is still `current.version` (and the
@@ -464,6 +458,17 @@ impl Store {
         )?;
         let completed_delta =
             i64::from(next.fields.completed) - i64::from(current.fields.completed);
+        self.put_replacement(user, put, completed_delta).await
+    }
+
+    /// The conditional `put` of a replaced task, only while the user is active, moving the
+    /// completed count by `completed_delta` in the same transaction.
+    async fn put_replacement(
+        &self,
+        user: UserId,
+        put: Put,
+        completed_delta: i64,
+    ) -> Result<WriteOutcome, ApiError> {
         let mut items = vec![
             user_exists_check(self, user)?,
             TransactWriteItem::builder().put(put).build(),

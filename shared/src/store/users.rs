@@ -136,6 +136,22 @@ pub(super) fn user_exists_check(
 }
 
 impl Store {
+    /// A transaction item writing `item` only where no item has its key yet.
+    pub(super) fn put_new(
+        &self,
+        item: HashMap<String, AttributeValue>,
+    ) -> Result<TransactWriteItem, ApiError> {
+        let put = build(
+            Put::builder()
+                .table_name(self.table())
+                .set_item(Some(item))
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build(),
+        )?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// The standing of `user` alone (consistent read of the user item's key and deletion
     /// mark), for tokens that name no taskline session: `Active` counts its session alive.
     pub async fn user_standing(&self, user: UserId) -> Result<Standing, ApiError> {
@@ -165,19 +181,8 @@ impl Store {
     pub async fn create_user(&self, user: &User, password_hash: String) -> Result<(), ApiError> {
         let user_item = user_item(user, password_hash)?;
         let email_item = email_item(user)?;
-        let put = |item| {
-            build(
-                Put::builder()
-                    .table_name(self.table())
-                    .set_item(Some(item))
-                    .condition_expression("attribute_not_exists(#pk)")
-                    .expression_attribute_names("#pk", PK)
-                    .build(),
-            )
-            .map(|put| TransactWriteItem::builder().put(put).build())
-        };
         match self
-            .transact(vec![put(email_item)?, put(user_item)?])
+            .transact(vec![self.put_new(email_item)?, self.put_new(user_item)?])
             .await?
         {
             Ok(()) => Ok(()),
