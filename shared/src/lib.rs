@@ -1,10 +1,12 @@
 //! The library every taskline function shares. One module per concern:
 //! [`config`] (environment, read once), [`error`] (the one error type, mapped to problem+json
 //! once), [`http`] (routing, CORS, bodies, responses, the request log line), [`auth`]
-//! (identity and tokens), [`store`] (DynamoDB).
+//! (identity and tokens), [`store`] (DynamoDB), [`domain`] (ids and the one timestamp type)
+//! and [`tasks`] (the task domain types).
 
 pub mod auth;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod http;
 pub mod store;
@@ -14,11 +16,13 @@ pub mod text;
 
 use std::sync::Arc;
 
-use auth::{AccessTokens, ExternalTokens, UserId};
+use auth::{AccessTokens, ExternalTokens};
 use config::{Config, ConfigError, Key};
+use domain::UserId;
 use error::ApiError;
 use http::Request;
 use store::Store;
+use tasks::CursorKeys;
 
 /// What a function builds once at cold start and hands to every request.
 #[derive(Clone)]
@@ -26,6 +30,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub tokens: AccessTokens,
+    /// Seals and opens list cursors (the HMAC key is derived once, not per listing).
+    pub cursors: CursorKeys,
     /// The external identity provider's verifier (with its JWKS cache), if configured.
     pub external: Option<Arc<ExternalTokens>>,
 }
@@ -33,6 +39,7 @@ pub struct App {
 impl App {
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
+        let cursors = CursorKeys::from_config(&config);
         let external = config
             .external_jwt
             .as_ref()
@@ -41,6 +48,7 @@ impl App {
             config,
             store,
             tokens,
+            cursors,
             external,
         }
     }

@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 use shared::auth::{
     FamilyId, REFRESH_COOKIE, RefreshToken, UserId, bearer_token, refresh_token_of,
 };
-use shared::http::{Request, form_or_json_object, json_object};
+use shared::http::{IfMatch, Request, form_or_json_object, json_object};
 use shared::tasks::{
-    CursorKeys, IfMatch, ListFilters, ListPosition, ListQuery, Order, Priority, TaskCreate, TaskId,
+    CursorKeys, ListFilters, ListPosition, ListQuery, Order, Priority, TaskCreate, TaskId,
     TaskPatch, Timestamp, TimestampError,
 };
 use time::{Duration, OffsetDateTime, UtcOffset};

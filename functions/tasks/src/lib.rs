@@ -12,12 +12,10 @@ use shared::App;
 use shared::auth::UserId;
 use shared::error::ApiError;
 use shared::http::{
-    Request, Response, Route, empty, json_object, json_response, serve, with_header,
+    IfMatch, Request, Response, Route, empty, json_object, json_response, serve, with_header,
 };
 use shared::store::{StoredTask, WriteOutcome, backoff};
-use shared::tasks::{
-    CursorKeys, IfMatch, ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace,
-};
+use shared::tasks::{ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace};
 
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
 /// exactly these secrets.
@@ -97,7 +95,7 @@ async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiE
 
 async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
     let query = ListQuery::parse(req.uri().query())?;
-    let keys = CursorKeys::from_config(&app.config);
+    let keys = &app.cursors;
     let after = query
         .cursor
         .as_deref()

@@ -23,52 +23,16 @@ pub use external::{
 };
 pub(crate) use password::NO_PASSWORD_HASH;
 pub use password::{hash_password, verify_password};
-pub use refresh_token::{FamilyId, REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
-pub use user::{User, now_millis, unix_now};
-
-use std::fmt;
+pub use refresh_token::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
+// The ids are domain types; re-exported here, where the functions and tests have always found them.
+pub use crate::domain::{FamilyId, UserId};
+pub use user::{User, unix_now};
 
 use lambda_http::http::header;
-use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::http::{Request, header_str};
 use crate::store::{Standing, Store};
-
-/// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(Uuid);
-
-impl UserId {
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::try_parse(s).ok().map(Self)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// The id a refresh token or a stored item names (no check that the user exists).
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-}
-
-impl serde::Serialize for UserId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.as_hyphenated().fmt(f)
-    }
-}
 
 /// The user of a Bearer request carrying a configured external identity provider's token
 /// (`None`: not such a token, or no provider configured; then [`authenticate`] decides).

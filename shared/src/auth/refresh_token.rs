@@ -12,7 +12,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
-use super::UserId;
+use super::{FamilyId, UserId};
 use crate::error::ApiError;
 
 /// Random bytes per token (256 bits).
@@ -23,27 +23,6 @@ const TOKEN_BYTES: usize = 16 + 16 + RANDOM_BYTES;
 pub const REFRESH_ABSOLUTE_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 /// How long a token stays valid unused (7 days).
 pub const REFRESH_IDLE_TTL_SECS: i64 = 7 * 24 * 60 * 60;
-
-/// The id of a token family (one login and every rotation after it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct FamilyId(Uuid);
-
-impl FamilyId {
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// A family id as [`Display`](fmt::Display) writes it (the `sid` of access tokens).
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::try_parse(s).ok().map(Self)
-    }
-}
-
-impl fmt::Display for FamilyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.as_simple().fmt(f)
-    }
-}
 
 /// A refresh token as the client holds it. Never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -58,7 +37,7 @@ impl RefreshToken {
     pub fn generate(user: UserId, family: FamilyId) -> Result<Self, ApiError> {
         let mut bytes = [0u8; TOKEN_BYTES];
         bytes[..16].copy_from_slice(user.as_uuid().as_bytes());
-        bytes[16..32].copy_from_slice(family.0.as_bytes());
+        bytes[16..32].copy_from_slice(family.as_uuid().as_bytes());
         aws_lc_rs::rand::fill(&mut bytes[32..])
             .map_err(|_| ApiError::Internal("no randomness for a refresh token".into()))?;
         Ok(Self {
@@ -76,7 +55,7 @@ impl RefreshToken {
             return None;
         }
         let user = UserId::from_uuid(Uuid::from_slice(bytes.get(..16)?).ok()?);
-        let family = FamilyId(Uuid::from_slice(bytes.get(16..32)?).ok()?);
+        let family = FamilyId::from_uuid(Uuid::from_slice(bytes.get(16..32)?).ok()?);
         // Only the canonical encoding, so one token has exactly one value (and one hash).
         if URL_SAFE_NO_PAD.encode(&bytes) != value {
             return None;

@@ -4,15 +4,15 @@
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::{Email, UserId, UserName};
+use super::{Email, UserName};
+use crate::domain::{Timestamp, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
     pub id: UserId,
     pub email: Email,
     pub name: UserName,
-    #[serde(with = "time::serde::rfc3339")]
-    pub created_at: OffsetDateTime,
+    pub created_at: Timestamp,
 }
 
 impl User {
@@ -22,15 +22,9 @@ impl User {
             id: UserId::generate(),
             email,
             name,
-            created_at: now_millis(),
+            created_at: Timestamp::now(),
         }
     }
-}
-
-/// The current time in UTC, to the millisecond (what timestamps of the API carry).
-pub fn now_millis() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_millisecond(now.millisecond()).unwrap_or(now)
 }
 
 /// The current time as Unix seconds (expiry and throttle windows).
@@ -48,7 +42,7 @@ mod tests {
             id: UserId::parse("0190a1b2-0000-7000-8000-000000000000").unwrap(),
             email: Email::parse("Ada@Example.com").unwrap(),
             name: UserName::parse("Ada").unwrap(),
-            created_at: time::macros::datetime!(2026-11-23 08:00:00.123 UTC),
+            created_at: Timestamp::parse("2026-11-23T08:00:00.123Z").unwrap(),
         };
         assert_eq!(
             serde_json::to_value(&user).unwrap(),
@@ -58,6 +52,21 @@ mod tests {
                 "name": "Ada",
                 "created_at": "2026-11-23T08:00:00.123Z"
             })
+        );
+    }
+
+    #[test]
+    fn created_at_always_has_three_fractional_digits() {
+        let user = User {
+            created_at: Timestamp::parse("2026-11-23T08:00:00.100Z").unwrap(),
+            ..User::new(
+                Email::parse("a@example.com").unwrap(),
+                UserName::parse("A").unwrap(),
+            )
+        };
+        assert_eq!(
+            serde_json::to_value(&user).unwrap()["created_at"],
+            "2026-11-23T08:00:00.100Z"
         );
     }
 }

@@ -2,9 +2,11 @@
 //! line per request, and response builders. Functions supply a route table and a handler.
 
 mod body;
+mod precondition;
 mod router;
 
 pub use body::{Field, Fields, MAX_BODY_BYTES, form_or_json_object, json_object, string};
+pub use precondition::IfMatch;
 pub use router::{Matched, Route, match_route};
 
 use std::time::Instant;

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 use super::users::user_exists_check;
 use super::writes::build;
 use super::{PK, SK, Store};
-use crate::auth::UserId;
+use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::tasks::{
     ListFilters, ListPosition, Order, Priority, Task, TaskCounts, TaskDescription, TaskFields,

@@ -16,13 +16,12 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use super::sessions::family_sk;
 use super::writes::{backoff, build, condition_failed, key, number};
 use super::{PK, SK, Store};
-use crate::auth::{Email, FamilyId, User, UserId, UserName};
+use crate::auth::{Email, User, UserName};
+use crate::domain::{FamilyId, Timestamp, UserId};
 use crate::error::ApiError;
 
 pub const USER_SK: &str = "USER";
@@ -68,7 +67,7 @@ struct UserItem {
     email: String,
     name: String,
     password_hash: String,
-    created_at: String,
+    created_at: Timestamp,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -83,17 +82,13 @@ pub(super) fn user_item(
     user: &User,
     password_hash: String,
 ) -> Result<HashMap<String, AttributeValue>, ApiError> {
-    let created_at = user
-        .created_at
-        .format(&Rfc3339)
-        .map_err(|e| ApiError::Internal(format!("formatting a timestamp: {e}")))?;
     Ok(serde_dynamo::to_item(UserItem {
         user_id: user.id.to_string(),
         sk: USER_SK.into(),
         email: user.email.to_string(),
         name: user.name.as_str().to_string(),
         password_hash,
-        created_at,
+        created_at: user.created_at,
     })?)
 }
 
@@ -206,13 +201,11 @@ impl Store {
             return Ok(None);
         };
         let item: UserItem = serde_dynamo::from_item(item)?;
-        let created_at = OffsetDateTime::parse(&item.created_at, &Rfc3339)
-            .map_err(|e| ApiError::Internal(format!("stored created_at: {e}")))?;
         Ok(Some(User {
             id,
             email: Email::from_stored(item.email),
             name: UserName::from_stored(item.name),
-            created_at,
+            created_at: item.created_at,
         }))
     }
 

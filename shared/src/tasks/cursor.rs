@@ -11,8 +11,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::{ListFilters, TaskId};
-use crate::auth::UserId;
 use crate::config::Config;
+use crate::domain::UserId;
 use crate::error::ApiError;
 
 const FORMAT_VERSION: u8 = 1;

@@ -1,0 +1,71 @@
+//! The ids of the domain: who owns an item, which session it belongs to. Plain values (no
+//! HTTP, no store): every layer above uses them.
+
+use std::fmt;
+
+use uuid::Uuid;
+
+/// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(Uuid);
+
+impl UserId {
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Uuid::try_parse(s).ok().map(Self)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// The id a refresh token or a stored item names (no check that the user exists).
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl serde::Serialize for UserId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
+/// The id of a token family (one login and every rotation after it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FamilyId(Uuid);
+
+impl FamilyId {
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// A family id as [`Display`](fmt::Display) writes it (the `sid` of access tokens).
+    pub fn parse(s: &str) -> Option<Self> {
+        Uuid::try_parse(s).ok().map(Self)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+
+    /// The family a refresh token names.
+    pub fn from_uuid(id: Uuid) -> Self {
+        Self(id)
+    }
+}
+
+impl fmt::Display for FamilyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_simple().fmt(f)
+    }
+}
