@@ -46,7 +46,7 @@ pub async fn seed_tasks(
             .iter()
             .map(|task| {
                 let put = PutRequest::builder()
-                    .set_item(Some(task_item(user, task)))
+                    .set_item(Some(task_item(user, task)?))
                     .build()?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
@@ -66,7 +66,7 @@ pub async fn seed_tasks(
     client
         .put_item()
         .table_name(table)
-        .set_item(Some(counts_item(user, counts)))
+        .set_item(Some(counts_item(user, counts)?))
         .send()
         .await?;
     Ok(counts)

@@ -68,42 +68,50 @@ fn key_schema(value: &Value) -> Result<Vec<KeySchemaElement>, Error> {
         .collect()
 }
 
+fn attribute_definitions(value: &Value) -> Result<Vec<AttributeDefinition>, Error> {
+    list(value, "AttributeDefinitions")
+        .map(|a| {
+            Ok(AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
+                .build()?)
+        })
+        .collect()
+}
+
+/// One entry of `GlobalSecondaryIndexes` (projection `ALL` unless the template says otherwise).
+fn global_secondary_index(index: &Value) -> Result<GlobalSecondaryIndex, Error> {
+    let projection = index.get("Projection").unwrap_or(&Value::Null);
+    let mut proj = Projection::builder().projection_type(ProjectionType::from(
+        projection
+            .get("ProjectionType")
+            .and_then(Value::as_str)
+            .unwrap_or("ALL"),
+    ));
+    for attr in list(projection, "NonKeyAttributes") {
+        proj = proj.non_key_attributes(attr.as_str().unwrap_or_default());
+    }
+    Ok(GlobalSecondaryIndex::builder()
+        .index_name(text(index, "IndexName")?)
+        .set_key_schema(Some(key_schema(index)?))
+        .projection(proj.build())
+        .build()?)
+}
+
 impl TableDefinition {
     /// Creates the table under `name`; an existing table is left as it is (idempotent).
     pub async fn create(&self, client: &Client, name: &str) -> Result<(), Error> {
         let p = &self.properties;
-        let mut request = client
+        let indexes = list(p, "GlobalSecondaryIndexes")
+            .map(global_secondary_index)
+            .collect::<Result<Vec<_>, _>>()?;
+        let request = client
             .create_table()
             .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
-            .set_key_schema(Some(key_schema(p)?));
-        for a in list(p, "AttributeDefinitions") {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(text(a, "AttributeName")?)
-                    .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
-                    .build()?,
-            );
-        }
-        for index in list(p, "GlobalSecondaryIndexes") {
-            let projection = index.get("Projection").unwrap_or(&Value::Null);
-            let mut proj = Projection::builder().projection_type(ProjectionType::from(
-                projection
-                    .get("ProjectionType")
-                    .and_then(Value::as_str)
-                    .unwrap_or("ALL"),
-            ));
-            for attr in list(projection, "NonKeyAttributes") {
-                proj = proj.non_key_attributes(attr.as_str().unwrap_or_default());
-            }
-            request = request.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(text(index, "IndexName")?)
-                    .set_key_schema(Some(key_schema(index)?))
-                    .projection(proj.build())
-                    .build()?,
-            );
-        }
+            .set_key_schema(Some(key_schema(p)?))
+            .set_attribute_definitions(Some(attribute_definitions(p)?).filter(|d| !d.is_empty()))
+            .set_global_secondary_indexes((!indexes.is_empty()).then_some(indexes));
         match request.send().await {
             Ok(_) => {}
             Err(e)
@@ -114,22 +122,29 @@ impl TableDefinition {
             }
             Err(e) => return Err(format!("creating table {name}: {e:?}").into()),
         }
-        if let Some(ttl) = p.get("TimeToLiveSpecification")
-            && ttl.get("Enabled").and_then(Value::as_bool) == Some(true)
-        {
-            client
-                .update_time_to_live()
-                .table_name(name)
-                .time_to_live_specification(
-                    TimeToLiveSpecification::builder()
-                        .attribute_name(text(ttl, "AttributeName")?)
-                        .enabled(true)
-                        .build()?,
-                )
-                .send()
-                .await
-                .map_err(|e| format!("enabling TTL on {name}: {e:?}"))?;
+        self.enable_ttl(client, name).await
+    }
+
+    /// Turns on the template's `TimeToLiveSpecification`, if it enables one.
+    async fn enable_ttl(&self, client: &Client, name: &str) -> Result<(), Error> {
+        let Some(ttl) = self.properties.get("TimeToLiveSpecification") else {
+            return Ok(());
+        };
+        if ttl.get("Enabled").and_then(Value::as_bool) != Some(true) {
+            return Ok(());
         }
+        client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(text(ttl, "AttributeName")?)
+                    .enabled(true)
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("enabling TTL on {name}: {e:?}"))?;
         Ok(())
     }
 }

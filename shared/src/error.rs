@@ -300,6 +300,26 @@ impl ApiError {
     }
 }
 
+/// The one mapping of store failures: transient ones (throttling, timeouts, unreachable) are
+/// 503, anything else 500. The whole source chain goes into the logged message; the client
+/// sees neither.
+impl From<crate::store::StoreError> for ApiError {
+    fn from(err: crate::store::StoreError) -> Self {
+        let mut chain = err.to_string();
+        let mut source = std::error::Error::source(&err);
+        while let Some(cause) = source {
+            chain.push_str(": ");
+            chain.push_str(&cause.to_string());
+            source = cause.source();
+        }
+        if err.is_transient() {
+            Self::StoreUnavailable(chain)
+        } else {
+            Self::Internal(chain)
+        }
+    }
+}
+
 /// RFC 6749 §5.2 allows only printable ASCII without `"` and `\` in `error_description`.
 fn oauth_description(detail: &str) -> String {
     detail

@@ -12,6 +12,7 @@ use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
     source_ip, string, with_header,
 };
+use shared::store::FamilyStart;
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
@@ -136,7 +137,7 @@ pub async fn login(
     app.store.login_succeeded(&attempt).await?;
     let session = FamilyId::generate();
     let refresh = RefreshToken::generate(user, session)?;
-    if !app.store.start_family(&refresh, unix_now()).await? {
+    if app.store.start_family(&refresh, unix_now()).await? == FamilyStart::UserGone {
         // The account was deleted between the password check and now.
         return Err(bad_credentials);
     }

@@ -9,7 +9,7 @@ use shared::auth::{
 };
 use shared::error::ApiError;
 use shared::http::{Request, Response, Route, empty, json_response, serve, with_header};
-use shared::store::{RefreshState, Rotation};
+use shared::store::{GraceIssue, RefreshState, Rotation};
 
 const REFRESH: &str = "/v1/auth/refresh";
 const LOGOUT: &str = "/v1/auth/logout";
@@ -76,6 +76,7 @@ pub async fn refresh(
                     .store
                     .issue_in_grace(&presented, &sibling, absolute_expires_at, spent_at, now)
                     .await?
+                    == GraceIssue::Issued
                 {
                     return Ok((
                         app.tokens.issue(presented.user(), presented.family())?,

@@ -7,6 +7,7 @@ use shared::error::ApiError;
 use shared::http::{
     Fields, Request, Response, Route, json_object, json_response, serve, with_header,
 };
+use shared::store::UserCreation;
 
 /// The keys this function loads at cold start (it signs and verifies nothing); template.yaml grants it
 /// exactly these secrets.
@@ -54,8 +55,12 @@ pub async fn register(app: &App, registration: Registration) -> Result<User, Api
     } = registration;
     let password_hash = hash_password(password).await?;
     let user = User::new(email, name);
-    app.store.create_user(&user, password_hash).await?;
-    Ok(user)
+    match app.store.create_user(&user, password_hash).await? {
+        UserCreation::Created => Ok(user),
+        UserCreation::EmailTaken => Err(ApiError::Conflict(
+            "an account with this email already exists",
+        )),
+    }
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {

@@ -14,7 +14,7 @@ use shared::error::ApiError;
 use shared::http::{
     IfMatch, Request, Response, Route, empty, json_object, json_response, serve, with_header,
 };
-use shared::store::{StoredTask, WriteOutcome, backoff};
+use shared::store::{CreateOutcome, StoredTask, UnreadableTask, WriteOutcome, backoff};
 use shared::tasks::{ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace};
 
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
@@ -70,6 +70,17 @@ fn not_found() -> ApiError {
     ApiError::NotFound("no such task")
 }
 
+/// A task write refused because its user is gone or being deleted (a request that
+/// authenticated just before the deletion began).
+fn account_gone() -> ApiError {
+    ApiError::unauthorized_bearer("the account no longer exists")
+}
+
+/// The 500 problem a read of an unreadable task answers (it names the task and the fault).
+fn unreadable(task: &UnreadableTask) -> ApiError {
+    ApiError::Unreadable(task.problem())
+}
+
 fn lost_every_race() -> ApiError {
     ApiError::Conflict("the task is being changed by other requests; retry")
 }
@@ -86,9 +97,20 @@ fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> 
 async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
     let TaskCreate(fields) = TaskCreate::parse(json_object(req)?)?;
     let task = Task::new(fields);
-    app.store
+    match app
+        .store
         .create_task(user, &task, app.config.max_tasks_per_user)
-        .await?;
+        .await?
+    {
+        CreateOutcome::Created => {}
+        CreateOutcome::AccountGone => return Err(account_gone()),
+        CreateOutcome::QuotaFull => {
+            return Err(ApiError::Conflict(
+                "the task quota of this account is reached; delete tasks to make room",
+            ));
+        }
+        CreateOutcome::IdCollision => return Err(ApiError::Internal("task id collision".into())),
+    }
     let response = task_response(StatusCode::CREATED, &task)?;
     with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
 }
@@ -117,8 +139,10 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
 }
 
 async fn get(app: &App, user: UserId, id: TaskId) -> Result<Response, ApiError> {
-    let task = app.store.get_task(user, id).await?.ok_or_else(not_found)?;
-    task_response(StatusCode::OK, &task)
+    match app.store.read_task(user, id).await?.ok_or_else(not_found)? {
+        StoredTask::Task(task) => task_response(StatusCode::OK, &task),
+        StoredTask::Unreadable(current) => Err(unreadable(&current)),
+    }
 }
 
 /// What a PUT or PATCH does to the current fields.
@@ -167,7 +191,7 @@ async fn update(
                     return Err(ApiError::PreconditionFailed);
                 }
                 let Change::Replace(fields) = change else {
-                    return Err(current.error());
+                    return Err(unreadable(&current));
                 };
                 let next = current.replaced_by(fields.clone());
                 let outcome = app
@@ -180,6 +204,7 @@ async fn update(
         match outcome {
             WriteOutcome::Written => return Ok(next),
             WriteOutcome::Conflict => backoff(attempt).await,
+            WriteOutcome::AccountGone => return Err(account_gone()),
         }
     }
     Err(lost_every_race())
@@ -211,6 +236,7 @@ async fn delete(
         match outcome {
             WriteOutcome::Written => return Ok(empty(StatusCode::NO_CONTENT)),
             WriteOutcome::Conflict => backoff(attempt).await,
+            WriteOutcome::AccountGone => return Err(account_gone()),
         }
     }
     Err(lost_every_race())

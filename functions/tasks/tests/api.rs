@@ -599,8 +599,8 @@ async fn a_task_cannot_be_created_for_a_deleted_account() {
         .store
         .create_task(user, &shared::tasks::Task::new(fields), 10_000)
         .await
-        .unwrap_err();
-    assert_eq!(err.status(), 401);
+        .unwrap();
+    assert_eq!(err, shared::store::CreateOutcome::AccountGone);
     let left = t.partition(&user.to_string()).await;
     assert!(
         left.iter()

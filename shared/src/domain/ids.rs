@@ -5,28 +5,36 @@ use std::fmt;
 
 use uuid::Uuid;
 
+/// The constructors every UUIDv7 id shares: a fresh one, one parsed from any UUID spelling,
+/// and the conversions to and from its UUID (a refresh token or a stored item names one; no
+/// check that what it names exists).
+macro_rules! uuid_v7_id {
+    ($id:ident) => {
+        impl $id {
+            pub fn generate() -> Self {
+                Self(Uuid::now_v7())
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Uuid::try_parse(s).ok().map(Self)
+            }
+
+            pub fn as_uuid(&self) -> Uuid {
+                self.0
+            }
+
+            pub fn from_uuid(id: Uuid) -> Self {
+                Self(id)
+            }
+        }
+    };
+}
+
 /// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(Uuid);
 
-impl UserId {
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::try_parse(s).ok().map(Self)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// The id a refresh token or a stored item names (no check that the user exists).
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-}
+uuid_v7_id!(UserId);
 
 impl serde::Serialize for UserId {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -40,29 +48,12 @@ impl fmt::Display for UserId {
     }
 }
 
-/// The id of a token family (one login and every rotation after it).
+/// The id of a token family (one login and every rotation after it); written without
+/// hyphens (the `sid` of access tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FamilyId(Uuid);
 
-impl FamilyId {
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// A family id as [`Display`](fmt::Display) writes it (the `sid` of access tokens).
-    pub fn parse(s: &str) -> Option<Self> {
-        Uuid::try_parse(s).ok().map(Self)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-
-    /// The family a refresh token names.
-    pub fn from_uuid(id: Uuid) -> Self {
-        Self(id)
-    }
-}
+uuid_v7_id!(FamilyId);
 
 impl fmt::Display for FamilyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -9,24 +9,13 @@
 //! account leaves the link: later tokens of the identity are refused rather than silently
 //! given a new, empty account.
 
-use serde::{Deserialize, Serialize};
-
-use super::Store;
-use super::users::{email_item, user_item};
-use super::writes::key;
-use crate::auth::{ExternalIdentity, NO_PASSWORD_HASH, User, UserId, identity_key};
-use crate::error::ApiError;
-
-pub const IDENTITY_SK: &str = "IDENTITY";
-
-#[derive(Serialize, Deserialize)]
-struct IdentityItem {
-    user_id: String,
-    sk: String,
-    issuer: String,
-    subject: String,
-    owner: String,
-}
+use super::items::IdentityItem;
+use super::keys::{IDENTITY_SK, key};
+use super::users::{email_item, owner, user_item};
+use super::writes::conditional;
+use super::{Store, StoreError};
+use crate::auth::{ExternalIdentity, NO_PASSWORD_HASH, User, identity_key};
+use crate::domain::UserId;
 
 /// What [`Store::link_identity`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +33,7 @@ impl Store {
     pub async fn identity_owner(
         &self,
         identity: &ExternalIdentity,
-    ) -> Result<Option<UserId>, ApiError> {
+    ) -> Result<Option<UserId>, StoreError> {
         let output = self
             .client()
             .get_item()
@@ -57,9 +46,7 @@ impl Store {
             return Ok(None);
         };
         let link: IdentityItem = serde_dynamo::from_item(item)?;
-        UserId::parse(&link.owner)
-            .map(Some)
-            .ok_or_else(|| ApiError::Internal("identity link with a bad owner".into()))
+        owner(&link.owner, "identity link with a bad owner").map(Some)
     }
 
     /// Links `identity` to `user`, a new user stored (with its email reservation) in the same
@@ -68,29 +55,21 @@ impl Store {
         &self,
         identity: &ExternalIdentity,
         user: &User,
-    ) -> Result<ExternalLink, ApiError> {
-        let link = serde_dynamo::to_item(IdentityItem {
-            user_id: identity_key(identity),
-            sk: IDENTITY_SK.into(),
-            issuer: identity.issuer.clone(),
-            subject: identity.subject.clone(),
-            owner: user.id.to_string(),
-        })?;
-        let email = email_item(user)?;
-        let user = user_item(user, NO_PASSWORD_HASH.to_string())?;
-        Ok(
-            match self
-                .transact(vec![
-                    self.put_new(link)?,
-                    self.put_new(user)?,
-                    self.put_new(email)?,
-                ])
-                .await?
-            {
-                Ok(()) => ExternalLink::Created,
-                Err(failed) if failed.failed(0) => ExternalLink::AlreadyLinked,
-                Err(_) => ExternalLink::EmailTaken,
-            },
-        )
+    ) -> Result<ExternalLink, StoreError> {
+        let link = serde_dynamo::to_item(IdentityItem::new(
+            identity_key(identity),
+            identity.issuer.clone(),
+            identity.subject.clone(),
+            user.id,
+        ))?;
+        let items = vec![
+            conditional(ExternalLink::AlreadyLinked, self.put_new(link)?),
+            conditional(
+                ExternalLink::EmailTaken,
+                self.put_new(user_item(user, NO_PASSWORD_HASH.to_string())?)?,
+            ),
+            conditional(ExternalLink::EmailTaken, self.put_new(email_item(user)?)?),
+        ];
+        self.transact(ExternalLink::Created, items).await
     }
 }

@@ -24,37 +24,34 @@
 //! `expires_at` (epoch seconds) is the table's TTL attribute. DynamoDB deletes expired items
 //! late (and DynamoDB Local not reliably), so expiry is always checked on read as well.
 //!
-//! Operations are grouped by concern in the submodules, all as methods of [`Store`].
+//! Operations are grouped by concern in the submodules, all as methods of [`Store`]. Keys and
+//! attribute names are written once in `keys`, items are typed structs in `items` (converted
+//! with serde_dynamo), every conditional transaction ends in a named outcome (`writes`), and
+//! every failure is a [`StoreError`] that keeps its source: the store decides no HTTP status.
 
+mod error;
 mod identities;
+mod items;
+mod keys;
 mod sessions;
 mod tasks;
 mod throttle;
 mod users;
 mod writes;
 
-pub use identities::{ExternalLink, IDENTITY_SK};
-pub use sessions::{RefreshState, Rotation};
+pub use error::StoreError;
+pub use identities::ExternalLink;
+pub use keys::{COUNTS_SK, IDENTITY_SK, Key, PK, SK, TASK_SK_PREFIX, TTL, USER_SK, key};
+pub use sessions::{FamilyStart, GraceIssue, RefreshState, Rotation};
 pub use tasks::{
-    COUNTS_SK, ListPage, MAX_ITEMS_READ_PER_LIST, TASK_SK_PREFIX, WriteOutcome, counts_item,
-    task_item,
+    CreateOutcome, ListPage, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask, WriteOutcome,
+    counts_item, task_item,
 };
-pub use tasks::{StoredTask, UnreadableTask};
 pub use throttle::{LoginAttempt, Throttled};
-pub use users::{Deletion, Standing, USER_SK, email_pk};
-pub use writes::{ConditionsFailed, Key, backoff, key};
+pub use users::{Deletion, Standing, UserCreation};
+pub use writes::backoff;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-
-use crate::error::ApiError;
-
-/// Partition key attribute.
-pub const PK: &str = "user_id";
-/// Sort key attribute.
-pub const SK: &str = "sk";
-/// TTL attribute (epoch seconds).
-pub const TTL: &str = "expires_at";
 
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -83,58 +80,5 @@ impl Store {
 
     pub fn table(&self) -> &str {
         &self.table
-    }
-}
-
-/// DynamoDB error codes that mean "try again later" rather than "we sent something wrong".
-const TRANSIENT_CODES: &[&str] = &[
-    "ThrottlingException",
-    "ProvisionedThroughputExceededException",
-    "RequestLimitExceeded",
-    "InternalServerError",
-    "ServiceUnavailable",
-    "TransactionInProgressException",
-];
-
-/// Every SDK failure not handled by the caller: unreachable or overloaded store -> 503,
-/// anything else (a request we built wrong) -> 500.
-impl<E, R> From<SdkError<E, R>> for ApiError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    fn from(err: SdkError<E, R>) -> Self {
-        let summary = match &err {
-            SdkError::ServiceError(service) => {
-                let e = service.err();
-                format!(
-                    "{}: {}",
-                    e.code().unwrap_or("unknown"),
-                    e.message().unwrap_or("")
-                )
-            }
-            other => format!("{other:?}"),
-        };
-        let transient = match &err {
-            SdkError::TimeoutError(_)
-            | SdkError::DispatchFailure(_)
-            | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(service) => service
-                .err()
-                .code()
-                .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
-            _ => false,
-        };
-        if transient {
-            ApiError::StoreUnavailable(summary)
-        } else {
-            ApiError::Internal(format!("dynamodb: {summary}"))
-        }
-    }
-}
-
-impl From<serde_dynamo::Error> for ApiError {
-    fn from(err: serde_dynamo::Error) -> Self {
-        ApiError::Internal(format!("item (de)serialization: {err}"))
     }
 }

@@ -22,24 +22,25 @@
 //! family item: either it commits first (and its token is live), or it sees the newer spend
 //! and fails (the caller treats that as reuse).
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Get, Put, TransactGetItem, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{ConditionCheck, Get, TransactGetItem, TransactWriteItem, Update};
 
+use super::items::{FamilyItem, TokenItem};
+use super::keys::{PK, attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_pk};
 use super::users::user_exists_check;
-use super::writes::{build, key, n, number};
-use super::{PK, Store, TTL};
-use crate::auth::{
-    FamilyId, REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken, UserId,
-};
-use crate::error::ApiError;
+use super::writes::{Conditional, conditional};
+use super::{Store, StoreError};
+use crate::auth::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
+use crate::domain::{FamilyId, UserId};
 
-pub(super) fn family_sk(family: FamilyId) -> String {
-    format!("REFRESH#{family}")
+fn token_key(token: &RefreshToken) -> super::keys::Key {
+    key(
+        user_pk(token.user()),
+        token_sk(token.family(), &token.hash()),
+    )
 }
 
-fn token_sk(token: &RefreshToken) -> String {
-    format!("REFRESH#{}#{}", token.family(), token.hash())
+fn family_key(user: UserId, family: FamilyId) -> super::keys::Key {
+    key(user_pk(user), family_sk(family))
 }
 
 /// What the store knows about a presented refresh token.
@@ -70,57 +71,71 @@ pub enum Rotation {
     Revoked,
 }
 
+/// How starting a family (a login) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FamilyStart {
+    Started,
+    /// The user no longer exists (or is being deleted); nothing was written.
+    UserGone,
+}
+
+/// How issuing a token within the reuse grace ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GraceIssue {
+    Issued,
+    /// The family moved on (a newer rotation), was revoked, or the user is gone.
+    Refused,
+}
+
 impl Store {
-    fn put_token(
+    /// The new token item (only where none exists), refused as `if_refused`.
+    fn put_token<O>(
         &self,
+        if_refused: O,
         token: &RefreshToken,
         parent: Option<&RefreshToken>,
         now: i64,
         absolute_expires_at: i64,
-    ) -> Result<TransactWriteItem, ApiError> {
-        let mut put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(key(token.user().to_string(), token_sk(token))))
-            .item("issued_at", n(now))
-            .item(
-                "idle_expires_at",
-                n((now + REFRESH_IDLE_TTL_SECS).min(absolute_expires_at)),
-            )
-            .item("absolute_expires_at", n(absolute_expires_at))
-            .item(TTL, n(absolute_expires_at))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK);
-        if let Some(parent) = parent {
-            put = put.item("parent", AttributeValue::S(parent.hash()));
-        }
-        Ok(TransactWriteItem::builder()
-            .put(build(put.build())?)
-            .build())
+    ) -> Result<Conditional<O>, StoreError> {
+        let item = serde_dynamo::to_item(TokenItem {
+            user_id: user_pk(token.user()),
+            sk: token_sk(token.family(), &token.hash()),
+            issued_at: now,
+            idle_expires_at: (now + REFRESH_IDLE_TTL_SECS).min(absolute_expires_at),
+            absolute_expires_at,
+            expires_at: absolute_expires_at,
+            parent: parent.map(RefreshToken::hash),
+            spent_at: None,
+        })?;
+        Ok(conditional(if_refused, self.put_new(item)?))
     }
 
-    /// Starts a family (a login) with its first token. `false` if the user no longer exists.
-    pub async fn start_family(&self, token: &RefreshToken, now: i64) -> Result<bool, ApiError> {
+    /// Starts a family (a login) with its first token, if the user still exists.
+    pub async fn start_family(
+        &self,
+        token: &RefreshToken,
+        now: i64,
+    ) -> Result<FamilyStart, StoreError> {
         let absolute_expires_at = now + REFRESH_ABSOLUTE_TTL_SECS;
-        let family = build(
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(key(
-                    token.user().to_string(),
-                    family_sk(token.family()),
-                )))
-                .item("created_at", n(now))
-                .item("absolute_expires_at", n(absolute_expires_at))
-                .item(TTL, n(absolute_expires_at))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build(),
-        )?;
+        let family = serde_dynamo::to_item(FamilyItem {
+            user_id: user_pk(token.user()),
+            sk: family_sk(token.family()),
+            created_at: now,
+            absolute_expires_at,
+            expires_at: absolute_expires_at,
+            last_spent: None,
+            last_spent_at: None,
+        })?;
         let items = vec![
-            user_exists_check(self, token.user())?,
-            TransactWriteItem::builder().put(family).build(),
-            self.put_token(token, None, now, absolute_expires_at)?,
+            conditional(
+                FamilyStart::UserGone,
+                user_exists_check(self, token.user())?,
+            ),
+            // A fresh family and token id never exist already: nothing was written then.
+            conditional(FamilyStart::UserGone, self.put_new(family)?),
+            self.put_token(FamilyStart::UserGone, token, None, now, absolute_expires_at)?,
         ];
-        Ok(self.transact(items).await?.is_ok())
+        self.transact(FamilyStart::Started, items).await
     }
 
     /// Looks a presented token up (consistent, token and family together).
@@ -128,22 +143,19 @@ impl Store {
         &self,
         token: &RefreshToken,
         now: i64,
-    ) -> Result<RefreshState, ApiError> {
-        let user = token.user().to_string();
-        let get = |sk: String| {
-            build(
-                Get::builder()
-                    .table_name(self.table())
-                    .set_key(Some(key(user.clone(), sk)))
-                    .build(),
-            )
-            .map(|get| TransactGetItem::builder().get(get).build())
+    ) -> Result<RefreshState, StoreError> {
+        let get = |key| {
+            Get::builder()
+                .table_name(self.table())
+                .set_key(Some(key))
+                .build()
+                .map(|get| TransactGetItem::builder().get(get).build())
         };
         let output = self
             .client()
             .transact_get_items()
-            .transact_items(get(token_sk(token))?)
-            .transact_items(get(family_sk(token.family()))?)
+            .transact_items(get(token_key(token))?)
+            .transact_items(get(family_key(token.user(), token.family()))?)
             .send()
             .await?;
         let mut items = output
@@ -154,25 +166,18 @@ impl Store {
         let (Some(Some(item)), Some(Some(family))) = (items.next(), items.next()) else {
             return Ok(RefreshState::Unknown);
         };
-        let (Some(idle), Some(absolute)) = (
-            number(&item, "idle_expires_at"),
-            number(&item, "absolute_expires_at"),
-        ) else {
-            return Err(ApiError::Internal(
-                "refresh token item without expiry".into(),
-            ));
-        };
-        if item.contains_key("spent_at") {
-            let is_latest =
-                family.get("last_spent").and_then(|v| v.as_s().ok()) == Some(&token.hash());
-            let latest_spent_at =
-                number(&family, "last_spent_at").filter(|_| is_latest && now < absolute);
+        let item: TokenItem = serde_dynamo::from_item(item)?;
+        let family: FamilyItem = serde_dynamo::from_item(family)?;
+        let absolute = item.absolute_expires_at;
+        if item.spent_at.is_some() {
+            let is_latest = family.last_spent == Some(token.hash());
+            let latest_spent_at = family.last_spent_at.filter(|_| is_latest && now < absolute);
             return Ok(RefreshState::Spent {
                 latest_spent_at,
                 absolute_expires_at: absolute,
             });
         }
-        if now >= idle || now >= absolute {
+        if now >= item.idle_expires_at || now >= absolute {
             return Ok(RefreshState::Expired);
         }
         Ok(RefreshState::Live {
@@ -189,46 +194,51 @@ impl Store {
         new: &RefreshToken,
         absolute_expires_at: i64,
         now: i64,
-    ) -> Result<Rotation, ApiError> {
-        let user = old.user().to_string();
-        let family_alive = build(
-            Update::builder()
-                .table_name(self.table())
-                .set_key(Some(key(user.clone(), family_sk(old.family()))))
-                .update_expression("SET last_spent = :hash, last_spent_at = :now")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":hash", AttributeValue::S(old.hash()))
-                .expression_attribute_values(":now", n(now))
-                .build(),
-        )?;
-        let spend = build(
-            Update::builder()
-                .table_name(self.table())
-                .set_key(Some(key(user, token_sk(old))))
-                .update_expression("SET spent_at = :now")
-                .condition_expression("attribute_exists(#pk) AND attribute_not_exists(spent_at)")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":now", n(now))
-                .build(),
-        )?;
+    ) -> Result<Rotation, StoreError> {
+        let family_alive = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(family_key(old.user(), old.family())))
+            .update_expression("SET #last_spent = :hash, #last_spent_at = :now")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#last_spent", attr::LAST_SPENT)
+            .expression_attribute_names("#last_spent_at", attr::LAST_SPENT_AT)
+            .expression_attribute_values(":hash", s(old.hash()))
+            .expression_attribute_values(":now", n(now))
+            .build()?;
+        let spend = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(token_key(old)))
+            .update_expression("SET #spent_at = :now")
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#spent_at)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#spent_at", attr::SPENT_AT)
+            .expression_attribute_values(":now", n(now))
+            .build()?;
         let items = vec![
-            user_exists_check(self, old.user())?,
-            TransactWriteItem::builder().update(family_alive).build(),
-            TransactWriteItem::builder().update(spend).build(),
-            self.put_token(new, Some(old), now, absolute_expires_at)?,
+            conditional(Rotation::Revoked, user_exists_check(self, old.user())?),
+            conditional(
+                Rotation::Revoked,
+                TransactWriteItem::builder().update(family_alive).build(),
+            ),
+            conditional(
+                Rotation::AlreadySpent,
+                TransactWriteItem::builder().update(spend).build(),
+            ),
+            self.put_token(
+                Rotation::AlreadySpent,
+                new,
+                Some(old),
+                now,
+                absolute_expires_at,
+            )?,
         ];
-        Ok(match self.transact(items).await? {
-            Ok(()) => Rotation::Rotated,
-            Err(failed) if failed.failed(0) || failed.failed(1) => Rotation::Revoked,
-            Err(_) => Rotation::AlreadySpent,
-        })
+        self.transact(Rotation::Rotated, items).await
     }
 
     /// Issues `new` as another child of the spent token `spent` (see the module comment),
     /// provided the family still names `spent`, spent at `spent_at`, as its most recently
-    /// spent token, and the user exists. `false` if not: the family moved on (a newer
-    /// rotation), was revoked, or the user is gone.
+    /// spent token, and the user exists.
     pub async fn issue_in_grace(
         &self,
         spent: &RefreshToken,
@@ -236,44 +246,49 @@ impl Store {
         absolute_expires_at: i64,
         spent_at: i64,
         now: i64,
-    ) -> Result<bool, ApiError> {
-        let still_latest = build(
-            ConditionCheck::builder()
-                .table_name(self.table())
-                .set_key(Some(key(
-                    spent.user().to_string(),
-                    family_sk(spent.family()),
-                )))
-                .condition_expression(
-                    "attribute_exists(#pk) AND last_spent = :hash AND last_spent_at = :spent_at",
-                )
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_values(":hash", AttributeValue::S(spent.hash()))
-                .expression_attribute_values(":spent_at", n(spent_at))
-                .build(),
-        )?;
+    ) -> Result<GraceIssue, StoreError> {
+        let still_latest = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(family_key(spent.user(), spent.family())))
+            .condition_expression(
+                "attribute_exists(#pk) AND #last_spent = :hash AND #last_spent_at = :spent_at",
+            )
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#last_spent", attr::LAST_SPENT)
+            .expression_attribute_names("#last_spent_at", attr::LAST_SPENT_AT)
+            .expression_attribute_values(":hash", s(spent.hash()))
+            .expression_attribute_values(":spent_at", n(spent_at))
+            .build()?;
         let items = vec![
-            user_exists_check(self, spent.user())?,
-            TransactWriteItem::builder()
-                .condition_check(still_latest)
-                .build(),
-            self.put_token(new, Some(spent), now, absolute_expires_at)?,
+            conditional(GraceIssue::Refused, user_exists_check(self, spent.user())?),
+            conditional(
+                GraceIssue::Refused,
+                TransactWriteItem::builder()
+                    .condition_check(still_latest)
+                    .build(),
+            ),
+            self.put_token(
+                GraceIssue::Refused,
+                new,
+                Some(spent),
+                now,
+                absolute_expires_at,
+            )?,
         ];
-        Ok(self.transact(items).await?.is_ok())
+        self.transact(GraceIssue::Issued, items).await
     }
 
     /// Revokes a family: its family item goes first (from then on no token of it can rotate),
     /// then every token item.
-    pub async fn revoke_family(&self, user: UserId, family: FamilyId) -> Result<(), ApiError> {
-        let user = user.to_string();
+    pub async fn revoke_family(&self, user: UserId, family: FamilyId) -> Result<(), StoreError> {
         self.client()
             .delete_item()
             .table_name(self.table())
-            .set_key(Some(key(user.clone(), family_sk(family))))
+            .set_key(Some(family_key(user, family)))
             .send()
             .await?;
         let tokens = self
-            .keys_of(&user, Some(&format!("{}#", family_sk(family))))
+            .keys_of(&user_pk(user), Some(&family_tokens_prefix(family)))
             .await?;
         self.delete_all(tokens).await
     }

@@ -16,13 +16,14 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
-use super::writes::{Key, condition_failed, key, n, number};
-use super::{Store, TTL};
+use super::items::ThrottleItem;
+use super::keys::{
+    Key, THROTTLE_SK, TTL, attr, key, login_ip_pk, login_pk, n, number, throttle_ip_sk,
+};
+use super::writes::condition_failed;
+use super::{Store, StoreError};
 use crate::auth::Email;
 use crate::config::LoginThrottle;
-use crate::error::ApiError;
-
-const THROTTLE_SK: &str = "THROTTLE";
 
 /// One failure counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,14 +34,18 @@ enum Counter {
 }
 
 impl Counter {
-    fn key(&self) -> Key {
+    /// Partition and sort key.
+    fn pk_sk(&self) -> (String, String) {
         match self {
-            Self::EmailIp { email, ip } => {
-                key(format!("LOGIN#{email}"), format!("THROTTLE#IP#{ip}"))
-            }
-            Self::Email(email) => key(format!("LOGIN#{email}"), THROTTLE_SK),
-            Self::Ip(ip) => key(format!("LOGIN_IP#{ip}"), THROTTLE_SK),
+            Self::EmailIp { email, ip } => (login_pk(email), throttle_ip_sk(ip)),
+            Self::Email(email) => (login_pk(email), THROTTLE_SK.into()),
+            Self::Ip(ip) => (login_ip_pk(ip), THROTTLE_SK.into()),
         }
+    }
+
+    fn key(&self) -> Key {
+        let (pk, sk) = self.pk_sk();
+        key(pk, sk)
     }
 }
 
@@ -62,6 +67,24 @@ pub struct LoginAttempt {
 /// Rounds of racing with concurrent attempts that reset an ended window.
 const ATTEMPT_ROUNDS: usize = 4;
 
+/// What counting an attempt in one counter gave: the end of the window it landed in, or a
+/// refusal.
+type Counted = Result<Result<i64, Throttled>, StoreError>;
+
+/// The attribute names the throttle expressions use.
+const NAMES: [(&str, &str); 3] = [
+    ("#failures", attr::FAILURES),
+    ("#window", attr::WINDOW_ENDS_AT),
+    ("#ttl", TTL),
+];
+
+fn names() -> std::collections::HashMap<String, String> {
+    NAMES
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect()
+}
+
 impl Store {
     /// Counts a login attempt of `email` from `source_ip` against its three budgets *before*
     /// its password is checked (see the module documentation). Refused by any budget ->
@@ -72,7 +95,7 @@ impl Store {
         source_ip: &str,
         now: i64,
         budgets: &LoginThrottle,
-    ) -> Result<Result<LoginAttempt, Throttled>, ApiError> {
+    ) -> Result<Result<LoginAttempt, Throttled>, StoreError> {
         let email_ip = Counter::EmailIp {
             email: email.to_string(),
             ip: source_ip.to_string(),
@@ -85,27 +108,28 @@ impl Store {
             self.count(&per_email, now, budgets.per_email, window),
             self.count(&per_ip, now, budgets.per_ip, window),
         );
-        let outcomes = [(email_ip, a), (per_email, b), (per_ip, c)];
-        let taken = |outcome: &Result<Result<i64, Throttled>, ApiError>| match outcome {
-            Ok(Ok(window_ends_at)) => Some(*window_ends_at),
-            _ => None,
-        };
-        if let [
-            (email_ip, Ok(Ok(_))),
-            (per_email, Ok(Ok(email_end))),
-            (per_ip, Ok(Ok(ip_end))),
-        ] = &outcomes
-        {
-            return Ok(Ok(LoginAttempt {
-                email_ip: email_ip.clone(),
-                email: (per_email.clone(), *email_end),
-                ip: (per_ip.clone(), *ip_end),
-            }));
+        match (a, b, c) {
+            (Ok(Ok(_)), Ok(Ok(email_end)), Ok(Ok(ip_end))) => Ok(Ok(LoginAttempt {
+                email_ip,
+                email: (per_email, email_end),
+                ip: (per_ip, ip_end),
+            })),
+            (a, b, c) => {
+                self.refused([(email_ip, a), (per_email, b), (per_ip, c)])
+                    .await
+            }
         }
-        // Refused (or failed) somewhere: this attempt checks no password, so it counts nowhere.
+    }
+
+    /// An attempt refused (or failed) by some counter: it checks no password, so it is taken
+    /// back from the counters that counted it; the latest end among the refusing windows.
+    async fn refused(
+        &self,
+        outcomes: [(Counter, Counted); 3],
+    ) -> Result<Result<LoginAttempt, Throttled>, StoreError> {
         for (counter, outcome) in &outcomes {
-            if let Some(window_ends_at) = taken(outcome) {
-                self.uncount(counter, window_ends_at).await?;
+            if let Ok(Ok(window_ends_at)) = outcome {
+                self.uncount(counter, *window_ends_at).await?;
             }
         }
         let mut refused = None;
@@ -116,7 +140,7 @@ impl Store {
         }
         match refused {
             Some(window_ends_at) => Ok(Err(Throttled { window_ends_at })),
-            None => Err(ApiError::Internal(
+            None => Err(StoreError::Cancelled(
                 "a login attempt was neither counted nor refused".into(),
             )),
         }
@@ -125,7 +149,7 @@ impl Store {
     /// The password of `attempt` was right: its (email, IP) failures are forgotten, and the
     /// attempt itself is taken back from the per-email and per-IP totals (which keep every
     /// failure).
-    pub async fn login_succeeded(&self, attempt: &LoginAttempt) -> Result<(), ApiError> {
+    pub async fn login_succeeded(&self, attempt: &LoginAttempt) -> Result<(), StoreError> {
         let clear = self
             .client()
             .delete_item()
@@ -144,67 +168,20 @@ impl Store {
 
     /// Counts one attempt in `counter`: at most `max` per window of `window_secs` (starting at
     /// the first). Ok(window end) when counted.
-    async fn count(
-        &self,
-        counter: &Counter,
-        now: i64,
-        max: u32,
-        window_secs: i64,
-    ) -> Result<Result<i64, Throttled>, ApiError> {
+    async fn count(&self, counter: &Counter, now: i64, max: u32, window_secs: i64) -> Counted {
         let end = now + window_secs;
         for _ in 0..ATTEMPT_ROUNDS {
-            let counted = self
-                .client()
-                .update_item()
-                .table_name(self.table())
-                .set_key(Some(counter.key()))
-                .update_expression(
-                    "SET failures = if_not_exists(failures, :zero) + :one, \
-                     window_ends_at = if_not_exists(window_ends_at, :end), \
-                     #ttl = if_not_exists(#ttl, :end)",
-                )
-                .condition_expression(
-                    "attribute_not_exists(window_ends_at) OR \
-                     (window_ends_at > :now AND failures < :max)",
-                )
-                .expression_attribute_names("#ttl", TTL)
-                .expression_attribute_values(":zero", n(0))
-                .expression_attribute_values(":one", n(1))
-                .expression_attribute_values(":end", n(end))
-                .expression_attribute_values(":now", n(now))
-                .expression_attribute_values(":max", n(i64::from(max)))
-                .return_values(ReturnValue::UpdatedNew)
-                .send()
-                .await;
-            match counted {
-                Ok(output) => {
-                    let window_ends_at = output
-                        .attributes()
-                        .and_then(|item| number(item, "window_ends_at"))
-                        .unwrap_or(end);
-                    return Ok(Ok(window_ends_at));
-                }
-                Err(err) if condition_failed(&err) => {}
-                Err(err) => return Err(err.into()),
+            if let Some(window_ends_at) = self.add_failure(counter, now, max, end).await? {
+                return Ok(Ok(window_ends_at));
             }
             // Either the budget is used up, or the window has ended (expiry is checked here,
             // not left to TTL). Which one?
-            let current = self
-                .client()
-                .get_item()
-                .table_name(self.table())
-                .set_key(Some(counter.key()))
-                .consistent_read(true)
-                .send()
-                .await?
-                .item;
-            let window = current.as_ref().and_then(|item| {
-                Some((number(item, "failures")?, number(item, "window_ends_at")?))
-            });
-            match window {
-                Some((failures, window_ends_at)) if window_ends_at > now => {
-                    if failures >= i64::from(max) {
-                        return Ok(Err(Throttled { window_ends_at }));
+            match self.window(counter).await? {
+                Some(current) if current.window_ends_at > now => {
+                    if current.failures >= i64::from(max) {
+                        return Ok(Err(Throttled {
+                            window_ends_at: current.window_ends_at,
+                        }));
                     }
                     // Cleared and restarted by concurrent attempts meanwhile: count again.
                     continue;
@@ -213,41 +190,113 @@ impl Store {
             }
             // The window ended: this attempt opens a new one, unless a concurrent attempt
             // just did (then count against that one in the next round).
-            let reset = self
-                .client()
-                .put_item()
-                .table_name(self.table())
-                .set_item(Some(counter.key()))
-                .item("failures", n(1))
-                .item("window_ends_at", n(end))
-                .item(TTL, n(end))
-                .condition_expression(
-                    "attribute_not_exists(window_ends_at) OR window_ends_at <= :now",
-                )
-                .expression_attribute_values(":now", n(now))
-                .send()
-                .await;
-            match reset {
-                Ok(_) => return Ok(Ok(end)),
-                Err(err) if condition_failed(&err) => {}
-                Err(err) => return Err(err.into()),
+            if self.reset(counter, now, end).await? {
+                return Ok(Ok(end));
             }
         }
-        Err(ApiError::StoreUnavailable(
-            "login throttle kept changing under concurrent attempts".into(),
+        Err(StoreError::unavailable(
+            "login throttle kept changing under concurrent attempts",
         ))
+    }
+
+    /// Adds a failure to a window that is open and below `max` (or opens the first one,
+    /// ending at `end`): the end of the window counted in, or `None` if the condition failed.
+    async fn add_failure(
+        &self,
+        counter: &Counter,
+        now: i64,
+        max: u32,
+        end: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let counted = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(counter.key()))
+            .update_expression(
+                "SET #failures = if_not_exists(#failures, :zero) + :one, \
+                 #window = if_not_exists(#window, :end), \
+                 #ttl = if_not_exists(#ttl, :end)",
+            )
+            .condition_expression(
+                "attribute_not_exists(#window) OR (#window > :now AND #failures < :max)",
+            )
+            .set_expression_attribute_names(Some(names()))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":end", n(end))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":max", n(max))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match counted {
+            Ok(output) => Ok(Some(
+                output
+                    .attributes()
+                    .and_then(|item| number(item, attr::WINDOW_ENDS_AT))
+                    .unwrap_or(end),
+            )),
+            Err(err) if condition_failed(&err) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// The counter's current window, if it has a readable one (consistent read).
+    async fn window(&self, counter: &Counter) -> Result<Option<ThrottleItem>, StoreError> {
+        let item = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(counter.key()))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item;
+        // An item that is not a whole window (never written so) counts as ended.
+        Ok(item.and_then(|item| serde_dynamo::from_item(item).ok()))
+    }
+
+    /// Opens a new window with this attempt as its first failure, unless a concurrent attempt
+    /// just opened one (`false`).
+    async fn reset(&self, counter: &Counter, now: i64, end: i64) -> Result<bool, StoreError> {
+        let (user_id, sk) = counter.pk_sk();
+        let item = serde_dynamo::to_item(ThrottleItem {
+            user_id,
+            sk,
+            failures: 1,
+            window_ends_at: end,
+            expires_at: end,
+        })?;
+        let reset = self
+            .client()
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#window) OR #window <= :now")
+            .expression_attribute_names("#window", attr::WINDOW_ENDS_AT)
+            .expression_attribute_values(":now", n(now))
+            .send()
+            .await;
+        match reset {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     /// Takes one attempt back from `counter`, only from the window it was counted in (a window
     /// that ended since then is left alone).
-    async fn uncount(&self, counter: &Counter, window_ends_at: i64) -> Result<(), ApiError> {
+    async fn uncount(&self, counter: &Counter, window_ends_at: i64) -> Result<(), StoreError> {
         let result = self
             .client()
             .update_item()
             .table_name(self.table())
             .set_key(Some(counter.key()))
-            .update_expression("SET failures = failures - :one")
-            .condition_expression("window_ends_at = :end AND failures >= :one")
+            .update_expression("SET #failures = #failures - :one")
+            .condition_expression("#window = :end AND #failures >= :one")
+            .expression_attribute_names("#failures", attr::FAILURES)
+            .expression_attribute_names("#window", attr::WINDOW_ENDS_AT)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":end", n(window_ends_at))
             .send()

@@ -13,21 +13,18 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
-use serde::{Deserialize, Serialize};
 
-use super::sessions::family_sk;
-use super::writes::{backoff, build, condition_failed, key, number};
-use super::{PK, SK, Store};
-use crate::auth::{Email, User, UserName};
-use crate::domain::{FamilyId, Timestamp, UserId};
-use crate::error::ApiError;
+use super::items::{EmailItem, PasswordItem, StandingItem, UserItem};
+use super::keys::{
+    Key, PK, SK, USER_SK, attr, email_key, family_sk, key, n, s, sk_of, text, user_key, user_pk,
+};
+use super::writes::{backoff, condition_failed, conditional};
+use super::{Store, StoreError};
+use crate::auth::{Email, User};
+use crate::domain::{FamilyId, UserId};
 
-pub const USER_SK: &str = "USER";
-const EMAIL_SK: &str = "EMAIL";
-/// Attribute of the user item set once its deletion has begun.
-const DELETING: &str = "deleting";
 /// Items of the partition read (keys only) and deleted per round of a sweep.
 const SWEEP_PAGE: i32 = 250;
 /// Rounds of re-asking for keys a `BatchGetItem` left unprocessed.
@@ -55,50 +52,28 @@ pub enum Deletion {
     NoAccount,
 }
 
-/// Partition key of an email's reservation.
-pub fn email_pk(email: &Email) -> String {
-    format!("EMAIL#{email}")
-}
-
-#[derive(Serialize, Deserialize)]
-struct UserItem {
-    user_id: String,
-    sk: String,
-    email: String,
-    name: String,
-    password_hash: String,
-    created_at: Timestamp,
-}
-
-#[derive(Serialize, Deserialize)]
-struct EmailItem {
-    user_id: String,
-    sk: String,
-    owner: String,
+/// How a registration ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserCreation {
+    Created,
+    /// The email belongs to an account already (maybe a concurrent registration that won);
+    /// nothing was written.
+    EmailTaken,
 }
 
 /// The stored form of a user.
-pub(super) fn user_item(
-    user: &User,
-    password_hash: String,
-) -> Result<HashMap<String, AttributeValue>, ApiError> {
-    Ok(serde_dynamo::to_item(UserItem {
-        user_id: user.id.to_string(),
-        sk: USER_SK.into(),
-        email: user.email.to_string(),
-        name: user.name.as_str().to_string(),
-        password_hash,
-        created_at: user.created_at,
-    })?)
+pub(super) fn user_item(user: &User, password_hash: String) -> Result<Key, StoreError> {
+    Ok(serde_dynamo::to_item(UserItem::new(user, password_hash))?)
 }
 
 /// The stored reservation of a user's email.
-pub(super) fn email_item(user: &User) -> Result<HashMap<String, AttributeValue>, ApiError> {
-    Ok(serde_dynamo::to_item(EmailItem {
-        user_id: email_pk(&user.email),
-        sk: EMAIL_SK.into(),
-        owner: user.id.to_string(),
-    })?)
+pub(super) fn email_item(user: &User) -> Result<Key, StoreError> {
+    Ok(serde_dynamo::to_item(EmailItem::new(user))?)
+}
+
+/// The user an item's `owner` attribute names.
+pub(super) fn owner(owner: &str, what: &'static str) -> Result<UserId, StoreError> {
+    UserId::parse(owner).ok_or(StoreError::Corrupt(what))
 }
 
 /// The condition that the user item exists and its deletion has not begun (names `#pk` and
@@ -109,7 +84,7 @@ pub(super) const USER_ACTIVE: &str = "attribute_exists(#pk) AND attribute_not_ex
 pub(super) fn user_condition_names() -> HashMap<String, String> {
     HashMap::from([
         ("#pk".to_string(), PK.to_string()),
-        ("#deleting".to_string(), DELETING.to_string()),
+        ("#deleting".to_string(), attr::DELETING.to_string()),
     ])
 }
 
@@ -118,82 +93,81 @@ pub(super) fn user_condition_names() -> HashMap<String, String> {
 pub(super) fn user_exists_check(
     store: &Store,
     user: UserId,
-) -> Result<TransactWriteItem, ApiError> {
-    let check = build(
-        ConditionCheck::builder()
-            .table_name(store.table())
-            .set_key(Some(key(user.to_string(), USER_SK)))
-            .condition_expression(USER_ACTIVE)
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .build(),
-    )?;
+) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(store.table())
+        .set_key(Some(user_key(user)))
+        .condition_expression(USER_ACTIVE)
+        .set_expression_attribute_names(Some(user_condition_names()))
+        .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
 impl Store {
     /// A transaction item writing `item` only where no item has its key yet.
-    pub(super) fn put_new(
-        &self,
-        item: HashMap<String, AttributeValue>,
-    ) -> Result<TransactWriteItem, ApiError> {
-        let put = build(
-            Put::builder()
-                .table_name(self.table())
-                .set_item(Some(item))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build(),
-        )?;
+    pub(super) fn put_new(&self, item: Key) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
     /// The standing of `user` alone (consistent read of the user item's key and deletion
     /// mark), for tokens that name no taskline session: `Active` counts its session alive.
-    pub async fn user_standing(&self, user: UserId) -> Result<Standing, ApiError> {
+    pub async fn user_standing(&self, user: UserId) -> Result<Standing, StoreError> {
         let output = self
             .client()
             .get_item()
             .table_name(self.table())
-            .key(PK, AttributeValue::S(user.to_string()))
-            .key(SK, AttributeValue::S(USER_SK.into()))
+            .set_key(Some(user_key(user)))
             .projection_expression("#pk, #deleting")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting", DELETING)
+            .expression_attribute_names("#deleting", attr::DELETING)
             .consistent_read(true)
             .send()
             .await?;
-        Ok(match output.item {
+        let item = output
+            .item
+            .map(serde_dynamo::from_item::<_, StandingItem>)
+            .transpose()?;
+        Ok(match item {
             None => Standing::NoAccount,
-            Some(item) if item.contains_key(DELETING) => Standing::Deleting,
+            Some(StandingItem {
+                deleting: Some(_), ..
+            }) => Standing::Deleting,
             Some(_) => Standing::Active {
                 session_alive: true,
             },
         })
     }
 
-    /// Stores a new user and reserves its email in one transaction. 409 if the email is taken
-    /// (by anyone, including a concurrent registration that won).
-    pub async fn create_user(&self, user: &User, password_hash: String) -> Result<(), ApiError> {
-        let user_item = user_item(user, password_hash)?;
-        let email_item = email_item(user)?;
-        match self
-            .transact(vec![self.put_new(email_item)?, self.put_new(user_item)?])
-            .await?
-        {
-            Ok(()) => Ok(()),
-            Err(_) => Err(ApiError::Conflict(
-                "an account with this email already exists",
-            )),
-        }
+    /// Stores a new user and reserves its email in one transaction, unless the email is
+    /// taken (by anyone, including a concurrent registration that won).
+    pub async fn create_user(
+        &self,
+        user: &User,
+        password_hash: String,
+    ) -> Result<UserCreation, StoreError> {
+        let items = vec![
+            conditional(UserCreation::EmailTaken, self.put_new(email_item(user)?)?),
+            conditional(
+                UserCreation::EmailTaken,
+                self.put_new(user_item(user, password_hash)?)?,
+            ),
+        ];
+        self.transact(UserCreation::Created, items).await
     }
 
     /// The user, if it exists (consistent read).
-    pub async fn user(&self, id: UserId) -> Result<Option<User>, ApiError> {
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         let output = self
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(key(id.to_string(), USER_SK)))
+            .set_key(Some(user_key(id)))
             .consistent_read(true)
             .send()
             .await?;
@@ -201,52 +175,50 @@ impl Store {
             return Ok(None);
         };
         let item: UserItem = serde_dynamo::from_item(item)?;
-        Ok(Some(User {
-            id,
-            email: Email::from_stored(item.email),
-            name: UserName::from_stored(item.name),
-            created_at: item.created_at,
-        }))
+        Ok(Some(User::try_from(item)?))
     }
 
     /// The user owning `email` and its password hash (PHC string), if any.
     pub async fn credentials_by_email(
         &self,
         email: &Email,
-    ) -> Result<Option<(UserId, String)>, ApiError> {
+    ) -> Result<Option<(UserId, String)>, StoreError> {
         let reservation = self
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(key(email_pk(email), EMAIL_SK)))
+            .set_key(Some(email_key(email.as_str())))
             .consistent_read(true)
             .send()
             .await?;
         let owner = match reservation.item {
             Some(item) => {
                 let reservation: EmailItem = serde_dynamo::from_item(item)?;
-                Some(UserId::parse(&reservation.owner).ok_or_else(|| {
-                    ApiError::Internal("email reservation with a bad owner".into())
-                })?)
+                Some(owner(
+                    &reservation.owner,
+                    "email reservation with a bad owner",
+                )?)
             }
             None => None,
         };
         // Unknown emails make the same second read (of an item that cannot exist), so the
         // number of round trips does not tell them apart from known ones.
-        let user_pk = owner.map_or_else(|| email_pk(email), |owner| owner.to_string());
+        let pk = owner.map_or_else(|| super::keys::email_pk(email.as_str()), user_pk);
         let user = self
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(key(user_pk, USER_SK)))
-            .projection_expression("password_hash")
+            .set_key(Some(key(pk, USER_SK)))
+            .projection_expression("#hash")
+            .expression_attribute_names("#hash", attr::PASSWORD_HASH)
             .consistent_read(true)
             .send()
             .await?;
         let hash = user
             .item
-            .and_then(|mut item| item.remove("password_hash"))
-            .and_then(|hash| hash.as_s().ok().cloned());
+            .map(serde_dynamo::from_item::<_, PasswordItem>)
+            .transpose()?
+            .and_then(|item| item.password_hash);
         Ok(owner.zip(hash))
     }
 
@@ -257,27 +229,50 @@ impl Store {
         user: UserId,
         family: FamilyId,
         now: i64,
-    ) -> Result<Standing, ApiError> {
-        let pk = user.to_string();
+    ) -> Result<Standing, StoreError> {
         let family_sk = family_sk(family);
-        let mut wanted = Some(build(
-            KeysAndAttributes::builder()
-                .keys(key(pk.clone(), USER_SK))
-                .keys(key(pk.clone(), family_sk.clone()))
-                .projection_expression("#sk, #deleting, absolute_expires_at")
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#deleting", DELETING)
-                .consistent_read(true)
-                .build(),
-        )?);
+        let wanted = KeysAndAttributes::builder()
+            .keys(user_key(user))
+            .keys(key(user_pk(user), family_sk.clone()))
+            .projection_expression("#sk, #deleting, #expires")
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_names("#deleting", attr::DELETING)
+            .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
+            .consistent_read(true)
+            .build()?;
+        let items = self
+            .batch_get(wanted)
+            .await?
+            .into_iter()
+            .map(serde_dynamo::from_item::<_, StandingItem>)
+            .collect::<Result<Vec<_>, _>>()?;
+        let find = |sk: &str| items.iter().find(|item| item.sk.as_deref() == Some(sk));
+        Ok(match find(USER_SK) {
+            None => Standing::NoAccount,
+            Some(StandingItem {
+                deleting: Some(_), ..
+            }) => Standing::Deleting,
+            Some(_) => Standing::Active {
+                // TTL deletes late: an expired family is gone even while its item remains.
+                session_alive: find(&family_sk).is_some_and(|family| {
+                    family
+                        .absolute_expires_at
+                        .is_none_or(|expires| now < expires)
+                }),
+            },
+        })
+    }
+
+    /// The items of one consistent `BatchGetItem`, asking again for keys DynamoDB left
+    /// unprocessed (only under throttling; never reported missing).
+    async fn batch_get(&self, keys: KeysAndAttributes) -> Result<Vec<Key>, StoreError> {
+        let mut wanted = Some(keys);
         let mut items = Vec::new();
         let mut attempt = 0;
         while let Some(keys) = wanted.take() {
             attempt += 1;
             if attempt > BATCH_GET_ATTEMPTS {
-                return Err(ApiError::StoreUnavailable(
-                    "batch get left keys unprocessed".into(),
-                ));
+                return Err(StoreError::unavailable("batch get left keys unprocessed"));
             }
             if attempt > 1 {
                 backoff(attempt).await;
@@ -294,31 +289,12 @@ impl Store {
                     .and_then(|mut r| r.remove(self.table()))
                     .unwrap_or_default(),
             );
-            // Only under throttling: ask again for what was left, never report it missing.
             wanted = output
                 .unprocessed_keys
                 .and_then(|mut u| u.remove(self.table()))
                 .filter(|k| !k.keys().is_empty());
         }
-        let sk_of = |item: &HashMap<String, AttributeValue>| {
-            item.get(SK).and_then(|v| v.as_s().ok()).cloned()
-        };
-        let user_item = items
-            .iter()
-            .find(|item| sk_of(item).as_deref() == Some(USER_SK));
-        let family_item = items
-            .iter()
-            .find(|item| sk_of(item).as_deref() == Some(family_sk.as_str()));
-        Ok(match user_item {
-            None => Standing::NoAccount,
-            Some(item) if item.contains_key(DELETING) => Standing::Deleting,
-            Some(_) => Standing::Active {
-                // TTL deletes late: an expired family is gone even while its item remains.
-                session_alive: family_item.is_some_and(|family| {
-                    number(family, "absolute_expires_at").is_none_or(|expires| now < expires)
-                }),
-            },
-        })
+        Ok(items)
     }
 
     /// Deletes an account, or goes on deleting it: marks the user item `deleting`, sweeps the
@@ -332,32 +308,52 @@ impl Store {
         id: UserId,
         now: i64,
         budget: Duration,
-    ) -> Result<Deletion, ApiError> {
+    ) -> Result<Deletion, StoreError> {
         let started = Instant::now();
-        let pk = id.to_string();
+        let Some(user_item) = self.mark_deleting(id, now).await? else {
+            return Ok(Deletion::NoAccount);
+        };
+        // Users written by test tools may have no email (and so no reservation).
+        let email = text(&user_item, attr::EMAIL).map(str::to_owned);
+        if !self.sweep(id, started, budget).await? {
+            return Ok(Deletion::Unfinished);
+        }
+        self.delete_user_and_email(id, email).await
+    }
+
+    /// Marks the user item `deleting` (keeping the time of the first attempt): the item as
+    /// marked, or `None` if there is no such user.
+    async fn mark_deleting(&self, id: UserId, now: i64) -> Result<Option<Key>, StoreError> {
         let marked = self
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(key(pk.clone(), USER_SK)))
+            .set_key(Some(user_key(id)))
             .update_expression("SET #deleting = if_not_exists(#deleting, :now)")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting", DELETING)
-            .expression_attribute_values(":now", AttributeValue::N(now.to_string()))
+            .expression_attribute_names("#deleting", attr::DELETING)
+            .expression_attribute_values(":now", n(now))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        let user_item = match marked {
-            Ok(output) => output.attributes.unwrap_or_default(),
-            Err(err) if condition_failed::<UpdateItemError, _>(&err) => {
-                return Ok(Deletion::NoAccount);
-            }
-            Err(err) => return Err(err.into()),
-        };
-        // Users written by test tools may have no email (and so no reservation).
-        let email = user_item.get("email").and_then(|v| v.as_s().ok()).cloned();
+        match marked {
+            Ok(output) => Ok(Some(output.attributes.unwrap_or_default())),
+            Err(err) if condition_failed::<UpdateItemError, _>(&err) => Ok(None),
+            Err(err) => Err(err.into()),
+        }
+    }
 
+    /// Deletes every item of the partition but the user item, page by page: `true` once the
+    /// partition holds nothing else, `false` if `budget` ran out first (after at least one
+    /// page).
+    async fn sweep(
+        &self,
+        id: UserId,
+        started: Instant,
+        budget: Duration,
+    ) -> Result<bool, StoreError> {
+        let pk = user_pk(id);
         // Each pass reads from the start of the partition: deleted items are gone, so a pass
         // resumes where the last one (or the last attempt) stopped. A pass that deleted
         // something is followed by another, which must find the partition empty.
@@ -371,7 +367,7 @@ impl Store {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", AttributeValue::S(pk.clone()))
+                .expression_attribute_values(":pk", s(&pk))
                 .projection_expression("#pk, #sk")
                 .consistent_read(true)
                 .limit(SWEEP_PAGE)
@@ -382,50 +378,56 @@ impl Store {
                 .items
                 .unwrap_or_default()
                 .into_iter()
-                .filter(|item| {
-                    item.get(SK).and_then(|v| v.as_s().ok()).map(String::as_str) != Some(USER_SK)
-                })
+                .filter(|item| sk_of(item) != Some(USER_SK))
                 .collect();
             deleted_this_pass += keys.len();
             self.delete_all(keys).await?;
             start = page.last_evaluated_key;
             if start.is_none() {
                 if deleted_this_pass == 0 {
-                    break;
+                    return Ok(true);
                 }
                 deleted_this_pass = 0;
             }
             if started.elapsed() >= budget {
-                return Ok(Deletion::Unfinished);
+                return Ok(false);
             }
         }
+    }
 
-        let delete_user = build(
-            Delete::builder()
-                .table_name(self.table())
-                .set_key(Some(key(pk.clone(), USER_SK)))
-                .condition_expression("attribute_exists(#deleting)")
-                .expression_attribute_names("#deleting", DELETING)
-                .build(),
-        )?;
-        let mut items = vec![TransactWriteItem::builder().delete(delete_user).build()];
+    /// The last step: the (marked) user item and this user's email reservation, together.
+    async fn delete_user_and_email(
+        &self,
+        id: UserId,
+        email: Option<String>,
+    ) -> Result<Deletion, StoreError> {
+        let delete_user = Delete::builder()
+            .table_name(self.table())
+            .set_key(Some(user_key(id)))
+            .condition_expression("attribute_exists(#deleting)")
+            .expression_attribute_names("#deleting", attr::DELETING)
+            .build()?;
+        // A failed condition: a concurrent attempt deleted the user item first, having
+        // found the partition empty as this one did; the deletion is finished either way.
+        let mut items = vec![conditional(
+            Deletion::Finished,
+            TransactWriteItem::builder().delete(delete_user).build(),
+        )];
         if let Some(email) = email {
             // Only this user's reservation: never one another account made after a change.
-            let delete_email = build(
-                Delete::builder()
-                    .table_name(self.table())
-                    .set_key(Some(key(email_pk(&Email::from_stored(email)), EMAIL_SK)))
-                    .condition_expression("attribute_not_exists(#pk) OR #owner = :owner")
-                    .expression_attribute_names("#pk", PK)
-                    .expression_attribute_names("#owner", "owner")
-                    .expression_attribute_values(":owner", AttributeValue::S(pk.clone()))
-                    .build(),
-            )?;
-            items.push(TransactWriteItem::builder().delete(delete_email).build());
+            let delete_email = Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(email_key(Email::from_stored(email).as_str())))
+                .condition_expression("attribute_not_exists(#pk) OR #owner = :owner")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#owner", attr::OWNER)
+                .expression_attribute_values(":owner", s(user_pk(id)))
+                .build()?;
+            items.push(conditional(
+                Deletion::Finished,
+                TransactWriteItem::builder().delete(delete_email).build(),
+            ));
         }
-        // A failed condition: a concurrent attempt deleted the user item first, having
-        // found the partition empty as this one did.
-        let _ = self.transact(items).await?;
-        Ok(Deletion::Finished)
+        self.transact(Deletion::Finished, items).await
     }
 }

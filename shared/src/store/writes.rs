@@ -1,41 +1,14 @@
 //! Multi-item writes every concern needs: conditional transactions (retried while they merely
 //! collide with another transaction) and bulk deletion (retrying unprocessed items).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{DeleteRequest, TransactWriteItem, WriteRequest};
 
-use super::{PK, SK, Store};
-use crate::error::ApiError;
-
-/// A full primary key.
-pub type Key = HashMap<String, AttributeValue>;
-
-/// The key of item `sk` in partition `pk`.
-pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Key {
-    HashMap::from([
-        (PK.to_string(), AttributeValue::S(pk.into())),
-        (SK.to_string(), AttributeValue::S(sk.into())),
-    ])
-}
-
-/// A number attribute.
-pub(super) fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
-/// A number attribute of an item, if present and numeric.
-pub(super) fn number(item: &HashMap<String, AttributeValue>, name: &str) -> Option<i64> {
-    item.get(name)?.as_n().ok()?.parse().ok()
-}
-
-/// A request the SDK's builder refused: a bug of ours, reported as 500.
-pub(super) fn build<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<T, ApiError> {
-    result.map_err(|e| ApiError::Internal(format!("building a request: {e}")))
-}
+use super::keys::{Key, PK, SK, s};
+use super::{Store, StoreError};
 
 /// Whether a single-item write failed only because its condition did not hold.
 pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
@@ -43,15 +16,48 @@ pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
         == Some("ConditionalCheckFailedException")
 }
 
-/// Why a transaction did not happen: the condition of each of its items that failed, by
-/// position (`true` = that item's condition failed).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConditionsFailed(pub Vec<bool>);
+/// Why DynamoDB cancelled one item of a transaction (its `CancellationReason` code, typed once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// The item was fine; another one failed.
+    None,
+    ConditionalCheckFailed,
+    /// Another transaction held the item.
+    TransactionConflict,
+    Throttling,
+    Other,
+}
 
-impl ConditionsFailed {
-    pub fn failed(&self, index: usize) -> bool {
-        self.0.get(index).copied().unwrap_or(false)
+impl Reason {
+    fn of(code: Option<&str>) -> Self {
+        match code {
+            None | Some("None") => Self::None,
+            Some("ConditionalCheckFailed") => Self::ConditionalCheckFailed,
+            Some("TransactionConflict") => Self::TransactionConflict,
+            Some("ThrottlingError") => Self::Throttling,
+            Some(_) => Self::Other,
+        }
     }
+
+    /// Whether a cancellation for this reason alone is worth another attempt.
+    fn retryable(self) -> bool {
+        matches!(
+            self,
+            Self::None | Self::TransactionConflict | Self::Throttling
+        )
+    }
+}
+
+/// One item of a conditional transaction and what the transaction means if this item's
+/// condition is the one that failed (outcomes are named by the caller, once, with the item).
+pub(super) struct Conditional<O> {
+    pub if_refused: O,
+    pub item: TransactWriteItem,
+}
+
+/// `item`, whose failed condition means `if_refused`.
+pub(super) fn conditional<O>(if_refused: O, item: TransactWriteItem) -> Conditional<O> {
+    Conditional { if_refused, item }
 }
 
 /// Attempts of a transaction that keeps colliding with concurrent ones (each a few ms apart).
@@ -64,14 +70,17 @@ const BATCH_SIZE: usize = 25;
 const BATCHES_IN_FLIGHT: usize = 4;
 
 impl Store {
-    /// Runs a transaction. `Ok(Err(..))` when a condition failed (the caller decides what
-    /// that means: a taken email, a spent token). A cancellation only because another
+    /// Runs a transaction: `done` if it committed, else the outcome of the first item (in
+    /// the order given) whose condition failed. A cancellation only because another
     /// transaction held one of the items is retried: the retry then sees that transaction's
     /// outcome, so of concurrent conditional writes exactly one succeeds.
-    pub async fn transact(
+    pub(super) async fn transact<O: Copy>(
         &self,
-        items: Vec<TransactWriteItem>,
-    ) -> Result<Result<(), ConditionsFailed>, ApiError> {
+        done: O,
+        items: Vec<Conditional<O>>,
+    ) -> Result<O, StoreError> {
+        let (outcomes, items): (Vec<O>, Vec<TransactWriteItem>) =
+            items.into_iter().map(|c| (c.if_refused, c.item)).unzip();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -82,42 +91,32 @@ impl Store {
                 .send()
                 .await;
             let err = match result {
-                Ok(_) => return Ok(Ok(())),
+                Ok(_) => return Ok(done),
                 Err(err) => err,
             };
-            // Why DynamoDB cancelled it, item by item ("None" for items that were fine).
-            let reasons: Vec<String> = match err.as_service_error() {
+            let reasons: Vec<Reason> = match err.as_service_error() {
                 Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
                     .cancellation_reasons()
                     .iter()
-                    .map(|r| r.code().unwrap_or("None").to_owned())
+                    .map(|r| Reason::of(r.code()))
                     .collect(),
                 Some(other) if other.code() == Some("TransactionConflictException") => {
-                    vec!["TransactionConflict".into()]
+                    vec![Reason::TransactionConflict]
                 }
                 _ => return Err(err.into()),
             };
-            if reasons.iter().any(|r| r == "ConditionalCheckFailed") {
-                return Ok(Err(ConditionsFailed(
-                    reasons
-                        .iter()
-                        .map(|r| r == "ConditionalCheckFailed")
-                        .collect(),
-                )));
+            let refused = reasons
+                .iter()
+                .position(|r| *r == Reason::ConditionalCheckFailed)
+                .and_then(|index| outcomes.get(index));
+            if let Some(outcome) = refused {
+                return Ok(*outcome);
             }
-            let retryable = reasons.iter().all(|r| {
-                matches!(
-                    r.as_str(),
-                    "None" | "TransactionConflict" | "ThrottlingError"
-                )
-            });
-            if !retryable {
-                return Err(ApiError::Internal(format!(
-                    "transaction cancelled: {reasons:?}"
-                )));
+            if !reasons.iter().all(|r| r.retryable()) {
+                return Err(StoreError::Cancelled(format!("{reasons:?}")));
             }
             if attempt >= TRANSACT_ATTEMPTS {
-                return Err(ApiError::StoreUnavailable(format!(
+                return Err(StoreError::unavailable(format!(
                     "transaction cancelled {attempt} times: {reasons:?}"
                 )));
             }
@@ -127,20 +126,20 @@ impl Store {
 
     /// Keys of every item in partition `pk` (whose sort key starts with `sk_prefix`, if
     /// given), read consistently.
-    pub async fn keys_of(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Key>, ApiError> {
+    pub async fn keys_of(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Key>, StoreError> {
         let mut query = self
             .client()
             .query()
             .table_name(self.table())
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", AttributeValue::S(pk.into()))
+            .expression_attribute_values(":pk", s(pk))
             .projection_expression("#pk, #sk")
             .consistent_read(true);
         query = match sk_prefix {
             Some(prefix) => query
                 .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.into())),
+                .expression_attribute_values(":prefix", s(prefix)),
             None => query.key_condition_expression("#pk = :pk"),
         };
         let mut keys = Vec::new();
@@ -153,7 +152,7 @@ impl Store {
 
     /// Deletes every item of `keys`, 25 per request and a few requests at a time,
     /// re-sending what DynamoDB left unprocessed.
-    pub async fn delete_all(&self, keys: Vec<Key>) -> Result<(), ApiError> {
+    pub async fn delete_all(&self, keys: Vec<Key>) -> Result<(), StoreError> {
         let mut in_flight = tokio::task::JoinSet::new();
         for chunk in keys.chunks(BATCH_SIZE) {
             let requests = chunk
@@ -163,7 +162,6 @@ impl Store {
                         .set_key(Some(key.clone()))
                         .build()
                         .map(|delete| WriteRequest::builder().delete_request(delete).build())
-                        .map_err(|e| ApiError::Internal(format!("building delete request: {e}")))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if in_flight.len() >= BATCHES_IN_FLIGHT {
@@ -178,13 +176,13 @@ impl Store {
     }
 
     /// One `BatchWriteItem` of deletions, re-sent until nothing is left unprocessed.
-    async fn delete_batch(self, mut requests: Vec<WriteRequest>) -> Result<(), ApiError> {
+    async fn delete_batch(self, mut requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         let mut attempt = 0;
         while !requests.is_empty() {
             attempt += 1;
             if attempt > BATCH_ATTEMPTS {
-                return Err(ApiError::StoreUnavailable(
-                    "batch delete left items unprocessed".into(),
+                return Err(StoreError::unavailable(
+                    "batch delete left items unprocessed",
                 ));
             }
             if attempt > 1 {
@@ -207,12 +205,12 @@ impl Store {
 
 /// The outcome of a finished batch task (a panic in one is reported, not propagated).
 fn joined(
-    done: Option<Result<Result<(), ApiError>, tokio::task::JoinError>>,
-) -> Result<(), ApiError> {
+    done: Option<Result<Result<(), StoreError>, tokio::task::JoinError>>,
+) -> Result<(), StoreError> {
     match done {
         None => Ok(()),
         Some(Ok(result)) => result,
-        Some(Err(e)) => Err(ApiError::Internal(format!("batch delete task failed: {e}"))),
+        Some(Err(e)) => Err(e.into()),
     }
 }
 

@@ -67,62 +67,70 @@ impl ListQuery {
                 return Err(bad(format!("query parameter {name} is repeated")));
             }
             seen.push(name);
-            match name.as_str() {
-                "completed" => {
-                    query.filters.completed = Some(match value.as_str() {
-                        "true" => true,
-                        "false" => false,
-                        _ => return Err(bad("completed must be true or false")),
-                    })
-                }
-                "priority" => {
-                    query.filters.priority = Some(
-                        Priority::parse(value)
-                            .ok_or_else(|| bad("priority must be one of low, medium, high"))?,
-                    )
-                }
-                "q" => {
-                    let q = value.trim();
-                    if q.chars().count() > MAX_TITLE_CHARS {
-                        return Err(bad(format!(
-                            "q must be at most {MAX_TITLE_CHARS} characters"
-                        )));
-                    }
-                    query.filters.q = (!q.is_empty()).then(|| q.to_lowercase());
-                }
-                "order" => {
-                    query.filters.order = match value.as_str() {
-                        "desc" => Order::Desc,
-                        "asc" => Order::Asc,
-                        _ => return Err(bad("order must be desc or asc")),
-                    }
-                }
-                "limit" => {
-                    query.limit = value
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| {
-                            (1..=MAX_LIMIT).contains(n) && value.bytes().all(|b| b.is_ascii_digit())
-                        })
-                        .ok_or_else(|| {
-                            bad(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
-                        })?
-                }
-                "cursor" => {
-                    if value.is_empty() {
-                        return Err(bad("cursor must not be empty"));
-                    }
-                    query.cursor = Some(value.clone())
-                }
-                other => {
-                    return Err(bad(format!(
-                        "unknown query parameter {other:?} (known: completed, priority, q, order, limit, cursor)"
-                    )));
-                }
-            }
+            query.set(name, value)?;
         }
         Ok(query)
     }
+
+    /// Sets one parameter.
+    fn set(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
+        match name {
+            "completed" => {
+                self.filters.completed = Some(match value {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(bad("completed must be true or false")),
+                })
+            }
+            "priority" => {
+                self.filters.priority = Some(
+                    Priority::parse(value)
+                        .ok_or_else(|| bad("priority must be one of low, medium, high"))?,
+                )
+            }
+            "q" => self.filters.q = parse_q(value)?,
+            "order" => {
+                self.filters.order = match value {
+                    "desc" => Order::Desc,
+                    "asc" => Order::Asc,
+                    _ => return Err(bad("order must be desc or asc")),
+                }
+            }
+            "limit" => self.limit = parse_limit(value)?,
+            "cursor" => {
+                if value.is_empty() {
+                    return Err(bad("cursor must not be empty"));
+                }
+                self.cursor = Some(value.to_string())
+            }
+            other => {
+                return Err(bad(format!(
+                    "unknown query parameter {other:?} (known: completed, priority, q, order, limit, cursor)"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `q`: trimmed, lowercased, at most a title long; empty means no filter.
+fn parse_q(value: &str) -> Result<Option<String>, ApiError> {
+    let q = value.trim();
+    if q.chars().count() > MAX_TITLE_CHARS {
+        return Err(bad(format!(
+            "q must be at most {MAX_TITLE_CHARS} characters"
+        )));
+    }
+    Ok((!q.is_empty()).then(|| q.to_lowercase()))
+}
+
+/// `limit`: plain digits, 1 to [`MAX_LIMIT`].
+fn parse_limit(value: &str) -> Result<usize, ApiError> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n) && value.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| bad(format!("limit must be an integer from 1 to {MAX_LIMIT}")))
 }
 
 fn bad(detail: impl Into<String>) -> ApiError {

@@ -1,0 +1,481 @@
+//! One `#[derive(Serialize, Deserialize)]` struct per item kind, converted with serde_dynamo.
+//! Field names are the stored attribute names (see [`super::keys`]); the layout is the one
+//! the module comment of [`super`] describes, and the tests below pin it attribute by
+//! attribute, so items written by earlier versions still read.
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{self, COUNTS_SK, EMAIL_SK, IDENTITY_SK, USER_SK, task_id_of_sk};
+use crate::auth::{Email, User, UserName};
+use crate::domain::{Timestamp, UserId};
+use crate::tasks::{Priority, Task, TaskCounts, TaskDescription, TaskFields, TaskTitle};
+
+/// A task (`sk = TASK#<uuidv7>`). Times are kept as strings here: a stored value this version
+/// refuses makes the task unreadable (with a reason), not the whole read a failure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct TaskItem {
+    pub user_id: String,
+    pub sk: String,
+    pub title: String,
+    pub title_lc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub completed: bool,
+    pub priority: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl TaskItem {
+    pub fn new(user: UserId, task: &Task) -> Self {
+        let f = &task.fields;
+        Self {
+            user_id: keys::user_pk(user),
+            sk: keys::task_sk(task.id),
+            title: f.title.as_str().to_string(),
+            title_lc: f.title.search_key(),
+            description: f.description.as_ref().map(|d| d.as_str().to_string()),
+            completed: f.completed,
+            priority: f.priority.as_str().to_string(),
+            due_date: f.due_date.map(Timestamp::to_rfc3339),
+            created_at: task.created_at.to_rfc3339(),
+            updated_at: task.updated_at.to_rfc3339(),
+            version: task.version,
+        }
+    }
+}
+
+fn corrupt(what: &str) -> String {
+    format!("stored task has an invalid {what}")
+}
+
+fn timestamp(value: &str, name: &str) -> Result<Timestamp, String> {
+    Timestamp::parse(value).ok_or_else(|| corrupt(name))
+}
+
+/// Stored data is validated again, so a corrupt item is reported as unreadable (the error
+/// names the attribute, never its value) rather than returned as invalid output.
+impl TryFrom<TaskItem> for Task {
+    type Error = String;
+
+    fn try_from(item: TaskItem) -> Result<Self, String> {
+        use keys::attr::*;
+        let fields = TaskFields {
+            title: TaskTitle::from_stored(&item.title).map_err(|_| corrupt(TITLE))?,
+            description: item
+                .description
+                .as_deref()
+                .map(|d| TaskDescription::from_stored(d).map_err(|_| corrupt(DESCRIPTION)))
+                .transpose()?,
+            completed: item.completed,
+            priority: Priority::parse(&item.priority).ok_or_else(|| corrupt(PRIORITY))?,
+            due_date: item
+                .due_date
+                .as_deref()
+                .map(|d| timestamp(d, DUE_DATE))
+                .transpose()?,
+        };
+        Ok(Task {
+            id: task_id_of_sk(&item.sk).ok_or_else(|| corrupt("key"))?,
+            fields,
+            created_at: timestamp(&item.created_at, CREATED_AT)?,
+            updated_at: timestamp(&item.updated_at, UPDATED_AT)?,
+            version: item.version,
+        })
+    }
+}
+
+/// What is still readable of a task item that does not parse as a [`TaskItem`]: each
+/// attribute is optional and any type is tolerated (`serde_dynamo` skips what does not fit).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct TaskRemains {
+    #[serde(default, deserialize_with = "lenient")]
+    pub version: Option<u64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub completed: Option<bool>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_at: Option<String>,
+}
+
+/// A value of the wanted type, or `None` for any other stored type.
+fn lenient<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Either<T> {
+        Wanted(T),
+        Other(serde::de::IgnoredAny),
+    }
+    Ok(match Either::<T>::deserialize(deserializer)? {
+        Either::Wanted(value) => Some(value),
+        Either::Other(_) => None,
+    })
+}
+
+/// The user's task totals (`sk = COUNTS`), maintained with `ADD`; absent numbers are zero.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct CountsItem {
+    pub user_id: String,
+    pub sk: String,
+    #[serde(default)]
+    pub total: i64,
+    #[serde(default)]
+    pub completed: i64,
+}
+
+impl CountsItem {
+    pub fn new(user: UserId, counts: TaskCounts) -> Self {
+        Self {
+            user_id: keys::user_pk(user),
+            sk: COUNTS_SK.into(),
+            total: i64::try_from(counts.total).unwrap_or(i64::MAX),
+            completed: i64::try_from(counts.completed).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+impl From<CountsItem> for TaskCounts {
+    /// A negative count (never written by the API) reads as zero.
+    fn from(item: CountsItem) -> Self {
+        Self {
+            total: u64::try_from(item.total).unwrap_or(0),
+            completed: u64::try_from(item.completed).unwrap_or(0),
+        }
+    }
+}
+
+/// A user (`sk = USER`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct UserItem {
+    pub user_id: String,
+    pub sk: String,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub created_at: Timestamp,
+}
+
+impl UserItem {
+    pub fn new(user: &User, password_hash: String) -> Self {
+        Self {
+            user_id: keys::user_pk(user.id),
+            sk: USER_SK.into(),
+            email: user.email.to_string(),
+            name: user.name.as_str().to_string(),
+            password_hash,
+            created_at: user.created_at,
+        }
+    }
+}
+
+impl TryFrom<UserItem> for User {
+    type Error = super::StoreError;
+
+    fn try_from(item: UserItem) -> Result<Self, Self::Error> {
+        Ok(User {
+            id: UserId::parse(&item.user_id)
+                .ok_or(super::StoreError::Corrupt("user item with a bad id"))?,
+            email: Email::from_stored(item.email),
+            name: UserName::from_stored(item.name),
+            created_at: item.created_at,
+        })
+    }
+}
+
+/// What authentication reads of a user or family item (a projection): the sort key, the
+/// deletion mark (epoch seconds, set once the account's deletion has begun) and a family's
+/// expiry.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct StandingItem {
+    #[serde(default)]
+    pub sk: Option<String>,
+    #[serde(default)]
+    pub deleting: Option<i64>,
+    #[serde(default)]
+    pub absolute_expires_at: Option<i64>,
+}
+
+/// The password hash of a user item (a projection; absent for items of no user).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct PasswordItem {
+    #[serde(default)]
+    pub password_hash: Option<String>,
+}
+
+/// An email reservation (`user_id = EMAIL#<email>`, `sk = EMAIL`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct EmailItem {
+    pub user_id: String,
+    pub sk: String,
+    pub owner: String,
+}
+
+impl EmailItem {
+    pub fn new(user: &User) -> Self {
+        Self {
+            user_id: keys::email_pk(user.email.as_str()),
+            sk: EMAIL_SK.into(),
+            owner: keys::user_pk(user.id),
+        }
+    }
+}
+
+/// A link of an external identity (`sk = IDENTITY`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct IdentityItem {
+    pub user_id: String,
+    pub sk: String,
+    pub issuer: String,
+    pub subject: String,
+    pub owner: String,
+}
+
+impl IdentityItem {
+    pub fn new(pk: String, issuer: String, subject: String, owner: UserId) -> Self {
+        Self {
+            user_id: pk,
+            sk: IDENTITY_SK.into(),
+            issuer,
+            subject,
+            owner: keys::user_pk(owner),
+        }
+    }
+}
+
+/// A refresh-token family (`sk = REFRESH#<family>`); `last_spent*` once a token was rotated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct FamilyItem {
+    pub user_id: String,
+    pub sk: String,
+    pub created_at: i64,
+    pub absolute_expires_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_spent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_spent_at: Option<i64>,
+}
+
+/// A refresh token (`sk = REFRESH#<family>#<sha256 hex>`); `spent_at` once rotated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct TokenItem {
+    pub user_id: String,
+    pub sk: String,
+    pub issued_at: i64,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub expires_at: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spent_at: Option<i64>,
+}
+
+/// A login failure counter (see `throttle`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct ThrottleItem {
+    pub user_id: String,
+    pub sk: String,
+    pub failures: i64,
+    pub window_ends_at: i64,
+    pub expires_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    use super::*;
+    use crate::store::keys::{Key, n, s};
+
+    fn layout(pairs: &[(&str, AttributeValue)]) -> Key {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), v.clone()))
+            .collect::<HashMap<_, _>>()
+    }
+
+    fn round_trips<T>(item: &T, expected: Key)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        let written: Key = serde_dynamo::to_item(item).unwrap();
+        assert_eq!(written, expected);
+        let read: T = serde_dynamo::from_item(expected).unwrap();
+        assert_eq!(&read, item);
+    }
+
+    #[test]
+    fn task_items_keep_the_hand_built_layout() {
+        let user = UserId::generate();
+        let task = Task::new(TaskFields {
+            title: TaskTitle::parse("Buy Milk").unwrap(),
+            description: Some(TaskDescription::parse("2 litres").unwrap()),
+            completed: true,
+            priority: Priority::High,
+            due_date: Timestamp::parse("2026-12-01T10:00:00+01:00"),
+        });
+        let item = TaskItem::new(user, &task);
+        round_trips(
+            &item,
+            layout(&[
+                ("user_id", s(user.to_string())),
+                ("sk", s(format!("TASK#{}", task.id))),
+                ("title", s("Buy Milk")),
+                ("title_lc", s("buy milk")),
+                ("description", s("2 litres")),
+                ("completed", AttributeValue::Bool(true)),
+                ("priority", s("high")),
+                ("due_date", s("2026-12-01T09:00:00.000Z")),
+                ("created_at", s(task.created_at.to_rfc3339())),
+                ("updated_at", s(task.updated_at.to_rfc3339())),
+                ("version", n(1)),
+            ]),
+        );
+        assert_eq!(Task::try_from(item).unwrap(), task);
+
+        let bare = Task::new(TaskFields {
+            description: None,
+            due_date: None,
+            ..task.fields.clone()
+        });
+        let written: Key = serde_dynamo::to_item(TaskItem::new(user, &bare)).unwrap();
+        assert!(!written.contains_key("description") && !written.contains_key("due_date"));
+        let read: TaskItem = serde_dynamo::from_item(written).unwrap();
+        assert_eq!(Task::try_from(read).unwrap(), bare);
+    }
+
+    #[test]
+    fn what_remains_of_a_corrupt_task_is_read_leniently() {
+        let remains: TaskRemains = serde_dynamo::from_item(layout(&[
+            ("version", s("three")),
+            ("completed", AttributeValue::Bool(true)),
+            ("created_at", n(5)),
+        ]))
+        .unwrap();
+        assert_eq!(remains.version, None);
+        assert_eq!(remains.completed, Some(true));
+        assert_eq!(remains.created_at, None);
+    }
+
+    #[test]
+    fn counts_users_and_reservations_keep_their_layout() {
+        let user = User::new(
+            Email::parse("ada@example.com").unwrap(),
+            UserName::parse("Ada").unwrap(),
+        );
+        let pk = user.id.to_string();
+        round_trips(
+            &CountsItem::new(
+                user.id,
+                TaskCounts {
+                    total: 3,
+                    completed: 1,
+                },
+            ),
+            layout(&[
+                ("user_id", s(&pk)),
+                ("sk", s("COUNTS")),
+                ("total", n(3)),
+                ("completed", n(1)),
+            ]),
+        );
+        round_trips(
+            &UserItem::new(&user, "$argon2id$hash".into()),
+            layout(&[
+                ("user_id", s(&pk)),
+                ("sk", s("USER")),
+                ("email", s("ada@example.com")),
+                ("name", s("Ada")),
+                ("password_hash", s("$argon2id$hash")),
+                ("created_at", s(user.created_at.to_rfc3339())),
+            ]),
+        );
+        round_trips(
+            &EmailItem::new(&user),
+            layout(&[
+                ("user_id", s("EMAIL#ada@example.com")),
+                ("sk", s("EMAIL")),
+                ("owner", s(&pk)),
+            ]),
+        );
+        round_trips(
+            &IdentityItem::new("EXT#aXNz#sub".into(), "iss".into(), "sub".into(), user.id),
+            layout(&[
+                ("user_id", s("EXT#aXNz#sub")),
+                ("sk", s("IDENTITY")),
+                ("issuer", s("iss")),
+                ("subject", s("sub")),
+                ("owner", s(&pk)),
+            ]),
+        );
+    }
+
+    #[test]
+    fn sessions_and_throttles_keep_their_layout() {
+        round_trips(
+            &FamilyItem {
+                user_id: "u".into(),
+                sk: "REFRESH#f".into(),
+                created_at: 1,
+                absolute_expires_at: 2,
+                expires_at: 2,
+                last_spent: None,
+                last_spent_at: None,
+            },
+            layout(&[
+                ("user_id", s("u")),
+                ("sk", s("REFRESH#f")),
+                ("created_at", n(1)),
+                ("absolute_expires_at", n(2)),
+                ("expires_at", n(2)),
+            ]),
+        );
+        round_trips(
+            &TokenItem {
+                user_id: "u".into(),
+                sk: "REFRESH#f#h".into(),
+                issued_at: 1,
+                idle_expires_at: 2,
+                absolute_expires_at: 3,
+                expires_at: 3,
+                parent: Some("p".into()),
+                spent_at: Some(4),
+            },
+            layout(&[
+                ("user_id", s("u")),
+                ("sk", s("REFRESH#f#h")),
+                ("issued_at", n(1)),
+                ("idle_expires_at", n(2)),
+                ("absolute_expires_at", n(3)),
+                ("expires_at", n(3)),
+                ("parent", s("p")),
+                ("spent_at", n(4)),
+            ]),
+        );
+        round_trips(
+            &ThrottleItem {
+                user_id: "LOGIN#a@b.c".into(),
+                sk: "THROTTLE".into(),
+                failures: 1,
+                window_ends_at: 9,
+                expires_at: 9,
+            },
+            layout(&[
+                ("user_id", s("LOGIN#a@b.c")),
+                ("sk", s("THROTTLE")),
+                ("failures", n(1)),
+                ("window_ends_at", n(9)),
+                ("expires_at", n(9)),
+            ]),
+        );
+    }
+}

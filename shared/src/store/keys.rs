@@ -1,0 +1,152 @@
+//! Every key and attribute name of the table, written once: partition and sort key builders,
+//! the attribute-name constants the item structs (see [`super::items`]) and the expressions
+//! use, and the few attribute-value helpers expressions need.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::domain::{FamilyId, UserId};
+use crate::tasks::TaskId;
+
+/// Partition key attribute.
+pub const PK: &str = "user_id";
+/// Sort key attribute.
+pub const SK: &str = "sk";
+/// TTL attribute (epoch seconds).
+pub const TTL: &str = "expires_at";
+
+/// Sort key of the user item.
+pub const USER_SK: &str = "USER";
+/// Sort key of the counts item.
+pub const COUNTS_SK: &str = "COUNTS";
+/// Sort key prefix of task items.
+pub const TASK_SK_PREFIX: &str = "TASK#";
+/// Sort key of an email reservation.
+pub const EMAIL_SK: &str = "EMAIL";
+/// Sort key of an identity link.
+pub const IDENTITY_SK: &str = "IDENTITY";
+/// Sort key of the per-email and per-IP login throttles.
+pub const THROTTLE_SK: &str = "THROTTLE";
+const REFRESH_SK_PREFIX: &str = "REFRESH#";
+
+/// Attribute names (other than the keys).
+pub mod attr {
+    pub const TITLE: &str = "title";
+    pub const TITLE_LC: &str = "title_lc";
+    pub const DESCRIPTION: &str = "description";
+    pub const COMPLETED: &str = "completed";
+    pub const PRIORITY: &str = "priority";
+    pub const DUE_DATE: &str = "due_date";
+    pub const CREATED_AT: &str = "created_at";
+    pub const UPDATED_AT: &str = "updated_at";
+    pub const VERSION: &str = "version";
+    pub const TOTAL: &str = "total";
+    pub const EMAIL: &str = "email";
+    pub const PASSWORD_HASH: &str = "password_hash";
+    pub const OWNER: &str = "owner";
+    /// Set on the user item once its account's deletion has begun.
+    pub const DELETING: &str = "deleting";
+    pub const ABSOLUTE_EXPIRES_AT: &str = "absolute_expires_at";
+    pub const SPENT_AT: &str = "spent_at";
+    pub const LAST_SPENT: &str = "last_spent";
+    pub const LAST_SPENT_AT: &str = "last_spent_at";
+    pub const FAILURES: &str = "failures";
+    pub const WINDOW_ENDS_AT: &str = "window_ends_at";
+}
+
+/// A full primary key.
+pub type Key = HashMap<String, AttributeValue>;
+
+/// The key of item `sk` in partition `pk`.
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Key {
+    HashMap::from([(PK.to_string(), s(pk)), (SK.to_string(), s(sk))])
+}
+
+/// A string attribute value (key conditions and expression values).
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute value (expression values).
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A string attribute of an item read with a projection, if present.
+pub fn text<'a>(item: &'a Key, name: &str) -> Option<&'a str> {
+    item.get(name)?.as_s().ok().map(String::as_str)
+}
+
+/// A number attribute of an item read with a projection, if present and numeric.
+pub fn number(item: &Key, name: &str) -> Option<i64> {
+    item.get(name)?.as_n().ok()?.parse().ok()
+}
+
+/// The sort key of a key (or item), if it is a string.
+pub fn sk_of(item: &Key) -> Option<&str> {
+    text(item, SK)
+}
+
+/// Partition key of a user's items.
+pub fn user_pk(user: UserId) -> String {
+    user.to_string()
+}
+
+pub fn user_key(user: UserId) -> Key {
+    key(user_pk(user), USER_SK)
+}
+
+pub fn counts_key(user: UserId) -> Key {
+    key(user_pk(user), COUNTS_SK)
+}
+
+pub fn task_sk(id: TaskId) -> String {
+    format!("{TASK_SK_PREFIX}{id}")
+}
+
+pub fn task_key(user: UserId, id: TaskId) -> Key {
+    key(user_pk(user), task_sk(id))
+}
+
+/// The task id a task item's sort key names.
+pub fn task_id_of_sk(sk: &str) -> Option<TaskId> {
+    sk.strip_prefix(TASK_SK_PREFIX).and_then(TaskId::parse)
+}
+
+pub fn family_sk(family: FamilyId) -> String {
+    format!("{REFRESH_SK_PREFIX}{family}")
+}
+
+/// Sort-key prefix of every token item of a family.
+pub fn family_tokens_prefix(family: FamilyId) -> String {
+    format!("{}#", family_sk(family))
+}
+
+pub fn token_sk(family: FamilyId, hash: &str) -> String {
+    format!("{}{hash}", family_tokens_prefix(family))
+}
+
+/// Partition key of an email's reservation (the email as normalised by [`crate::auth::Email`]).
+pub fn email_pk(email: &str) -> String {
+    format!("EMAIL#{email}")
+}
+
+pub fn email_key(email: &str) -> Key {
+    key(email_pk(email), EMAIL_SK)
+}
+
+/// Partition of the login throttles of one email.
+pub fn login_pk(email: &str) -> String {
+    format!("LOGIN#{email}")
+}
+
+/// Sort key of the (email, IP) throttle within the email's partition.
+pub fn throttle_ip_sk(ip: &str) -> String {
+    format!("{THROTTLE_SK}#IP#{ip}")
+}
+
+/// Partition of the login throttle of one source IP.
+pub fn login_ip_pk(ip: &str) -> String {
+    format!("LOGIN_IP#{ip}")
+}
