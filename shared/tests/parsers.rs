@@ -5,9 +5,8 @@ use lambda_http::Body;
 use lambda_http::http::HeaderValue;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use shared::auth::{
-    FamilyId, REFRESH_COOKIE, RefreshToken, UserId, bearer_token, refresh_token_of,
-};
+use shared::auth::{FamilyId, RefreshToken, UserId, bearer_token};
+use shared::http::{REFRESH_COOKIE, refresh_token_of};
 use shared::http::{Request, form_or_json_object, json_object};
 use shared::tasks::{
     CursorKeys, IfMatch, ListFilters, ListPosition, ListQuery, Order, Priority, TaskCreate, TaskId,
