@@ -4,7 +4,7 @@
 //! - leaves: [`cookie`] (cookie syntax), [`text`] (text rules), [`aws`] (AWS clients),
 //!   [`config`] (environment, read once), [`error`] (the one error type);
 //! - domain: [`auth`] (ids, tokens, passwords, credentials; no I/O of its own), [`tasks`];
-//! - [`store`]: DynamoDB;
+//! - the store, [`store`] (DynamoDB);
 //! - [`http`]: the edge (routing, CORS, bodies, responses, problem+json, the refresh cookie,
 //!   the request log line);
 //! - [`app`]: [`App`] (built once at cold start, authenticates requests) and [`run`], the
