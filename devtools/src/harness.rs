@@ -406,7 +406,8 @@ impl TestResponse {
         let (pair, _) = set_cookie[0]
             .split_once(';')
             .unwrap_or((&set_cookie[0], ""));
-        pair.strip_prefix("__Host-taskline_refresh=")
+        pair.strip_prefix(shared::http::REFRESH_COOKIE)
+            .and_then(|rest| rest.strip_prefix('='))
             .expect("the refresh cookie")
             .to_string()
     }

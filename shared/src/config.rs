@@ -16,6 +16,8 @@
 use std::collections::HashMap;
 use std::future::Future;
 
+use crate::cookie::SameSite;
+
 /// Minimum length of the HMAC keys (JWT and cursor): HS256 wants at least 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -148,24 +150,6 @@ where
         });
     }
     Ok(Some(value))
-}
-
-/// `SameSite` attribute of the refresh cookie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SameSite {
-    Strict,
-    Lax,
-    None,
-}
-
-impl SameSite {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Strict => "Strict",
-            Self::Lax => "Lax",
-            Self::None => "None",
-        }
-    }
 }
 
 /// A secret key, never printed.
@@ -368,17 +352,11 @@ impl Config {
             });
         }
 
-        let cookie_same_site = match get("COOKIE_SAMESITE").unwrap_or("Strict") {
-            s if s.eq_ignore_ascii_case("strict") => SameSite::Strict,
-            s if s.eq_ignore_ascii_case("lax") => SameSite::Lax,
-            s if s.eq_ignore_ascii_case("none") => SameSite::None,
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "COOKIE_SAMESITE",
-                    reason: format!("{other:?} is not one of Strict, Lax, None"),
-                });
-            }
-        };
+        let same_site = get("COOKIE_SAMESITE").unwrap_or("Strict");
+        let cookie_same_site = SameSite::parse(same_site).ok_or_else(|| ConfigError::Invalid {
+            name: "COOKIE_SAMESITE",
+            reason: format!("{same_site:?} is not one of Strict, Lax, None"),
+        })?;
 
         let refresh_reuse_grace_secs = match get("REFRESH_REUSE_GRACE_SECS") {
             None => DEFAULT_REFRESH_REUSE_GRACE_SECS,
@@ -553,11 +531,20 @@ fn jwks_url_of(url: &str) -> Result<hyper::Uri, ConfigError> {
     }
 }
 
+/// A valid configuration for unit tests, with `overrides` (an empty value removes a variable).
+#[cfg(test)]
+pub(crate) fn test_config(overrides: &[(&str, &str)]) -> Config {
+    match Config::from_vars(&tests::vars(overrides)) {
+        Ok(config) => config,
+        Err(e) => unreachable!("test configuration refused: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pub(super) fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         let mut map: HashMap<String, String> = [
             ("TABLE_NAME", "taskline"),
             (

@@ -4,6 +4,11 @@
 //! DEL and C1: they can end a line early, ring a terminal, or hide text) and bidirectional
 //! overrides and isolates (they reorder what follows, e.g. make `exe.txt` read `txt.exe`).
 
+/// A JSON field that must be a string (the message is the field error shown to the client).
+pub fn string(value: &serde_json::Value) -> Result<&str, String> {
+    value.as_str().ok_or_else(|| "must be a string".to_string())
+}
+
 /// Bidirectional embeddings/overrides (U+202A..=U+202E) and isolates (U+2066..=U+2069).
 fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')

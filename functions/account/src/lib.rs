@@ -16,58 +16,75 @@ use shared::error::ApiError;
 use shared::http::{Request, Response, Route, empty, json_response, serve};
 use shared::store::Deletion;
 
-const HEALTH: &str = "/v1/health";
-const ME: &str = "/v1/me";
-const OPENAPI: &str = "/v1/openapi.json";
-const DOCS: &str = "/docs";
-
 /// The keys this function loads at cold start (it verifies access tokens); template.yaml grants it
 /// exactly these secrets.
 pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 
-pub static ROUTES: &[Route] = &[
-    Route::new(HEALTH, &[Method::GET]),
-    Route::new(ME, &[Method::GET, Method::DELETE]),
-    Route::new(OPENAPI, &[Method::GET]),
-    Route::new(DOCS, &[Method::GET]),
+/// What this function serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Health,
+    Me,
+    DeleteMe,
+    OpenApi,
+    Docs,
+}
+
+pub static ROUTES: &[Route<Endpoint>] = &[
+    Route::new("/v1/health", &[(Method::GET, Endpoint::Health)]),
+    Route::new(
+        "/v1/me",
+        &[
+            (Method::GET, Endpoint::Me),
+            (Method::DELETE, Endpoint::DeleteMe),
+        ],
+    ),
+    Route::new("/v1/openapi.json", &[(Method::GET, Endpoint::OpenApi)]),
+    Route::new("/docs", &[(Method::GET, Endpoint::Docs)]),
 ];
 
 /// 401 for a token whose user vanished after authentication (deleted concurrently).
 const GONE: &str = "the account no longer exists";
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |route, req| {
-        match (route.route.template, req.method().clone()) {
-            (HEALTH, _) => Ok(json_response(
+    serve(
+        &app.config,
+        ROUTES,
+        req,
+        async |endpoint, _, req| match endpoint {
+            Endpoint::Health => Ok(json_response(
                 StatusCode::OK,
                 &serde_json::json!({ "status": "ok" }),
             )),
-            (OPENAPI, _) => Ok(docs::openapi()),
-            (DOCS, _) => docs::page(),
-            (ME, Method::GET) => {
-                let user = app.authenticate(&req).await?;
-                let user = app
-                    .store
-                    .user(user)
-                    .await?
-                    .ok_or(ApiError::unauthorized_bearer(GONE))?;
-                Ok(json_response(StatusCode::OK, &user))
-            }
-            (ME, Method::DELETE) => {
-                // Also for an account whose deletion began: this request goes on with it.
-                let user = app.authenticate_during_deletion(&req).await?;
-                match app
-                    .store
-                    .delete_account(user, unix_now(), app.config.account_deletion_budget)
-                    .await?
-                {
-                    Deletion::Finished => Ok(empty(StatusCode::NO_CONTENT)),
-                    Deletion::Unfinished => Err(ApiError::DeletionUnfinished),
-                    Deletion::NoAccount => Err(ApiError::unauthorized_bearer(GONE)),
-                }
-            }
-            _ => Err(ApiError::NotFound("no such route")),
-        }
-    })
+            Endpoint::OpenApi => Ok(docs::openapi()),
+            Endpoint::Docs => docs::page(),
+            Endpoint::Me => me(app, &req).await,
+            Endpoint::DeleteMe => delete_me(app, &req).await,
+        },
+    )
     .await
+}
+
+async fn me(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let user = app.authenticate(req).await?;
+    let user = app
+        .store
+        .user(user)
+        .await?
+        .ok_or(ApiError::unauthorized_bearer(GONE))?;
+    Ok(json_response(StatusCode::OK, &user))
+}
+
+async fn delete_me(app: &App, req: &Request) -> Result<Response, ApiError> {
+    // Also for an account whose deletion began: this request goes on with it.
+    let user = app.authenticate_during_deletion(req).await?;
+    match app
+        .store
+        .delete_account(user, unix_now(), app.config.account_deletion_budget)
+        .await?
+    {
+        Deletion::Finished => Ok(empty(StatusCode::NO_CONTENT)),
+        Deletion::Unfinished => Err(ApiError::DeletionUnfinished),
+        Deletion::NoAccount => Err(ApiError::unauthorized_bearer(GONE)),
+    }
 }

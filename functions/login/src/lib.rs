@@ -4,21 +4,30 @@
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::auth::{
-    Email, FamilyId, IssuedToken, Password, RefreshToken, refresh_cookie, require_allowed_origin,
-    unix_now, verify_password,
+    Email, FamilyId, IssuedToken, Password, RefreshToken, unix_now, verify_password,
 };
 use shared::error::{ApiError, Credential, OAuthError};
 use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
     source_ip, string, with_header,
 };
+use shared::http::{refresh_cookie, require_allowed_origin};
 use shared::store::FamilyStart;
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
 pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 
-pub static ROUTES: &[Route] = &[Route::new("/v1/auth/login", &[Method::POST])];
+/// What this function serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Login,
+}
+
+pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
+    "/v1/auth/login",
+    &[(Method::POST, Endpoint::Login)],
+)];
 
 /// The source of requests whose event carries no `sourceIp` (not API Gateway): they share
 /// one per-IP budget.
@@ -145,7 +154,7 @@ pub async fn login(
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |_route, req| {
+    serve(&app.config, ROUTES, req, async |Endpoint::Login, _, req| {
         require_allowed_origin(&app.config, &req)?;
         let source = source_ip(&req).unwrap_or(UNKNOWN_SOURCE);
         let credentials = Credentials::from_request(&req)?;

@@ -3,24 +3,29 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
-use shared::auth::{
-    IssuedToken, RefreshToken, cleared_refresh_cookie, refresh_cookie, refresh_token_of,
-    refresh_unauthorized, require_allowed_origin, unix_now,
-};
+use shared::auth::{IssuedToken, RefreshToken, unix_now};
 use shared::error::ApiError;
 use shared::http::{Request, Response, Route, empty, json_response, serve, with_header};
+use shared::http::{
+    cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
+    require_allowed_origin,
+};
 use shared::store::{GraceIssue, RefreshState, Rotation};
-
-const REFRESH: &str = "/v1/auth/refresh";
-const LOGOUT: &str = "/v1/auth/logout";
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
 pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 
-pub static ROUTES: &[Route] = &[
-    Route::new(REFRESH, &[Method::POST]),
-    Route::new(LOGOUT, &[Method::POST]),
+/// What this function serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Refresh,
+    Logout,
+}
+
+pub static ROUTES: &[Route<Endpoint>] = &[
+    Route::new("/v1/auth/refresh", &[(Method::POST, Endpoint::Refresh)]),
+    Route::new("/v1/auth/logout", &[(Method::POST, Endpoint::Logout)]),
 ];
 
 const INVALID: &str = "the refresh token is invalid or expired";
@@ -114,11 +119,11 @@ pub async fn logout(app: &App, presented: RefreshToken) -> Result<(), ApiError> 
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |route, req| {
+    serve(&app.config, ROUTES, req, async |endpoint, _, req| {
         // A foreign page must not spend or revoke the cookie the browser attaches for it.
         require_allowed_origin(&app.config, &req)?;
-        match route.route.template {
-            REFRESH => {
+        match endpoint {
+            Endpoint::Refresh => {
                 let (access, child) = refresh(app, refresh_token_of(&req)?).await?;
                 with_header(
                     json_response(StatusCode::OK, &access),
@@ -126,7 +131,7 @@ pub async fn handle(app: &App, req: Request) -> Response {
                     refresh_cookie(&app.config, &child),
                 )
             }
-            LOGOUT => {
+            Endpoint::Logout => {
                 // No or a malformed cookie: nothing to revoke, and logging out still succeeds.
                 if let Ok(presented) = refresh_token_of(&req) {
                     logout(app, presented).await?;
@@ -137,7 +142,6 @@ pub async fn handle(app: &App, req: Request) -> Response {
                     cleared_refresh_cookie(&app.config),
                 )
             }
-            _ => Err(ApiError::NotFound("no such route")),
         }
     })
     .await

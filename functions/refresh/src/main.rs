@@ -1,16 +1,6 @@
 //! Lambda entry point of `refresh`: build everything once at cold start, then serve.
 
-use std::convert::Infallible;
-
-use lambda_http::{Error, service_fn};
-
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    shared::telemetry::init();
-    let app = shared::App::from_env(refresh::KEYS).await?;
-    let app = &app;
-    lambda_http::run(service_fn(move |req| async move {
-        Ok::<_, Infallible>(refresh::handle(app, req).await)
-    }))
-    .await
+async fn main() -> Result<(), lambda_http::Error> {
+    shared::run(refresh::KEYS, refresh::handle).await
 }

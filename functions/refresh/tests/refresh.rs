@@ -7,7 +7,7 @@ use serde_json::json;
 use shared::auth::{FamilyId, RefreshToken, UserId, unix_now as now};
 
 const PASSWORD: &str = "correct horse battery";
-const COOKIE: &str = "__Host-taskline_refresh";
+const COOKIE: &str = shared::http::REFRESH_COOKIE;
 
 async fn register(t: &TestApp, email: &str) -> String {
     let response = call(

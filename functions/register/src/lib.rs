@@ -2,8 +2,9 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
-use shared::auth::{Email, Password, User, UserName, hash_password, require_allowed_origin};
+use shared::auth::{Email, Password, User, UserName, hash_password};
 use shared::error::ApiError;
+use shared::http::require_allowed_origin;
 use shared::http::{
     Fields, Request, Response, Route, json_object, json_response, serve, with_header,
 };
@@ -13,7 +14,16 @@ use shared::store::UserCreation;
 /// exactly these secrets.
 pub const KEYS: &[shared::config::Key] = &[];
 
-pub static ROUTES: &[Route] = &[Route::new("/v1/auth/register", &[Method::POST])];
+/// What this function serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    Register,
+}
+
+pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
+    "/v1/auth/register",
+    &[(Method::POST, Endpoint::Register)],
+)];
 
 /// A registration as sent.
 #[derive(Debug)]
@@ -64,15 +74,20 @@ pub async fn register(app: &App, registration: Registration) -> Result<User, Api
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |_route, req| {
-        // A foreign page must not create accounts in the name of a visitor's browser.
-        require_allowed_origin(&app.config, &req)?;
-        let user = register(app, Registration::from_request(&req)?).await?;
-        with_header(
-            json_response(StatusCode::CREATED, &user),
-            header::LOCATION,
-            "/v1/me",
-        )
-    })
+    serve(
+        &app.config,
+        ROUTES,
+        req,
+        async |Endpoint::Register, _, req| {
+            // A foreign page must not create accounts in the name of a visitor's browser.
+            require_allowed_origin(&app.config, &req)?;
+            let user = register(app, Registration::from_request(&req)?).await?;
+            with_header(
+                json_response(StatusCode::CREATED, &user),
+                header::LOCATION,
+                "/v1/me",
+            )
+        },
+    )
     .await
 }

@@ -21,11 +21,33 @@ use shared::tasks::{ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, 
 /// exactly these secrets.
 pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::Cursor];
 
-pub static ROUTES: &[Route] = &[
-    Route::new("/v1/tasks", &[Method::GET, Method::POST]),
+/// What this function serves.
+#[derive(Debug, Clone, Copy)]
+pub enum Endpoint {
+    List,
+    Create,
+    Get,
+    Replace,
+    Patch,
+    Delete,
+}
+
+pub static ROUTES: &[Route<Endpoint>] = &[
+    Route::new(
+        "/v1/tasks",
+        &[
+            (Method::GET, Endpoint::List),
+            (Method::POST, Endpoint::Create),
+        ],
+    ),
     Route::new(
         "/v1/tasks/{id}",
-        &[Method::GET, Method::PUT, Method::PATCH, Method::DELETE],
+        &[
+            (Method::GET, Endpoint::Get),
+            (Method::PUT, Endpoint::Replace),
+            (Method::PATCH, Endpoint::Patch),
+            (Method::DELETE, Endpoint::Delete),
+        ],
     ),
 ];
 
@@ -34,33 +56,35 @@ pub static ROUTES: &[Route] = &[
 pub const WRITE_ATTEMPTS: u32 = 10;
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |route, req| {
+    serve(&app.config, ROUTES, req, async |endpoint, route, req| {
         let user = app.authenticate(&req).await?;
-        let method = req.method().clone();
-        let Some(id) = route.param("id") else {
-            return if method == Method::POST {
-                create(app, user, &req).await
-            } else {
-                list(app, user, &req).await
-            };
-        };
         // A malformed id names no task: 404 like any other missing task.
-        let id = TaskId::parse(id).ok_or_else(not_found)?;
-        if method == Method::GET {
-            get(app, user, id).await
-        } else if method == Method::PUT {
-            let if_match = IfMatch::from_request(&req)?;
-            let TaskCreate(fields) = TaskReplace::parse(json_object(&req)?)?;
-            let task = update(app, user, id, &if_match, Change::Replace(&fields)).await?;
-            task_response(StatusCode::OK, &task)
-        } else if method == Method::PATCH {
-            let if_match = IfMatch::from_request(&req)?;
-            let patch = TaskPatch::parse(json_object(&req)?)?;
-            let task = update(app, user, id, &if_match, Change::Merge(&patch)).await?;
-            task_response(StatusCode::OK, &task)
-        } else {
-            let if_match = IfMatch::from_request(&req)?;
-            delete(app, user, id, &if_match).await
+        let id = || {
+            route
+                .param("id")
+                .and_then(TaskId::parse)
+                .ok_or_else(not_found)
+        };
+        match endpoint {
+            Endpoint::List => list(app, user, &req).await,
+            Endpoint::Create => create(app, user, &req).await,
+            Endpoint::Get => get(app, user, id()?).await,
+            Endpoint::Replace => {
+                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
+                let TaskCreate(fields) = TaskReplace::parse(json_object(&req)?)?;
+                let task = update(app, user, id, &if_match, Change::Replace(&fields)).await?;
+                task_response(StatusCode::OK, &task)
+            }
+            Endpoint::Patch => {
+                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
+                let patch = TaskPatch::parse(json_object(&req)?)?;
+                let task = update(app, user, id, &if_match, Change::Merge(&patch)).await?;
+                task_response(StatusCode::OK, &task)
+            }
+            Endpoint::Delete => {
+                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
+                delete(app, user, id, &if_match).await
+            }
         }
     })
     .await

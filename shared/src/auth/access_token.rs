@@ -101,7 +101,7 @@ impl AccessTokens {
         let mut header = Header::new(Algorithm::HS256);
         header.typ = Some(TOKEN_TYPE.to_string());
         jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| ApiError::Internal(format!("signing access token: {e}")))
+            .map_err(|e| ApiError::failed("signing an access token", e))
     }
 
     /// The user and session a token was issued to, if the token is ours, intact and current

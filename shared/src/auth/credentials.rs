@@ -6,8 +6,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::http::string;
-use crate::text::{self, TextKind};
+use crate::text::{self, TextKind, string};
 
 /// Longest email address (RFC 5321 path limit).
 const MAX_EMAIL_CHARS: usize = 254;

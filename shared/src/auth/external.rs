@@ -33,7 +33,6 @@ use tokio::sync::Mutex;
 use super::{Email, TOKEN_TYPE, User, UserId, UserName};
 use crate::config::{ExternalJwt, ExternalKeys};
 use crate::error::ApiError;
-use crate::store::{ExternalLink, Store};
 
 /// Clock skew tolerated on `exp` (as for taskline's own tokens).
 const LEEWAY_SECS: u64 = 30;
@@ -142,7 +141,10 @@ fn refused(detail: &'static str) -> ApiError {
 
 /// 503: the provider's keys cannot be had (unreachable, or a JWKS without usable keys).
 fn keys_unavailable(reason: &str) -> ApiError {
-    ApiError::StoreUnavailable(format!("external JWKS unavailable: {reason}"))
+    ApiError::Unavailable {
+        context: "external JWKS unavailable",
+        source: reason.into(),
+    }
 }
 
 impl ExternalTokens {
@@ -229,37 +231,6 @@ impl ExternalTokens {
                 UserName::parse(&shortened).ok()
             }),
         })
-    }
-
-    /// The taskline user of a provider's token: the one linked to its `(iss, sub)`, created on
-    /// first use (409 if its email is another account's: accounts are never merged). A link
-    /// whose user was deleted is refused, not silently given a new account (deleting the
-    /// account ends taskline's use of that identity).
-    pub async fn authenticate(&self, store: &Store, token: &str) -> Result<UserId, ApiError> {
-        let identity = self.verify(token).await?;
-        // Two rounds at most: a concurrent first use that won the link is read back.
-        for _ in 0..2 {
-            if let Some(owner) = store.identity_owner(&identity).await? {
-                // Its standing (deleted, being deleted) is checked by the caller.
-                return Ok(owner);
-            }
-            let user = identity.new_user();
-            match store.link_identity(&identity, &user).await? {
-                ExternalLink::Created => {
-                    tracing::info!(user = %user.id, "user created for an external identity");
-                    return Ok(user.id);
-                }
-                ExternalLink::EmailTaken => {
-                    return Err(ApiError::Conflict(
-                        "an account with this email already exists; it signs in with its password",
-                    ));
-                }
-                ExternalLink::AlreadyLinked => {}
-            }
-        }
-        Err(ApiError::Internal(
-            "identity link neither readable nor creatable".into(),
-        ))
     }
 }
 

@@ -1,9 +1,9 @@
-//! Identity: who a request is from. Access tokens (JWT) are verified here, and
-//! [`authenticate`] is the one check every Bearer route uses. Also the credentials of
-//! accounts (email, password and its hash) and sessions (refresh tokens and their cookie).
+//! Identity without I/O of its own: user ids, access tokens (JWT) and the external provider's
+//! tokens verified, passwords hashed and checked, refresh tokens generated and parsed, the
+//! credentials of accounts (email, name, password). Which user a request is from, reading the
+//! store, is decided above this module (`App::authenticate`).
 
 mod access_token;
-mod cookie;
 mod credentials;
 mod external;
 mod password;
@@ -12,10 +12,6 @@ mod user;
 
 pub use access_token::{
     ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE, Verified,
-};
-pub use cookie::{
-    REFRESH_COOKIE, cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
-    require_allowed_origin,
 };
 pub use credentials::{Email, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, UserName};
 pub use external::{
@@ -28,91 +24,7 @@ pub use refresh_token::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, Refres
 pub use crate::domain::{FamilyId, UserId};
 pub use user::{User, unix_now};
 
-use lambda_http::http::header;
-
 use crate::error::ApiError;
-use crate::http::{Request, header_str};
-use crate::store::{Standing, Store};
-
-/// The user of a Bearer request carrying a configured external identity provider's token
-/// (`None`: not such a token, or no provider configured; then [`authenticate`] decides).
-/// External tokens carry no taskline session: their lifetime is the provider's.
-pub async fn authenticate_external(
-    external: Option<&ExternalTokens>,
-    store: &Store,
-    req: &Request,
-    during_deletion: DuringDeletion,
-) -> Result<Option<UserId>, ApiError> {
-    let Some(external) = external else {
-        return Ok(None);
-    };
-    let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
-    if !ExternalTokens::is_candidate(token) {
-        return Ok(None);
-    }
-    let user = external.authenticate(store, token).await?;
-    admit(user, store.user_standing(user).await?, during_deletion).map(Some)
-}
-
-/// Whether a route serves an account whose deletion has begun.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DuringDeletion {
-    /// Every route but one: the account is as good as gone.
-    Refuse,
-    /// `DELETE /v1/me`, which resumes the deletion. Any token of the account signed by us
-    /// will do, as its sessions are among what the deletion removes.
-    Allow,
-}
-
-/// The user a Bearer request is from: a valid access token whose user still exists and whose
-/// session (`sid`) has not ended — one consistent read, so tokens of a logged-out session,
-/// a revoked family or a deleted account stop working at once.
-pub async fn authenticate(
-    tokens: &AccessTokens,
-    store: &Store,
-    req: &Request,
-) -> Result<UserId, ApiError> {
-    authenticate_with(tokens, store, req, DuringDeletion::Refuse).await
-}
-
-/// [`authenticate`], saying whether an account being deleted is served.
-pub async fn authenticate_with(
-    tokens: &AccessTokens,
-    store: &Store,
-    req: &Request,
-    during_deletion: DuringDeletion,
-) -> Result<UserId, ApiError> {
-    let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
-    let Verified { user, session } = tokens.verify(token)?;
-    admit(
-        user,
-        store.standing(user, session, unix_now()).await?,
-        during_deletion,
-    )
-}
-
-/// Whether a verified token's user, of this standing, is served on a route.
-fn admit(
-    user: UserId,
-    standing: Standing,
-    during_deletion: DuringDeletion,
-) -> Result<UserId, ApiError> {
-    match standing {
-        Standing::Active {
-            session_alive: true,
-        } => Ok(user),
-        Standing::Active {
-            session_alive: false,
-        } => Err(ApiError::unauthorized_bearer("the session has ended")),
-        Standing::Deleting if during_deletion == DuringDeletion::Allow => Ok(user),
-        Standing::Deleting => Err(ApiError::unauthorized_bearer(
-            "the account is being deleted",
-        )),
-        Standing::NoAccount => Err(ApiError::unauthorized_bearer(
-            "the account no longer exists",
-        )),
-    }
-}
 
 /// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive);
 /// a missing header or another scheme is a 401.

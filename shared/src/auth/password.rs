@@ -56,22 +56,20 @@ fn hash_into(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(blocks);
-    result.map_err(|e| ApiError::Internal(format!("argon2: {e}")))
+    result.map_err(|e| ApiError::failed("running argon2", e))
 }
 
 /// Hashes a new password into a PHC string (random 128-bit salt from the system CSPRNG).
 pub async fn hash_password(password: Password) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut salt)
-            .map_err(|_| ApiError::Internal("no randomness for a salt".into()))?;
+        aws_lc_rs::rand::fill(&mut salt).map_err(|e| ApiError::failed("drawing a salt", e))?;
         let params = params()?;
         let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
         let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         hash_into(&argon2, &password, &salt, &mut out)?;
-        let phc_error = |e: argon2::password_hash::Error| {
-            ApiError::Internal(format!("encoding a PHC string: {e}"))
-        };
+        let phc_error =
+            |e: argon2::password_hash::Error| ApiError::failed("encoding a PHC string", e);
         let salt = SaltString::encode_b64(&salt).map_err(phc_error)?;
         let phc = PasswordHash {
             algorithm: Algorithm::Argon2id.ident(),
@@ -83,7 +81,7 @@ pub async fn hash_password(password: Password) -> Result<String, ApiError> {
         Ok(phc.to_string())
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+    .map_err(|e| ApiError::failed("joining the hashing task", e))?
 }
 
 /// Whether `password` matches `stored` (a PHC string, verified with the parameters it names).
@@ -93,22 +91,19 @@ pub async fn verify_password(password: Password, stored: Option<String>) -> Resu
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = stored.as_deref().unwrap_or(DUMMY_HASH);
-        let invalid = |e: &dyn std::fmt::Display| {
-            ApiError::Internal(format!("stored password hash is invalid: {e}"))
-        };
-        let parsed = PasswordHash::new(phc).map_err(|e| invalid(&e))?;
-        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(|e| invalid(&e))?;
+        let parsed = PasswordHash::new(phc).map_err(invalid_hash)?;
+        let algorithm = Algorithm::try_from(parsed.algorithm).map_err(invalid_hash)?;
         let version = parsed
             .version
             .map(Version::try_from)
             .transpose()
-            .map_err(|e| invalid(&e))?
+            .map_err(invalid_hash)?
             .unwrap_or_default();
-        let params = Params::try_from(&parsed).map_err(|e| invalid(&e))?;
-        let expected = parsed.hash.ok_or_else(|| invalid(&"no hash"))?;
-        let salt = parsed.salt.ok_or_else(|| invalid(&"no salt"))?;
+        let params = Params::try_from(&parsed).map_err(invalid_hash)?;
+        let expected = parsed.hash.ok_or_else(|| invalid_hash("no hash"))?;
+        let salt = parsed.salt.ok_or_else(|| invalid_hash("no salt"))?;
         let mut salt_bytes = [0u8; 64];
-        let salt = salt.decode_b64(&mut salt_bytes).map_err(|e| invalid(&e))?;
+        let salt = salt.decode_b64(&mut salt_bytes).map_err(invalid_hash)?;
         let mut out = vec![0u8; expected.len()];
         hash_into(
             &Argon2::new(algorithm, version, params),
@@ -121,7 +116,11 @@ pub async fn verify_password(password: Password, stored: Option<String>) -> Resu
         Ok(known && matches)
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("verifying task failed: {e}")))?
+    .map_err(|e| ApiError::failed("joining the verifying task", e))?
+}
+
+fn invalid_hash(e: impl Into<crate::error::Source>) -> ApiError {
+    ApiError::failed("reading the stored password hash", e)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ impl RefreshToken {
         bytes[..16].copy_from_slice(user.as_uuid().as_bytes());
         bytes[16..32].copy_from_slice(family.as_uuid().as_bytes());
         aws_lc_rs::rand::fill(&mut bytes[32..])
-            .map_err(|_| ApiError::Internal("no randomness for a refresh token".into()))?;
+            .map_err(|e| ApiError::failed("drawing a refresh token", e))?;
         Ok(Self {
             user,
             family,

@@ -196,10 +196,7 @@ impl Fields {
     }
 }
 
-/// Parses a JSON string field.
-pub fn string(value: &Value) -> Result<&str, String> {
-    value.as_str().ok_or_else(|| "must be a string".to_string())
-}
+pub use crate::text::string;
 
 #[cfg(test)]
 mod tests {

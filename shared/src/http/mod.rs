@@ -2,12 +2,20 @@
 //! line per request, and response builders. Functions supply a route table and a handler.
 
 mod body;
+mod body;
 mod precondition;
+mod problem;
+mod refresh_cookie;
 mod router;
 
 pub use body::{Field, Fields, MAX_BODY_BYTES, form_or_json_object, json_object, string};
 pub use precondition::IfMatch;
-pub use router::{Matched, Route, match_route};
+pub use problem::PROBLEM_BASE;
+pub use refresh_cookie::{
+    REFRESH_COOKIE, cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
+    require_allowed_origin,
+};
+pub use router::{Matched, Route, match_route, served};
 
 use std::time::Instant;
 
@@ -27,16 +35,17 @@ const EXPOSED_RESPONSE_HEADERS: &str = "ETag, Location, Retry-After";
 /// How long a browser may cache a preflight answer.
 const PREFLIGHT_MAX_AGE_SECS: &str = "600";
 
-/// Serves one request: routes it, runs `handler` on a match, maps errors to problem+json,
-/// applies CORS and logs one line. Never fails: every outcome is a response.
-pub async fn serve<F>(
+/// Serves one request: routes it, runs `handler` with the endpoint of the matched route and
+/// method, maps errors to problem+json, applies CORS and logs one line. Never fails: every
+/// outcome is a response.
+pub async fn serve<E: Copy, F>(
     config: &Config,
-    routes: &'static [Route],
+    routes: &'static [Route<E>],
     req: Request,
     handler: F,
 ) -> Response
 where
-    F: AsyncFnOnce(Matched, Request) -> Result<Response, ApiError>,
+    F: AsyncFnOnce(E, Matched<E>, Request) -> Result<Response, ApiError>,
 {
     let started = Instant::now();
     let method = req.method().clone();
@@ -50,17 +59,19 @@ where
         .unwrap_or("(unknown)");
 
     let mut response = if method == Method::OPTIONS {
-        preflight(matched.as_ref().map(|m| m.route.methods))
+        preflight(matched.as_ref().map(|m| m.route.methods()))
     } else {
         match matched {
             None => ApiError::NotFound("no such route").into_response(),
-            Some(m) if !m.route.methods.contains(&method) => ApiError::MethodNotAllowed {
-                allow: allow_list(m.route.methods),
-            }
-            .into_response(),
-            Some(m) => handler(m, req)
-                .await
-                .unwrap_or_else(ApiError::into_response),
+            Some(m) => match m.endpoint(&method) {
+                None => ApiError::MethodNotAllowed {
+                    allow: allow_list(m.route.methods()),
+                }
+                .into_response(),
+                Some(&endpoint) => handler(endpoint, m, req)
+                    .await
+                    .unwrap_or_else(ApiError::into_response),
+            },
         }
     };
 
@@ -82,22 +93,23 @@ where
     response
 }
 
-fn allow_list(methods: &[Method]) -> Vec<Method> {
-    let mut allow = methods.to_vec();
-    allow.push(Method::OPTIONS);
-    allow
+fn allow_list(mut methods: Vec<Method>) -> Vec<Method> {
+    methods.push(Method::OPTIONS);
+    methods
 }
 
 /// `OPTIONS` on any path answers 204; CORS headers are added only for an allowed origin.
-fn preflight(methods: Option<&[Method]>) -> Response {
-    let all = [
-        Method::GET,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-    ];
-    let allow = allow_list(methods.unwrap_or(&all))
+fn preflight(methods: Option<Vec<Method>>) -> Response {
+    let all = || {
+        vec![
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ]
+    };
+    let allow = allow_list(methods.unwrap_or_else(all))
         .iter()
         .map(Method::as_str)
         .collect::<Vec<_>>()
@@ -188,14 +200,13 @@ pub fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str>
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-/// A JSON response.
+/// A JSON response. A body that cannot be serialized is a bug answered as a 500 problem, never
+/// as a partial body with the status meant for the real one.
 pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, body: &T) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    text_response(
-        status,
-        "application/json",
-        String::from_utf8_lossy(&bytes).into_owned(),
-    )
+    match serde_json::to_string(body) {
+        Ok(json) => text_response(status, "application/json", json),
+        Err(e) => ApiError::failed("serializing a response body", e).into_response(),
+    }
 }
 
 /// A text response of the given media type (e.g. an embedded document or page).
@@ -227,7 +238,7 @@ pub fn with_header(
     value: impl AsRef<str>,
 ) -> Result<Response, ApiError> {
     let value = HeaderValue::from_str(value.as_ref())
-        .map_err(|_| ApiError::Internal(format!("invalid {name} header value")))?;
+        .map_err(|e| ApiError::failed("building a response header", e))?;
     response.headers_mut().append(name, value);
     Ok(response)
 }
@@ -235,19 +246,9 @@ pub fn with_header(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
 
     fn config() -> Config {
-        let vars: HashMap<String, String> = [
-            ("TABLE_NAME", "t"),
-            ("ALLOWED_ORIGINS", "http://localhost:5173"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-        Config::from_vars(&vars).unwrap()
+        crate::config::test_config(&[])
     }
 
     #[test]
@@ -260,6 +261,18 @@ mod tests {
         );
         assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_CREDENTIALS], "true");
         assert_eq!(headers[header::VARY], "Origin");
+    }
+
+    #[test]
+    fn a_body_that_cannot_be_serialized_is_a_500_problem() {
+        // JSON object keys must be strings: this map cannot be serialized.
+        let body: std::collections::BTreeMap<(u8, u8), u8> = [((1, 2), 3)].into();
+        let response = json_response(StatusCode::CREATED, &body);
+        assert_eq!(response.status(), 500);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 
     #[test]

@@ -67,13 +67,6 @@ impl Store {
         }
     }
 
-    /// Builds the client from the standard AWS environment (region, credentials and
-    /// `AWS_ENDPOINT_URL` for DynamoDB Local). Called once per cold start.
-    pub async fn from_env(table: impl Into<String>) -> Self {
-        let sdk_config = aws_config::load_from_env().await;
-        Self::new(crate::dynamodb_client(&sdk_config), table)
-    }
-
     pub fn client(&self) -> &Client {
         &self.client
     }

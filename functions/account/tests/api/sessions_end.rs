@@ -1,9 +1,7 @@
 //! Ending a session ends its access tokens at once: they name their session (`sid`), and
 //! authentication checks it, with the user, in one DynamoDB call.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use devtools::harness::{TestApp, TestRequest};
 
 #[tokio::test]

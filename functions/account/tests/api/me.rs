@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
-const COOKIE: &str = "__Host-taskline_refresh";
+const COOKIE: &str = shared::http::REFRESH_COOKIE;
 
 struct Account {
     id: String,

@@ -1,6 +1,4 @@
 //! Helpers shared by the tasks function's integration tests.
-#![allow(dead_code)]
-
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::Value;
 

@@ -2,10 +2,8 @@
 //! against DynamoDB Local: create, read, replace, merge patch, delete, validation, If-Match,
 //! authentication and isolation between users.
 
-mod common;
-
+use crate::common::{counts, create, send, task_path};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{counts, create, send, task_path};
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
 
@@ -249,7 +247,7 @@ async fn another_users_task_is_404_for_every_method_and_untouched() {
         let problem = send(&t, req.bearer(&other)).await.problem(404);
         assert!(!problem.to_string().contains("private"));
     }
-    let listing = common::list(&t, &other, "").await;
+    let listing = crate::common::list(&t, &other, "").await;
     assert_eq!(listing["items"], json!([]));
     assert_eq!(listing["counts"], json!({"total": 0, "completed": 0}));
 

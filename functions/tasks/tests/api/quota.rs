@@ -1,9 +1,7 @@
 //! The per-user task quota (`MAX_TASKS_PER_USER`): creating beyond it is 409, enforced on the
 //! counts item in the create transaction, so parallel creates at the edge cannot exceed it.
 
-mod common;
-
-use common::{counts, create, send, task_path};
+use crate::common::{counts, create, send, task_path};
 use devtools::harness::{TestApp, TestRequest, call};
 use serde_json::json;
 use tokio::task::JoinSet;

@@ -6,16 +6,13 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
+use crate::base_url;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-const COOKIE: &str = "__Host-taskline_refresh";
-
-fn base_url() -> String {
-    std::env::var("TASKLINE_BASE_URL").expect("TASKLINE_BASE_URL (run through scripts/test.sh)")
-}
+const COOKIE: &str = shared::http::REFRESH_COOKIE;
 
 fn url(path: &str) -> String {
     format!("{}{path}", base_url())

@@ -1,11 +1,9 @@
 //! Concurrent clients against one user's tasks: counts stay exact (transactions), and no
 //! update is lost (version-conditional writes; 412 with If-Match, re-read and retry without).
 
-mod common;
-
 use std::collections::HashSet;
 
-use common::{counts, create, send, task_path, walk};
+use crate::common::{counts, create, send, task_path, walk};
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::{Value, json};
 use shared::App;
@@ -53,7 +51,7 @@ async fn forty_creates_from_eight_parallel_clients_keep_counts_exact() {
     // Concurrently: complete 8 open tasks, un-complete 6 done ones, delete 4 of each kind
     // (from the remaining ones), through PATCH, PUT and DELETE.
     let (done, open) = {
-        let page = common::list(&t, &token, "limit=100").await;
+        let page = crate::common::list(&t, &token, "limit=100").await;
         let items = page["items"].as_array().unwrap().clone();
         let ids = |completed: bool| -> Vec<String> {
             items
@@ -87,7 +85,7 @@ async fn forty_creates_from_eight_parallel_clients_keep_counts_exact() {
     }
     // 24 + 8 - 6 - 4 completed; 40 - 8 total.
     assert_eq!(counts(&t, &token).await, (32, 22));
-    let page = common::list(&t, &token, "limit=100").await;
+    let page = crate::common::list(&t, &token, "limit=100").await;
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 32);
     assert_eq!(items.iter().filter(|i| i["completed"] == true).count(), 22);

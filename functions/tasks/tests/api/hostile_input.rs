@@ -3,10 +3,8 @@
 //! items that no longer parse (written directly to DynamoDB Local, as an older version or a
 //! hand-made seed would have left them).
 
-mod common;
-
+use crate::common::{counts, create, list, send, task_path, walk};
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::{counts, create, list, send, task_path, walk};
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
 

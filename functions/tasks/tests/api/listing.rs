@@ -1,9 +1,7 @@
 //! `GET /v1/tasks` (API.md, Tasks): order, pages, filters, search, signed cursors, counts,
 //! malformed queries and the cap on items read per request.
 
-mod common;
-
-use common::{counts, create, list, send, walk};
+use crate::common::{counts, create, list, send, walk};
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
 use shared::store::MAX_ITEMS_READ_PER_LIST;

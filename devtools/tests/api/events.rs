@@ -144,7 +144,10 @@ fn refresh_cookie(response: &TestResponse) -> Option<String> {
     response
         .header_all("set-cookie")
         .iter()
-        .find_map(|c| c.strip_prefix("__Host-taskline_refresh="))
+        .find_map(|c| {
+            c.strip_prefix(shared::http::REFRESH_COOKIE)?
+                .strip_prefix('=')
+        })
         .map(|rest| rest.split(';').next().unwrap_or_default().to_string())
         .filter(|value| !value.is_empty())
 }

@@ -1,52 +1,40 @@
-//! The refresh cookie: `__Host-` prefixed (so `Secure`, `Path=/` and no `Domain` are enforced
-//! by browsers too), `HttpOnly` (out of reach of scripts), `SameSite` from configuration.
+//! The refresh cookie at the edge: `__Host-` prefixed (so `Secure`, `Path=/` and no `Domain`
+//! are enforced by browsers too), `HttpOnly` (out of reach of scripts), `SameSite` from
+//! configuration; read from requests, and the origin check of every route that sets or reads it.
 
 use lambda_http::http::header;
 
-use super::RefreshToken;
-use super::refresh_token::REFRESH_ABSOLUTE_TTL_SECS;
-use crate::config::{Config, SameSite};
+use super::{Request, header_str};
+use crate::auth::{REFRESH_ABSOLUTE_TTL_SECS, RefreshToken};
+use crate::config::Config;
+use crate::cookie::{find, set_cookie};
 use crate::error::{ApiError, Credential};
-use crate::http::{Request, header_str};
 
 pub const REFRESH_COOKIE: &str = "__Host-taskline_refresh";
 
-fn attributes(same_site: SameSite, max_age: i64) -> String {
-    format!(
-        "HttpOnly; Secure; SameSite={}; Path=/; Max-Age={max_age}",
-        same_site.as_str()
-    )
-}
-
 /// `Set-Cookie` value carrying a new refresh token.
 pub fn refresh_cookie(config: &Config, token: &RefreshToken) -> String {
-    format!(
-        "{REFRESH_COOKIE}={}; {}",
+    set_cookie(
+        REFRESH_COOKIE,
         token.expose(),
-        attributes(config.cookie_same_site, REFRESH_ABSOLUTE_TTL_SECS)
+        config.cookie_same_site,
+        REFRESH_ABSOLUTE_TTL_SECS,
     )
 }
 
 /// `Set-Cookie` value that deletes the refresh cookie.
 pub fn cleared_refresh_cookie(config: &Config) -> String {
-    format!(
-        "{REFRESH_COOKIE}=; {}",
-        attributes(config.cookie_same_site, 0)
-    )
+    set_cookie(REFRESH_COOKIE, "", config.cookie_same_site, 0)
 }
 
 /// The refresh token a request carries. Missing or malformed -> 401 (no `WWW-Authenticate`:
 /// this is not a Bearer route).
 pub fn refresh_token_of(req: &Request) -> Result<RefreshToken, ApiError> {
-    let value = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == REFRESH_COOKIE)
-        .map(|(_, value)| value.trim().trim_matches('"'));
+    let cookies = req.headers().get_all(header::COOKIE);
+    let value = find(
+        cookies.iter().filter_map(|v| v.to_str().ok()),
+        REFRESH_COOKIE,
+    );
     let Some(value) = value else {
         return Err(refresh_unauthorized("a refresh cookie is required"));
     };
@@ -106,6 +94,7 @@ fn is_same_origin(origin: &str, host: Option<&str>) -> bool {
 mod tests {
     use super::*;
     use crate::auth::{FamilyId, UserId};
+    use crate::config::test_config;
 
     #[test]
     fn an_origin_naming_the_requests_own_host_is_same_origin() {
@@ -129,20 +118,9 @@ mod tests {
         assert!(!is_same_origin("https://api.example.com", None));
         assert!(!is_same_origin("https://", Some("")));
     }
-    use std::collections::HashMap;
 
     fn config(same_site: &str) -> Config {
-        let vars: HashMap<String, String> = [
-            ("TABLE_NAME", "t"),
-            ("ALLOWED_ORIGINS", "http://localhost:5173"),
-            ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
-            ("COOKIE_SAMESITE", same_site),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect();
-        Config::from_vars(&vars).unwrap()
+        test_config(&[("COOKIE_SAMESITE", same_site)])
     }
 
     fn request(headers: &[(&str, &str)]) -> Request {

@@ -2,9 +2,7 @@
 //! valid task inputs (unicode titles, multi-line descriptions, every priority, due dates
 //! across the whole range in any offset, completed or not) -> create -> get -> list -> equal.
 
-mod common;
-
-use common::{create, list, send, task_path};
+use crate::common::{create, list, send, task_path};
 use devtools::harness::{TestApp, TestRequest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};

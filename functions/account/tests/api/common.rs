@@ -1,13 +1,11 @@
 //! Accounts as a client makes them (register, then log in), and the requests of the tests of
 //! sessions ending and of account deletion.
-#![allow(dead_code)]
-
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
 use shared::App;
 
 pub const PASSWORD: &str = "correct horse battery";
-pub const COOKIE: &str = "__Host-taskline_refresh";
+pub const COOKIE: &str = shared::http::REFRESH_COOKIE;
 
 /// One session of an account: its access token and refresh cookie value.
 #[derive(Debug, Clone)]

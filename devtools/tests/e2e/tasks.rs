@@ -4,12 +4,9 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
+use crate::base_url;
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, Method, StatusCode};
-
-fn base_url() -> String {
-    std::env::var("TASKLINE_BASE_URL").expect("TASKLINE_BASE_URL (run through scripts/test.sh)")
-}
 
 async fn send(method: Method, path: &str, headers: &[(&str, &str)]) -> CheckedResponse {
     let mut request = Client::new().request(method, format!("{}{path}", base_url()));

@@ -2,10 +2,8 @@
 //! client's retry, that leaves nothing behind; and task writes racing it cannot re-create
 //! anything.
 
-mod common;
-
+use crate::common::*;
 use aws_sdk_dynamodb::types::AttributeValue;
-use common::*;
 use devtools::harness::TestApp;
 use devtools::seed::{seed_tasks, tasks};
 use shared::auth::UserId;

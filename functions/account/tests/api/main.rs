@@ -1,0 +1,9 @@
+//! The integration tests of this crate, one binary (one link, one process per test run).
+
+mod common;
+mod deletion;
+mod docs;
+mod external_tokens;
+mod me;
+mod routes;
+mod sessions_end;

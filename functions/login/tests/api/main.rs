@@ -1,0 +1,4 @@
+//! The integration tests of this crate, one binary (one link, one process per test run).
+
+mod login;
+mod oauth_form;

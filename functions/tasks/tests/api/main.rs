@@ -1,0 +1,9 @@
+//! The integration tests of this crate, one binary (one link, one process per test run).
+
+mod common;
+mod concurrency;
+mod hostile_input;
+mod listing;
+mod quota;
+mod roundtrip;
+mod routes;

@@ -1,0 +1,181 @@
+//! The application layer every function runs: [`App`] (everything built once at cold start),
+//! which user a Bearer request is from ([`App::authenticate`], reading the store), and
+//! [`run`], the whole `main` of a function.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use lambda_http::http::header;
+use lambda_http::service_fn;
+
+use crate::auth::{AccessTokens, ExternalTokens, UserId, Verified, bearer_token, unix_now};
+use crate::config::{Config, ConfigError, Key};
+use crate::error::ApiError;
+use crate::http::{Request, Response, header_str};
+use crate::store::{ExternalLink, Standing, Store};
+use crate::tasks::CursorKeys;
+
+/// What a function builds once at cold start and hands to every request.
+#[derive(Clone)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub tokens: AccessTokens,
+    /// Seals and opens list cursors (the HMAC key is derived once, not per listing).
+    pub cursors: CursorKeys,
+    /// The external identity provider's verifier (with its JWKS cache), if configured.
+    pub external: Option<Arc<ExternalTokens>>,
+}
+
+/// Whether a route serves an account whose deletion has begun.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DuringDeletion {
+    /// Every route but one: the account is as good as gone.
+    Refuse,
+    /// `DELETE /v1/me`, which resumes the deletion. Any token of the account signed by us
+    /// will do, as its sessions are among what the deletion removes.
+    Allow,
+}
+
+/// A function's `main`: telemetry, the [`App`] with the function's `keys` (a refused
+/// configuration stops the cold start, naming the variable), then `handler` for every request.
+pub async fn run<H, F>(keys: &[Key], handler: H) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, Request) -> F + Sync,
+    F: Future<Output = Response> + Send,
+{
+    crate::telemetry::init();
+    // Built once and kept for the life of the process, which every request borrows.
+    let app: &'static App = Box::leak(Box::new(App::from_env(keys).await?));
+    let handler = &handler;
+    lambda_http::run(service_fn(move |req| async move {
+        Ok::<_, Infallible>(handler(app, req).await)
+    }))
+    .await
+}
+
+impl App {
+    pub fn new(config: Config, store: Store) -> Self {
+        let tokens = AccessTokens::new(&config);
+        let cursors = CursorKeys::from_config(&config);
+        let external = config
+            .external_jwt
+            .as_ref()
+            .map(|external| Arc::new(ExternalTokens::new(external)));
+        Self {
+            config,
+            store,
+            tokens,
+            cursors,
+            external,
+        }
+    }
+
+    /// Cold start: the AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`), the
+    /// configuration from the environment with the function's `keys` (those given as
+    /// `*_SECRET_ARN` read once from Secrets Manager; no other key is read), then the DynamoDB
+    /// client. Everything is kept for the life of the process.
+    pub async fn from_env(keys: &[Key]) -> Result<Self, ConfigError> {
+        let sdk_config = aws_config::load_from_env().await;
+        let secrets = crate::aws::secrets_manager(&sdk_config);
+        let config = Config::from_env(keys, |arn| crate::aws::read_secret(&secrets, arn))
+            .await
+            .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
+        let store = Store::new(
+            crate::aws::dynamodb_client(&sdk_config),
+            config.table_name.clone(),
+        );
+        Ok(Self::new(config, store))
+    }
+
+    /// The user a Bearer request is from: a valid access token whose user still exists and
+    /// whose session (`sid`) has not ended — one consistent read, so tokens of a logged-out
+    /// session, a revoked family or a deleted account stop working at once. With an external
+    /// identity provider configured, its tokens are accepted too.
+    pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
+        self.authenticate_with(req, DuringDeletion::Refuse).await
+    }
+
+    /// [`App::authenticate`] for the one route that also serves an account being deleted.
+    pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
+        self.authenticate_with(req, DuringDeletion::Allow).await
+    }
+
+    /// An external provider's token if one is configured and the token is one of its, else
+    /// a taskline access token.
+    async fn authenticate_with(
+        &self,
+        req: &Request,
+        during_deletion: DuringDeletion,
+    ) -> Result<UserId, ApiError> {
+        let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
+        if let Some(external) = self.external.as_deref()
+            && ExternalTokens::is_candidate(token)
+        {
+            // External tokens carry no taskline session: their lifetime is the provider's.
+            let user = self.external_user(external, token).await?;
+            return admit(user, self.store.user_standing(user).await?, during_deletion);
+        }
+        let Verified { user, session } = self.tokens.verify(token)?;
+        let standing = self.store.standing(user, session, unix_now()).await?;
+        admit(user, standing, during_deletion)
+    }
+
+    /// The taskline user of a provider's token: the one linked to its `(iss, sub)`, created on
+    /// first use (409 if its email is another account's: accounts are never merged). A link
+    /// whose user was deleted is refused, not silently given a new account (deleting the
+    /// account ends taskline's use of that identity).
+    async fn external_user(
+        &self,
+        external: &ExternalTokens,
+        token: &str,
+    ) -> Result<UserId, ApiError> {
+        let identity = external.verify(token).await?;
+        // Two rounds at most: a concurrent first use that won the link is read back.
+        for _ in 0..2 {
+            if let Some(owner) = self.store.identity_owner(&identity).await? {
+                // Its standing (deleted, being deleted) is checked by the caller.
+                return Ok(owner);
+            }
+            let user = identity.new_user();
+            match self.store.link_identity(&identity, &user).await? {
+                ExternalLink::Created => {
+                    tracing::info!(user = %user.id, "user created for an external identity");
+                    return Ok(user.id);
+                }
+                ExternalLink::EmailTaken => {
+                    return Err(ApiError::Conflict(
+                        "an account with this email already exists; it signs in with its password",
+                    ));
+                }
+                ExternalLink::AlreadyLinked => {}
+            }
+        }
+        Err(ApiError::Internal(
+            "identity link neither readable nor creatable".into(),
+        ))
+    }
+}
+
+/// Whether a verified token's user, of this standing, is served on a route.
+fn admit(
+    user: UserId,
+    standing: Standing,
+    during_deletion: DuringDeletion,
+) -> Result<UserId, ApiError> {
+    match standing {
+        Standing::Active {
+            session_alive: true,
+        } => Ok(user),
+        Standing::Active {
+            session_alive: false,
+        } => Err(ApiError::unauthorized_bearer("the session has ended")),
+        Standing::Deleting if during_deletion == DuringDeletion::Allow => Ok(user),
+        Standing::Deleting => Err(ApiError::unauthorized_bearer(
+            "the account is being deleted",
+        )),
+        Standing::NoAccount => Err(ApiError::unauthorized_bearer(
+            "the account no longer exists",
+        )),
+    }
+}
