@@ -57,7 +57,7 @@ where
 impl App {
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
-        let cursors = CursorKeys::from_config(&config);
+        let cursors = CursorKeys::new(config.cursor_secret.expose());
         let external = config
             .external_jwt
             .as_ref()

@@ -11,7 +11,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
 
 use super::{ListFilters, TaskId};
-use crate::config::Config;
 use crate::domain::UserId;
 use crate::error::ApiError;
 
@@ -38,10 +37,6 @@ impl std::fmt::Debug for CursorKeys {
 impl CursorKeys {
     pub fn new(secret: &[u8]) -> Self {
         Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
-    }
-
-    pub fn from_config(config: &Config) -> Self {
-        Self::new(config.cursor_secret.expose())
     }
 
     pub fn seal(&self, user: UserId, filters: &ListFilters, position: ListPosition) -> String {
