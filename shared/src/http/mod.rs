@@ -2,7 +2,6 @@
 //! line per request, and response builders. Functions supply a route table and a handler.
 
 mod body;
-mod body;
 mod precondition;
 mod problem;
 mod refresh_cookie;
