@@ -190,6 +190,17 @@ pub fn check(
     let (response, response_pointer) =
         resolve(documented, format!("{op_pointer}/responses/{}", token(key)));
 
+    check_headers(status, response, &response_pointer, headers)?;
+    check_body(status, response, &response_pointer, content_type, body)
+}
+
+/// The documented headers of a response: required ones present, every value of its schema.
+fn check_headers(
+    status: u16,
+    response: &Value,
+    response_pointer: &str,
+    headers: &HeaderMap,
+) -> Result<(), String> {
     if let Some(documented_headers) = response.get("headers").and_then(Value::as_object) {
         for (name, header) in documented_headers {
             let (header, header_pointer) = resolve(
@@ -218,6 +229,18 @@ pub fn check(
         }
     }
 
+    Ok(())
+}
+
+/// The body of a response: none where none is documented, else a documented media type and,
+/// for JSON, its schema.
+fn check_body(
+    status: u16,
+    response: &Value,
+    response_pointer: &str,
+    content_type: Option<String>,
+    body: &[u8],
+) -> Result<(), String> {
     match response.get("content").and_then(Value::as_object) {
         None if body.is_empty() => Ok(()),
         None => Err(format!(
