@@ -56,7 +56,7 @@ TASKLINE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamodb_port" \
 echo "== end-to-end tests against the local stack" >&2
 api_port=$("$dev_tool" free-port)
 stack_dynamodb_port=$("$dev_tool" free-port)
-# At the most verbose level, so that e2e_auth proves no secret is logged at any level.
+# At the most verbose level, so that the e2e auth tests prove no secret is logged at any level.
 LOG_LEVEL=trace PORT="$api_port" DYNAMODB_PORT="$stack_dynamodb_port" DYNAMODB_IN_MEMORY=1 \
   "$root/scripts/dev.sh" > "$artifacts/dev-stack.log" 2>&1 &
 pids+=($!)
@@ -64,7 +64,7 @@ for _ in $(seq 1 600); do
   curl -fsS "http://127.0.0.1:$api_port/v1/health" >/dev/null 2>&1 && break
   sleep 0.5
 done
-# End-to-end test binaries are devtools/tests/e2e*.rs; they may read the stack's log and table.
+# The end-to-end test binary is devtools/tests/e2e/ (name starting with e2e); it may read the stack's log and table.
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
   TASKLINE_STACK_DYNAMODB_ENDPOINT="http://127.0.0.1:$stack_dynamodb_port" TASKLINE_STACK_LOG_LEVEL=trace \
   cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'

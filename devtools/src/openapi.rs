@@ -174,22 +174,48 @@ pub fn check(
         };
     };
     let op_pointer = format!("/paths/{}/{method}", token(template));
-    let responses = &operation["responses"];
-    let status_key = status.to_string();
-    let range_key = format!("{}XX", status / 100);
-    let (key, documented) = [status_key.as_str(), range_key.as_str(), "default"]
-        .into_iter()
-        .find_map(|k| responses.get(k).map(|r| (k, r)))
-        .ok_or_else(|| {
-            let id = operation["operationId"].as_str().unwrap_or(template);
-            format!(
-                "{id}: status {status} is not documented (body: {})",
-                String::from_utf8_lossy(body)
-            )
-        })?;
-    let (response, response_pointer) =
-        resolve(documented, format!("{op_pointer}/responses/{}", token(key)));
+    let (key, documented) = documented_response(operation, template, status, body)?;
+    let (response, response_pointer) = resolve(
+        documented,
+        format!("{op_pointer}/responses/{}", token(&key)),
+    );
 
+    check_headers(status, response, &response_pointer, headers)?;
+    check_body(status, response, &response_pointer, content_type, body)
+}
+
+/// The response an operation documents for `status`: its own, its range's (`4XX`) or the
+/// default, with the key it is documented under.
+fn documented_response<'a>(
+    operation: &'a Value,
+    template: &str,
+    status: u16,
+    body: &[u8],
+) -> Result<(String, &'a Value), String> {
+    let responses = &operation["responses"];
+    [
+        status.to_string(),
+        format!("{}XX", status / 100),
+        "default".into(),
+    ]
+    .into_iter()
+    .find_map(|k| responses.get(&k).map(|r| (k, r)))
+    .ok_or_else(|| {
+        let id = operation["operationId"].as_str().unwrap_or(template);
+        format!(
+            "{id}: status {status} is not documented (body: {})",
+            String::from_utf8_lossy(body)
+        )
+    })
+}
+
+/// The documented headers of a response: required ones present, every value of its schema.
+fn check_headers(
+    status: u16,
+    response: &Value,
+    response_pointer: &str,
+    headers: &HeaderMap,
+) -> Result<(), String> {
     if let Some(documented_headers) = response.get("headers").and_then(Value::as_object) {
         for (name, header) in documented_headers {
             let (header, header_pointer) = resolve(
@@ -218,6 +244,18 @@ pub fn check(
         }
     }
 
+    Ok(())
+}
+
+/// The body of a response: none where none is documented, else a documented media type and,
+/// for JSON, its schema.
+fn check_body(
+    status: u16,
+    response: &Value,
+    response_pointer: &str,
+    content_type: Option<String>,
+    body: &[u8],
+) -> Result<(), String> {
     match response.get("content").and_then(Value::as_object) {
         None if body.is_empty() => Ok(()),
         None => Err(format!(

@@ -3,7 +3,7 @@
 //!
 //! - leaves: [`domain`] (ids and the one timestamp type), [`cookie`] (cookie syntax),
 //!   [`text`] (text rules), [`aws`] (AWS clients), [`config`] (environment, read once),
-//!   [`error`] (the one error type);
+//!   [`error`] (the one error type), [`fields`] (reading the fields of a JSON input);
 //! - domain: [`auth`] (tokens, passwords, credentials; no I/O of its own), [`tasks`];
 //! - the store, [`store`] (DynamoDB);
 //! - [`http`]: the edge (routing, CORS, bodies, responses, problem+json, the refresh cookie,
@@ -18,6 +18,7 @@ pub mod config;
 pub mod cookie;
 pub mod domain;
 pub mod error;
+pub mod fields;
 pub mod http;
 pub mod store;
 pub mod tasks;

@@ -71,34 +71,42 @@ pub async fn refresh(
         RefreshState::Spent {
             latest_spent_at,
             absolute_expires_at,
-        } => {
-            let grace = app.config.refresh_reuse_grace_secs;
-            if let Some(spent_at) =
-                latest_spent_at.filter(|&spent_at| within_grace(grace, spent_at, now))
-            {
-                let sibling = RefreshToken::generate(presented.user(), presented.family())?;
-                if app
-                    .store
-                    .issue_in_grace(&presented, &sibling, absolute_expires_at, spent_at, now)
-                    .await?
-                    == GraceIssue::Issued
-                {
-                    return Ok((
-                        app.tokens.issue(presented.user(), presented.family())?,
-                        sibling,
-                    ));
-                }
-            }
-            app.store
-                .revoke_family(presented.user(), presented.family())
-                .await?;
-            Err(refresh_unauthorized(REUSED))
-        }
+        } => reuse(app, presented, latest_spent_at, absolute_expires_at, now).await,
         // Still unspent although its rotation lost: cannot happen with conditional writes.
         RefreshState::Live { .. } => Err(ApiError::Internal(
             "a refresh token lost its rotation but is not spent".into(),
         )),
     }
+}
+
+/// A spent token presented again: a sibling session within the grace interval of the family's
+/// latest rotation, else the whole family is revoked.
+async fn reuse(
+    app: &App,
+    presented: RefreshToken,
+    latest_spent_at: Option<i64>,
+    absolute_expires_at: i64,
+    now: i64,
+) -> Result<(IssuedToken, RefreshToken), ApiError> {
+    let grace = app.config.refresh_reuse_grace_secs;
+    if let Some(spent_at) = latest_spent_at.filter(|&spent_at| within_grace(grace, spent_at, now)) {
+        let sibling = RefreshToken::generate(presented.user(), presented.family())?;
+        if app
+            .store
+            .issue_in_grace(&presented, &sibling, absolute_expires_at, spent_at, now)
+            .await?
+            == GraceIssue::Issued
+        {
+            return Ok((
+                app.tokens.issue(presented.user(), presented.family())?,
+                sibling,
+            ));
+        }
+    }
+    app.store
+        .revoke_family(presented.user(), presented.family())
+        .await?;
+    Err(refresh_unauthorized(REUSED))
 }
 
 /// Whether a token spent at `spent_at` may still be presented again at `now` (never with a

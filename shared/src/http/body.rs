@@ -1,13 +1,12 @@
 //! Request bodies: size limit (413), media type (415), syntax (400), then field-by-field
 //! parsing into domain types that collects every field error at once (422).
 
-use std::collections::BTreeSet;
 
 use lambda_http::http::header;
 use serde_json::{Map, Value};
 
 use super::{Request, header_str};
-use crate::error::{ApiError, FieldError};
+use crate::error::ApiError;
 
 /// Largest accepted request body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -82,120 +81,7 @@ fn read_object(req: &Request, accept_form: bool) -> Result<Map<String, Value>, A
     }
 }
 
-/// A field of a body as sent: absent, explicitly `null`, or a value that parsed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Field<T> {
-    Absent,
-    Null,
-    Value(T),
-}
-
-/// Parses the fields of a JSON object one by one, collecting every problem; `finish` turns
-/// leftovers (unknown or server-owned fields) into errors too, so nothing is mass-assigned.
-#[derive(Debug)]
-pub struct Fields {
-    map: Map<String, Value>,
-    seen: BTreeSet<String>,
-    errors: Vec<FieldError>,
-}
-
-impl Fields {
-    pub fn new(map: Map<String, Value>) -> Self {
-        Self {
-            map,
-            seen: BTreeSet::new(),
-            errors: Vec::new(),
-        }
-    }
-
-    /// Fields the server owns: sending them is a validation error, never an assignment.
-    pub fn read_only(mut self, names: &[&str]) -> Self {
-        for name in names {
-            if self.map.contains_key(*name) {
-                self.seen.insert((*name).to_string());
-                self.errors
-                    .push(FieldError::new(*name, "is read-only and cannot be set"));
-            }
-        }
-        self
-    }
-
-    /// A field that may be absent or `null`. `None` means it was invalid (error recorded).
-    pub fn field<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<Field<T>> {
-        self.seen.insert(name.to_string());
-        match self.map.get(name) {
-            None => Some(Field::Absent),
-            Some(Value::Null) => Some(Field::Null),
-            Some(value) => match parse(value) {
-                Ok(parsed) => Some(Field::Value(parsed)),
-                Err(message) => {
-                    self.errors.push(FieldError::new(name, message));
-                    None
-                }
-            },
-        }
-    }
-
-    /// A field that must be present and not `null`.
-    pub fn required<T>(
-        &mut self,
-        name: &str,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
-        match self.field(name, parse)? {
-            Field::Value(value) => Some(value),
-            Field::Absent | Field::Null => {
-                self.errors.push(FieldError::new(name, "is required"));
-                None
-            }
-        }
-    }
-
-    /// A field that may be absent (then `default`) but not `null`.
-    pub fn optional<T>(
-        &mut self,
-        name: &str,
-        default: T,
-        parse: impl FnOnce(&Value) -> Result<T, String>,
-    ) -> Option<T> {
-        match self.field(name, parse)? {
-            Field::Value(value) => Some(value),
-            Field::Absent => Some(default),
-            Field::Null => {
-                self.errors.push(FieldError::new(name, "must not be null"));
-                None
-            }
-        }
-    }
-
-    /// Ends parsing: unknown fields are errors; any error gives 422 with all of them.
-    /// `build` assembles the result from the parsed fields (it returns `None` only when one
-    /// of them failed, which has already been recorded).
-    pub fn finish<T>(mut self, build: impl FnOnce() -> Option<T>) -> Result<T, ApiError> {
-        let unknown: Vec<String> = self
-            .map
-            .keys()
-            .filter(|k| !self.seen.contains(*k))
-            .cloned()
-            .collect();
-        for name in unknown {
-            self.errors
-                .push(FieldError::new(name, "is not a known field"));
-        }
-        match build() {
-            Some(value) if self.errors.is_empty() => Ok(value),
-            _ if self.errors.is_empty() => Err(ApiError::Internal(
-                "field parsing failed without an error".into(),
-            )),
-            _ => Err(ApiError::Validation(self.errors)),
-        }
-    }
-}
-
+pub use crate::fields::{Field, Fields};
 pub use crate::text::string;
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use serde_json::{Map, Value};
 use super::{Priority, TaskDescription, TaskFields, TaskTitle};
 use crate::domain::Timestamp;
 use crate::error::ApiError;
-use crate::http::{Field, Fields, string};
+use crate::fields::{Field, Fields};
+use crate::text::string;
 
 /// Fields a client may never write (sending them is a 422, never an assignment).
 pub const SERVER_OWNED_FIELDS: &[&str] = &["id", "user_id", "created_at", "updated_at", "version"];
