@@ -6,7 +6,9 @@ use lambda_http::http::HeaderValue;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use shared::auth::{FamilyId, RefreshToken, UserId, bearer_token};
-use shared::http::{IfMatch, REFRESH_COOKIE, Request, form_or_json_object, json_object, refresh_token_of};
+use shared::http::{
+    IfMatch, REFRESH_COOKIE, Request, form_or_json_object, json_object, refresh_token_of,
+};
 use shared::tasks::{
     CursorKeys, ListFilters, ListPosition, ListQuery, Order, Priority, TaskCreate, TaskId,
     TaskPatch, Timestamp, TimestampError,

@@ -1,7 +1,6 @@
 //! Request bodies: size limit (413), media type (415), syntax (400), then field-by-field
 //! parsing into domain types that collects every field error at once (422).
 
-
 use lambda_http::http::header;
 use serde_json::{Map, Value};
 
@@ -87,6 +86,7 @@ pub use crate::text::string;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::FieldError;
     use serde_json::json;
 
     fn fields(value: Value) -> Fields {
