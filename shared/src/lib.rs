@@ -14,7 +14,7 @@ pub mod text;
 
 use std::sync::Arc;
 
-use auth::{AccessTokens, ExternalTokens, UserId};
+use auth::{AccessTokens, ExternalTokens, FamilyId, UserId};
 use config::{Config, ConfigError, Key};
 use error::ApiError;
 use http::Request;
@@ -69,6 +69,23 @@ impl App {
     pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
         self.authenticate_with(req, auth::DuringDeletion::Allow)
             .await
+    }
+
+    /// [`App::authenticate`], also naming the taskline session of the token (`None` for an
+    /// external provider's token: it has no taskline session).
+    pub async fn authenticate_session(
+        &self,
+        req: &Request,
+    ) -> Result<(UserId, Option<FamilyId>), ApiError> {
+        let refuse = auth::DuringDeletion::Refuse;
+        if let Some(user) =
+            auth::authenticate_external(self.external.as_deref(), &self.store, req, refuse).await?
+        {
+            return Ok((user, None));
+        }
+        auth::authenticate_session(&self.tokens, &self.store, req, refuse)
+            .await
+            .map(|(user, session)| (user, Some(session)))
     }
 
     /// An external provider's token if one is configured and the token is one of its, else

@@ -1,4 +1,5 @@
-//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, the API's own documents
+//! `account`: `GET, PATCH, DELETE /v1/me`, `POST /v1/me/password`, `GET, DELETE /v1/sessions`,
+//! `DELETE /v1/sessions/{id}`, `GET /v1/health`, the API's own documents
 //! (`GET /v1/openapi.json`, `GET /docs`), and the catch-all for unknown routes (404
 //! problem+json).
 //!
@@ -8,16 +9,22 @@
 //! on where it stopped; 204 only once nothing of the account is left.
 
 pub mod docs;
+pub mod password;
+pub mod profile;
+pub mod sessions;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
-use shared::auth::unix_now;
+use shared::auth::{refresh_cookie, unix_now};
 use shared::error::ApiError;
-use shared::http::{Request, Response, Route, empty, json_response, serve};
+use shared::http::{Request, Response, Route, empty, json_response, serve, source_ip, with_header};
 use shared::store::Deletion;
 
 const HEALTH: &str = "/v1/health";
 const ME: &str = "/v1/me";
+const PASSWORD: &str = "/v1/me/password";
+const SESSIONS: &str = "/v1/sessions";
+const SESSION: &str = "/v1/sessions/{id}";
 const OPENAPI: &str = "/v1/openapi.json";
 const DOCS: &str = "/docs";
 
@@ -27,13 +34,16 @@ pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 
 pub static ROUTES: &[Route] = &[
     Route::new(HEALTH, &[Method::GET]),
-    Route::new(ME, &[Method::GET, Method::DELETE]),
+    Route::new(ME, &[Method::GET, Method::PATCH, Method::DELETE]),
+    Route::new(PASSWORD, &[Method::POST]),
+    Route::new(SESSIONS, &[Method::GET, Method::DELETE]),
+    Route::new(SESSION, &[Method::DELETE]),
     Route::new(OPENAPI, &[Method::GET]),
     Route::new(DOCS, &[Method::GET]),
 ];
 
 /// 401 for a token whose user vanished after authentication (deleted concurrently).
-const GONE: &str = "the account no longer exists";
+pub(crate) const GONE: &str = "the account no longer exists";
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |route, req| {
@@ -52,6 +62,44 @@ pub async fn handle(app: &App, req: Request) -> Response {
                     .await?
                     .ok_or(ApiError::unauthorized_bearer(GONE))?;
                 Ok(json_response(StatusCode::OK, &user))
+            }
+            (ME, Method::PATCH) => {
+                let user = app.authenticate(&req).await?;
+                let change = profile::ProfileChange::from_request(&req)?;
+                let user = profile::change_profile(app, user, change).await?;
+                Ok(json_response(StatusCode::OK, &user))
+            }
+            (PASSWORD, _) => {
+                let (user, session) = app.authenticate_session(&req).await?;
+                let change = password::PasswordChange::from_request(&req)?;
+                let source = source_ip(&req).unwrap_or(password::UNKNOWN_SOURCE);
+                let refresh = password::change_password(app, user, session, change, source).await?;
+                let response = empty(StatusCode::NO_CONTENT);
+                match refresh {
+                    Some(refresh) => with_header(
+                        response,
+                        header::SET_COOKIE,
+                        refresh_cookie(&app.config, &refresh),
+                    ),
+                    None => Ok(response),
+                }
+            }
+            (SESSIONS, Method::GET) => {
+                let (user, session) = app.authenticate_session(&req).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &sessions::list(app, user, session).await?,
+                ))
+            }
+            (SESSIONS, Method::DELETE) => {
+                let (user, session) = app.authenticate_session(&req).await?;
+                sessions::end_others(app, user, session).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            (SESSION, _) => {
+                let user = app.authenticate(&req).await?;
+                sessions::end(app, user, route.param("id").unwrap_or_default()).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
             }
             (ME, Method::DELETE) => {
                 // Also for an account whose deletion began: this request goes on with it.

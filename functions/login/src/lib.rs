@@ -12,6 +12,7 @@ use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
     source_ip, string, with_header,
 };
+use shared::text::user_agent_summary;
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
@@ -101,10 +102,12 @@ impl Credentials {
 /// refused (429) before its password is even looked at (each attempt is counted first, so
 /// parallel guesses cannot exceed a budget either); unknown emails verify against a dummy hash
 /// and count failures too, so neither timing, body nor throttling tells which emails exist.
+/// `user_agent` is what the session list will show of the client.
 pub async fn login(
     app: &App,
     credentials: Credentials,
     source_ip: &str,
+    user_agent: Option<&str>,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let Credentials {
         email, password, ..
@@ -136,7 +139,11 @@ pub async fn login(
     app.store.login_succeeded(&attempt).await?;
     let session = FamilyId::generate();
     let refresh = RefreshToken::generate(user, session)?;
-    if !app.store.start_family(&refresh, unix_now()).await? {
+    if !app
+        .store
+        .start_family(&refresh, unix_now(), user_agent)
+        .await?
+    {
         // The account was deleted between the password check and now.
         return Err(bad_credentials);
     }
@@ -149,7 +156,8 @@ pub async fn handle(app: &App, req: Request) -> Response {
         let source = source_ip(&req).unwrap_or(UNKNOWN_SOURCE);
         let credentials = Credentials::from_request(&req)?;
         let oauth_form = credentials.oauth_form;
-        let (access, refresh) = login(app, credentials, source)
+        let user_agent = header_str(req.headers(), header::USER_AGENT).and_then(user_agent_summary);
+        let (access, refresh) = login(app, credentials, source, user_agent.as_deref())
             .await
             .map_err(|e| if oauth_form { e.into_oauth() } else { e })?;
         with_header(

@@ -118,6 +118,18 @@ pub async fn authenticate_with(
     req: &Request,
     during_deletion: DuringDeletion,
 ) -> Result<UserId, ApiError> {
+    authenticate_session(tokens, store, req, during_deletion)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// [`authenticate_with`], also naming the session (`sid`) of the token.
+pub async fn authenticate_session(
+    tokens: &AccessTokens,
+    store: &Store,
+    req: &Request,
+    during_deletion: DuringDeletion,
+) -> Result<(UserId, FamilyId), ApiError> {
     let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
     let Verified { user, session } = tokens.verify(token)?;
     admit(
@@ -125,6 +137,7 @@ pub async fn authenticate_with(
         store.standing(user, session, unix_now()).await?,
         during_deletion,
     )
+    .map(|user| (user, session))
 }
 
 /// Whether a verified token's user, of this standing, is served on a route.

@@ -37,6 +37,13 @@ impl FamilyId {
     pub fn parse(s: &str) -> Option<Self> {
         Uuid::try_parse(s).ok().map(Self)
     }
+
+    /// When the family was generated (Unix seconds), from its UUIDv7; `None` for ids of
+    /// another version.
+    pub fn generated_at(&self) -> Option<i64> {
+        let (secs, _) = self.0.get_timestamp()?.to_unix();
+        i64::try_from(secs).ok()
+    }
 }
 
 impl fmt::Display for FamilyId {

@@ -26,6 +26,7 @@
 //!
 //! Operations are grouped by concern in the submodules, all as methods of [`Store`].
 
+mod account;
 mod identities;
 mod sessions;
 mod tasks;
@@ -33,6 +34,7 @@ mod throttle;
 mod users;
 mod writes;
 
+pub use account::{PasswordWrite, SessionInfo, StoredPassword};
 pub use identities::{ExternalLink, IDENTITY_SK};
 pub use sessions::{RefreshState, Rotation};
 pub use tasks::{

@@ -3,7 +3,10 @@
 //! - family `sk = REFRESH#<family>`: exists while the family is alive; deleting it is what
 //!   revokes every token of the family at once (each rotation checks it in its transaction).
 //!   It also records the family's most recently spent token: `last_spent` (its hash) and
-//!   `last_spent_at`, written by the same transaction that spends the token;
+//!   `last_spent_at`, written by the same transaction that spends the token. A family is
+//!   what the API calls a session: `created_at` (the login), `last_used_at` (its latest
+//!   refresh) and `user_agent` (a summary of the login's `User-Agent`, absent if none); items
+//!   written before those existed lack them (see `account::SessionInfo`);
 //! - token `sk = REFRESH#<family>#<sha256 hex>`: `parent` (hash), `issued_at`,
 //!   `idle_expires_at` (7 days after issue), `absolute_expires_at` (30 days after the login),
 //!   `spent_at` once rotated. Spent tokens stay until the family expires, so presenting one
@@ -71,7 +74,7 @@ pub enum Rotation {
 }
 
 impl Store {
-    fn put_token(
+    pub(super) fn put_token(
         &self,
         token: &RefreshToken,
         parent: Option<&RefreshToken>,
@@ -99,10 +102,20 @@ impl Store {
     }
 
     /// Starts a family (a login) with its first token. `false` if the user no longer exists.
-    pub async fn start_family(&self, token: &RefreshToken, now: i64) -> Result<bool, ApiError> {
+    /// `user_agent`: the summary the session list shows (see `crate::text::user_agent_summary`).
+    pub async fn start_family(
+        &self,
+        token: &RefreshToken,
+        now: i64,
+        user_agent: Option<&str>,
+    ) -> Result<bool, ApiError> {
         let absolute_expires_at = now + REFRESH_ABSOLUTE_TTL_SECS;
+        let mut family = Put::builder();
+        if let Some(user_agent) = user_agent {
+            family = family.item("user_agent", AttributeValue::S(user_agent.to_string()));
+        }
         let family = build(
-            Put::builder()
+            family
                 .table_name(self.table())
                 .set_item(Some(key(
                     token.user().to_string(),
@@ -195,7 +208,9 @@ impl Store {
             Update::builder()
                 .table_name(self.table())
                 .set_key(Some(key(user.clone(), family_sk(old.family()))))
-                .update_expression("SET last_spent = :hash, last_spent_at = :now")
+                .update_expression(
+                    "SET last_spent = :hash, last_spent_at = :now, last_used_at = :now",
+                )
                 .condition_expression("attribute_exists(#pk)")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_values(":hash", AttributeValue::S(old.hash()))
