@@ -65,7 +65,10 @@ async fn names_follow_the_registration_rules() {
             .status(),
         200
     );
-    assert_eq!(me(&t, &session.access_token).await.json()["name"], "é".repeat(100));
+    assert_eq!(
+        me(&t, &session.access_token).await.json()["name"],
+        "é".repeat(100)
+    );
 }
 
 #[tokio::test]
@@ -76,13 +79,24 @@ async fn other_fields_and_an_empty_object_are_refused_and_change_nothing() {
     let before = me(&t, &session.access_token).await.json();
     for (body, fields) in [
         (json!({}), vec!["name"]),
-        (json!({"name": "New", "email": "x@example.com"}), vec!["email"]),
+        (
+            json!({"name": "New", "email": "x@example.com"}),
+            vec!["email"],
+        ),
         (json!({"name": "New", "id": "x"}), vec!["id"]),
-        (json!({"name": "New", "created_at": "2020-01-01T00:00:00Z"}), vec!["created_at"]),
-        (json!({"name": "New", "password": "long enough password"}), vec!["password"]),
+        (
+            json!({"name": "New", "created_at": "2020-01-01T00:00:00Z"}),
+            vec!["created_at"],
+        ),
+        (
+            json!({"name": "New", "password": "long enough password"}),
+            vec!["password"],
+        ),
         (json!({"name": "New", "nickname": "N"}), vec!["nickname"]),
     ] {
-        let problem = patch_me(&t, &session.access_token, &body).await.problem(422);
+        let problem = patch_me(&t, &session.access_token, &body)
+            .await
+            .problem(422);
         assert_eq!(field_errors(&problem), fields, "{body}");
     }
     assert_eq!(me(&t, &session.access_token).await.json(), before);
