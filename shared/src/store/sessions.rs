@@ -110,24 +110,21 @@ impl Store {
         user_agent: Option<&str>,
     ) -> Result<bool, ApiError> {
         let absolute_expires_at = now + REFRESH_ABSOLUTE_TTL_SECS;
-        let mut family = Put::builder();
+        let mut family = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(key(
+                token.user().to_string(),
+                family_sk(token.family()),
+            )))
+            .item("created_at", n(now))
+            .item("absolute_expires_at", n(absolute_expires_at))
+            .item(TTL, n(absolute_expires_at))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK);
         if let Some(user_agent) = user_agent {
             family = family.item("user_agent", AttributeValue::S(user_agent.to_string()));
         }
-        let family = build(
-            family
-                .table_name(self.table())
-                .set_item(Some(key(
-                    token.user().to_string(),
-                    family_sk(token.family()),
-                )))
-                .item("created_at", n(now))
-                .item("absolute_expires_at", n(absolute_expires_at))
-                .item(TTL, n(absolute_expires_at))
-                .condition_expression("attribute_not_exists(#pk)")
-                .expression_attribute_names("#pk", PK)
-                .build(),
-        )?;
+        let family = build(family.build())?;
         let items = vec![
             user_exists_check(self, token.user())?,
             TransactWriteItem::builder().put(family).build(),
