@@ -82,7 +82,7 @@ fn session_of(
     let absolute = number(item, "absolute_expires_at");
     let Some(created) = number(item, "created_at")
         .or_else(|| id.generated_at())
-        .or_else(|| absolute.map(|absolute| absolute - REFRESH_ABSOLUTE_TTL_SECS))
+        .or_else(|| absolute.map(|absolute| absolute.saturating_sub(REFRESH_ABSOLUTE_TTL_SECS)))
     else {
         return Ok(None);
     };
@@ -90,7 +90,8 @@ fn session_of(
         .or_else(|| number(item, "last_spent_at"))
         .unwrap_or(created)
         .max(created);
-    if absolute.is_some_and(|absolute| now >= absolute) || now >= last_used + REFRESH_IDLE_TTL_SECS
+    if absolute.is_some_and(|absolute| now >= absolute)
+        || now >= last_used.saturating_add(REFRESH_IDLE_TTL_SECS)
     {
         return Ok(None);
     }
