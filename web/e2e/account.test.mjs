@@ -54,7 +54,7 @@ async function assertLoggedOutRemotely(page, what) {
 const rows = (page) => page.getByRole('list', { name: 'Sessions' }).getByRole('listitem');
 
 async function openAccount(page) {
-  await page.getByRole('button', { name: 'Account' }).click();
+  await page.getByRole('button', { name: 'Account', exact: true }).click();
   await heading(page, 'Your account').waitFor();
 }
 
