@@ -313,3 +313,43 @@ async fn a_password_change_needs_a_bearer_token() {
     .await;
     assert_bearer_refused(&anonymous);
 }
+
+#[tokio::test]
+async fn a_login_with_the_old_password_racing_the_change_keeps_no_session() {
+    let t = TestApp::new().await;
+    sign_up(&t, "race-login@example.com").await;
+    let changer = log_in(&t, "race-login@example.com").await;
+
+    // Logins with the old password, started while the change verifies, hashes and sweeps:
+    // some read the old hash before it is replaced and write their session after the sweep.
+    let mut logins = tokio::task::JoinSet::new();
+    for i in 0..8u64 {
+        let app = t.app.clone();
+        logins.spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(15 * i)).await;
+            // From another source: their failures after the change must not throttle it.
+            let req = TestRequest::post("/v1/auth/login")
+                .source_ip("198.51.100.9")
+                .json(&json!({"email": "race-login@example.com", "password": PASSWORD}));
+            call(login::handle, &app, req).await
+        });
+    }
+    let changed = change(&t, &changer.access_token, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(changed.status(), 204, "{}", changed.text());
+
+    // Whatever each login answered, no session opened with the old password survives.
+    while let Some(login) = logins.join_next().await {
+        let login = login.unwrap();
+        if login.status() == 200 {
+            let token = login.json()["access_token"].as_str().unwrap().to_string();
+            assert_token_refused(&t, &token).await;
+        }
+    }
+    let listed = call(
+        account::handle,
+        &t.app,
+        TestRequest::get("/v1/sessions").bearer(&changer.access_token),
+    )
+    .await;
+    assert_eq!(listed.json()["items"].as_array().unwrap().len(), 1);
+}

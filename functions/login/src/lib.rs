@@ -12,6 +12,7 @@ use shared::http::{
     Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
     source_ip, string, with_header,
 };
+use shared::store::StoredPassword;
 use shared::text::user_agent_summary;
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
@@ -133,7 +134,7 @@ pub async fn login(
         detail: BAD_CREDENTIALS,
     };
     // A failure stays counted; only a success takes its attempt back.
-    let (true, Some(user)) = (verify_password(password, hash).await?, user) else {
+    let (true, Some(user)) = (verify_password(password, hash.clone()).await?, user) else {
         return Err(bad_credentials);
     };
     app.store.login_succeeded(&attempt).await?;
@@ -146,6 +147,17 @@ pub async fn login(
     {
         // The account was deleted between the password check and now.
         return Err(bad_credentials);
+    }
+    // A password change between the check above and the family's write would miss this
+    // session: it ends the sessions that exist after it stored the new hash. So the hash is
+    // read again now that the family exists: unchanged, the change (if any) comes later and
+    // will end this session; changed, this login used the old password and its session ends.
+    match app.store.stored_password(user).await? {
+        Some(StoredPassword::Set { hash: current, .. }) if Some(&current) == hash.as_ref() => {}
+        _ => {
+            app.store.revoke_family(user, session).await?;
+            return Err(bad_credentials);
+        }
     }
     Ok((app.tokens.issue(user, session)?, refresh))
 }
