@@ -226,6 +226,7 @@ async fn a_family_item_of_the_old_layout_is_listed_and_can_be_ended() {
     // Written before sessions were listed: no created_at, last_used_at nor user_agent, and a
     // spend recorded. Its id, a UUIDv7 as every family id, tells when it was created.
     let logged_in_at = now() - 2 * 86_400;
+    let spent_at = now() - 60;
     let old = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
         uuid::NoContext,
         logged_in_at as u64,
@@ -245,7 +246,7 @@ async fn a_family_item_of_the_old_layout_is_listed_and_can_be_ended() {
         )
         .item("expires_at", AttributeValue::N(absolute.to_string()))
         .item("last_spent", AttributeValue::S("ab".repeat(32)))
-        .item("last_spent_at", AttributeValue::N((now() - 60).to_string()))
+        .item("last_spent_at", AttributeValue::N(spent_at.to_string()))
         .send()
         .await
         .unwrap();
@@ -255,7 +256,7 @@ async fn a_family_item_of_the_old_layout_is_listed_and_can_be_ended() {
     assert_eq!(listed.len(), 2, "{listed:?}");
     let veteran = listed.iter().find(|s| s["id"] == old.as_str()).unwrap();
     assert_eq!(time_of(&veteran["created_at"]), logged_in_at);
-    assert_eq!(time_of(&veteran["last_used_at"]), now() - 60, "{veteran}");
+    assert_eq!(time_of(&veteran["last_used_at"]), spent_at, "{veteran}");
     assert_eq!(veteran["user_agent"], Value::Null);
     assert_eq!(veteran["current"], false);
 

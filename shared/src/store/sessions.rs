@@ -5,7 +5,7 @@
 //!   It also records the family's most recently spent token: `last_spent` (its hash) and
 //!   `last_spent_at`, written by the same transaction that spends the token. A family is
 //!   what the API calls a session: `created_at` (the login), `last_used_at` (its latest
-//!   refresh) and `user_agent` (a summary of the login's `User-Agent`, absent if none); items
+//!   refresh) and `user_agent` (a summary of the login's `User-Agent`, NULL if none); items
 //!   written before those existed lack them (see `account::SessionInfo`);
 //! - token `sk = REFRESH#<family>#<sha256 hex>`: `parent` (hash), `issued_at`,
 //!   `idle_expires_at` (7 days after issue), `absolute_expires_at` (30 days after the login),
@@ -110,21 +110,26 @@ impl Store {
         user_agent: Option<&str>,
     ) -> Result<bool, ApiError> {
         let absolute_expires_at = now + REFRESH_ABSOLUTE_TTL_SECS;
-        let mut family = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(key(
-                token.user().to_string(),
-                family_sk(token.family()),
-            )))
-            .item("created_at", n(now))
-            .item("absolute_expires_at", n(absolute_expires_at))
-            .item(TTL, n(absolute_expires_at))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK);
-        if let Some(user_agent) = user_agent {
-            family = family.item("user_agent", AttributeValue::S(user_agent.to_string()));
-        }
-        let family = build(family.build())?;
+        let family = build(
+            Put::builder()
+                .table_name(self.table())
+                .set_item(Some(key(
+                    token.user().to_string(),
+                    family_sk(token.family()),
+                )))
+                .item("created_at", n(now))
+                .item("absolute_expires_at", n(absolute_expires_at))
+                .item(TTL, n(absolute_expires_at))
+                .item(
+                    "user_agent",
+                    user_agent.map_or(AttributeValue::Null(true), |ua| {
+                        AttributeValue::S(ua.into())
+                    }),
+                )
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", PK)
+                .build(),
+        )?;
         let items = vec![
             user_exists_check(self, token.user())?,
             TransactWriteItem::builder().put(family).build(),
