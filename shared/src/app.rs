@@ -8,7 +8,9 @@ use std::sync::Arc;
 use lambda_http::http::header;
 use lambda_http::service_fn;
 
-use crate::auth::{AccessTokens, ExternalTokens, UserId, Verified, bearer_token, unix_now};
+use crate::auth::{
+    AccessTokens, ExternalTokens, FamilyId, UserId, Verified, bearer_token, unix_now,
+};
 use crate::config::{Config, ConfigError, Key};
 use crate::error::ApiError;
 use crate::http::{Request, Response, header_str};
@@ -93,32 +95,44 @@ impl App {
     /// session, a revoked family or a deleted account stop working at once. With an external
     /// identity provider configured, its tokens are accepted too.
     pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
-        self.authenticate_with(req, DuringDeletion::Refuse).await
+        let (user, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
+        Ok(user)
     }
 
     /// [`App::authenticate`] for the one route that also serves an account being deleted.
     pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
-        self.authenticate_with(req, DuringDeletion::Allow).await
+        let (user, _) = self.authenticate_with(req, DuringDeletion::Allow).await?;
+        Ok(user)
+    }
+
+    /// [`App::authenticate`], also naming the taskline session of the token (`None` for an
+    /// external provider's token: it has no taskline session).
+    pub async fn authenticate_session(
+        &self,
+        req: &Request,
+    ) -> Result<(UserId, Option<FamilyId>), ApiError> {
+        self.authenticate_with(req, DuringDeletion::Refuse).await
     }
 
     /// An external provider's token if one is configured and the token is one of its, else
-    /// a taskline access token.
+    /// a taskline access token; with the token's session, if it has one.
     async fn authenticate_with(
         &self,
         req: &Request,
         during_deletion: DuringDeletion,
-    ) -> Result<UserId, ApiError> {
+    ) -> Result<(UserId, Option<FamilyId>), ApiError> {
         let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
         if let Some(external) = self.external.as_deref()
             && ExternalTokens::is_candidate(token)
         {
             // External tokens carry no taskline session: their lifetime is the provider's.
             let user = self.external_user(external, token).await?;
-            return admit(user, self.store.user_standing(user).await?, during_deletion);
+            let user = admit(user, self.store.user_standing(user).await?, during_deletion)?;
+            return Ok((user, None));
         }
         let Verified { user, session } = self.tokens.verify(token)?;
         let standing = self.store.standing(user, session, unix_now()).await?;
-        admit(user, standing, during_deletion)
+        Ok((admit(user, standing, during_deletion)?, Some(session)))
     }
 
     /// The taskline user of a provider's token: the one linked to its `(iss, sub)`, created on

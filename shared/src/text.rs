@@ -49,9 +49,53 @@ pub fn check(kind: TextKind, s: &str) -> Result<(), String> {
     }
 }
 
+/// Characters of a [`user_agent_summary`] at most.
+pub const MAX_USER_AGENT_CHARS: usize = 200;
+
+/// What the session list shows of a login's `User-Agent`: the header with the characters
+/// [`check`] refuses in a line removed (but tabs and line breaks count as whitespace), runs of
+/// whitespace made one space, cut to
+/// [`MAX_USER_AGENT_CHARS`]. `None` if nothing is left (no header, or only such characters).
+pub fn user_agent_summary(raw: &str) -> Option<String> {
+    let visible: String = raw
+        .chars()
+        .filter(|c| c.is_whitespace() || !is_refused(TextKind::Line, *c))
+        .collect();
+    let summary: String = visible
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_USER_AGENT_CHARS)
+        .collect();
+    let summary = summary.trim_end();
+    (!summary.is_empty()).then(|| summary.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_agent_summaries_are_one_short_visible_line() {
+        assert_eq!(
+            user_agent_summary("Mozilla/5.0 (X11; Linux x86_64)").as_deref(),
+            Some("Mozilla/5.0 (X11; Linux x86_64)")
+        );
+        assert_eq!(
+            user_agent_summary("  curl/8.5\t\u{1B}[31m  \u{202E}evil\u{0}  ").as_deref(),
+            Some("curl/8.5 [31m evil")
+        );
+        let long = "x".repeat(500);
+        assert_eq!(
+            user_agent_summary(&long).map(|s| s.chars().count()),
+            Some(200)
+        );
+        let wide = "é".repeat(300);
+        assert_eq!(user_agent_summary(&wide), Some("é".repeat(200)));
+        assert_eq!(user_agent_summary(""), None);
+        assert_eq!(user_agent_summary(" \u{7}\t "), None);
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -142,6 +142,71 @@ export interface paths {
         delete: operations["deleteAccount"];
         options?: never;
         head?: never;
+        /**
+         * Change the display name
+         * @description `name` follows registration's rules; any other field (also `email`, `id`, `created_at`) and an empty object are 422. No `If-Match`.
+         */
+        patch: operations["updateMe"];
+        trace?: never;
+    };
+    "/v1/me/password": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Change the password; every other session ends, the current one continues
+         * @description A wrong `current_password` is 403 and counts as a failed login in the login throttle (per email and source IP, per source IP, per email; over budget 429 with `Retry-After`, before the password is checked). The new password follows registration's rules. Every other session of the user ends at once (their refresh tokens and access tokens stop working); the current session's access token keeps working and the 204 carries a new refresh cookie of the same session. Every earlier refresh token of the current session stops working: presenting one afterwards is 401 like an unknown token (not reuse; the session is not revoked by it). No `Set-Cookie` for an external provider's token (it has no taskline session).
+         */
+        post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's live sessions (one per login), oldest first
+         * @description Only sessions that are neither ended nor expired. `current` marks the session of the access token used (none for an external provider's token).
+         */
+        get: operations["listSessions"];
+        put?: never;
+        post?: never;
+        /** End every session but the current one (their refresh and access tokens stop working at once) */
+        delete: operations["endOtherSessions"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session id from `GET /v1/sessions`; anything that is not one of the caller's live sessions (another user's, an ended one, a malformed id) is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** End one session (the current one too); its refresh and access tokens stop working at once */
+        delete: operations["endSession"];
+        options?: never;
+        head?: never;
         patch?: never;
         trace?: never;
     };
@@ -266,6 +331,33 @@ export interface components {
             name: string;
             /** Format: date-time */
             created_at: string;
+        };
+        ProfileChange: {
+            name: components["schemas"]["Name"];
+        };
+        PasswordChange: {
+            current_password: components["schemas"]["Password"];
+            new_password: components["schemas"]["Password"];
+        };
+        Session: {
+            id: string;
+            /**
+             * Format: date-time
+             * @description The login
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description The latest refresh (the login if none)
+             */
+            last_used_at: string;
+            /** @description The login request's `User-Agent` without control characters, whitespace collapsed, at most 200 characters; null if it sent none */
+            user_agent: string | null;
+            /** @description Whether this is the session of the access token used */
+            current: boolean;
+        };
+        SessionList: {
+            items: components["schemas"]["Session"][];
         };
         /** @enum {string} */
         Priority: "low" | "medium" | "high";
@@ -522,6 +614,24 @@ export interface components {
         };
         /** @description Only with an external identity provider configured: the first use of a provider's token whose email claim belongs to another taskline account (accounts are never merged) */
         ExternalIdentityConflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The current password is wrong (counted as a failed login by the throttle) */
+        WrongPassword: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The account has no password (it signs in through an external identity provider), or another request changed the password since this one read it (sign in again); with an external identity provider, also the cases of `ExternalIdentityConflict` */
+        NoPassword: {
             headers: {
                 [name: string]: unknown;
             };
@@ -939,6 +1049,140 @@ export interface operations {
                 content?: never;
             };
             401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    updateMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProfileChange"];
+            };
+        };
+        responses: {
+            /** @description The caller's account as now stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    changePassword: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordChange"];
+            };
+        };
+        responses: {
+            /** @description Changed; the current session's refresh cookie rotated */
+            204: {
+                headers: {
+                    /** @description The current session's new refresh cookie (see the `RefreshCookie` header) */
+                    "Set-Cookie"?: string;
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["WrongPassword"];
+            409: components["responses"]["NoPassword"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live sessions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    endOtherSessions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every other session ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    endSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description A session id from `GET /v1/sessions`; anything that is not one of the caller's live sessions (another user's, an ended one, a malformed id) is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Ended */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
             409: components["responses"]["ExternalIdentityConflict"];
             503: components["responses"]["StoreUnavailable"];
         };

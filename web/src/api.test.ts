@@ -227,3 +227,46 @@ describe('ApiClient requests', () => {
     expect(error.status).toBe(0);
   });
 });
+
+describe('account calls', () => {
+  const signedIn = (route: (call: Call) => Response) =>
+    fakeApi((call) =>
+      call.path === '/v1/auth/login' ? json(200, { access_token: 'A', token_type: 'Bearer', expires_in: 900 }) : route(call),
+    );
+
+  it('sends the name, the password change and session ends to their routes with the token', async () => {
+    const { api, calls } = signedIn((call) => {
+      if (call.path === '/v1/me') return json(200, { ...user, name: 'B' });
+      if (call.path === '/v1/sessions' && call.method === 'GET') {
+        return json(200, { items: [{ id: 'f1', created_at: 't', last_used_at: 't', user_agent: null, current: true }] });
+      }
+      return new Response(null, { status: 204 });
+    });
+    await api.login('a@example.com', 'pw');
+    expect((await api.updateName('B')).name).toBe('B');
+    await api.changePassword('old password', 'new password');
+    expect((await api.listSessions()).map((s) => s.id)).toEqual(['f1']);
+    await api.endSession('f1/x');
+    await api.endOtherSessions();
+    const sent = calls.slice(1).map((c) => [c.method, c.path, c.body ?? null, c.headers.Authorization]);
+    expect(sent).toEqual([
+      ['PATCH', '/v1/me', '{"name":"B"}', 'Bearer A'],
+      ['POST', '/v1/me/password', '{"current_password":"old password","new_password":"new password"}', 'Bearer A'],
+      ['GET', '/v1/sessions', null, 'Bearer A'],
+      ['DELETE', '/v1/sessions/f1%2Fx', null, 'Bearer A'],
+      ['DELETE', '/v1/sessions', null, 'Bearer A'],
+    ]);
+  });
+
+  it('a wrong current password is an error of the form, not a lost session', async () => {
+    const { api, calls, sessionsLost } = signedIn(() =>
+      json(403, { title: 'Forbidden', status: 403, detail: 'the current password is incorrect' }),
+    );
+    await api.login('a@example.com', 'pw');
+    const error = await api.changePassword('wrong', 'new password').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(403);
+    expect(refreshes(calls)).toBe(0);
+    expect(sessionsLost()).toBe(0);
+  });
+});

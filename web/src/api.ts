@@ -22,6 +22,7 @@ export type Task = Schemas['Task'];
 /** Writable task fields (POST body; PATCH takes any subset, `null` clears optional ones). */
 export type TaskInput = Schemas['TaskCreate'];
 export type TaskPage = Schemas['TaskPage'];
+export type Session = Schemas['Session'];
 export type TaskQuery = NonNullable<operations['listTasks']['parameters']['query']>;
 type AccessToken = Schemas['AccessToken'];
 
@@ -163,6 +164,37 @@ export class ApiClient {
 
   me(): Promise<User> {
     return this.request<User>('GET', '/v1/me');
+  }
+
+  /** PATCH /v1/me: the new display name; returns the user as stored (name trimmed). */
+  updateName(name: string): Promise<User> {
+    return this.request<User>('PATCH', '/v1/me', { body: { name } });
+  }
+
+  /**
+   * POST /v1/me/password. Every other session ends; this one keeps its access token, and the
+   * response sets this session's new refresh cookie (the browser stores it). A wrong current
+   * password is a 403 (ApiError), not a lost session.
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.request<void>('POST', '/v1/me/password', {
+      body: { current_password: currentPassword, new_password: newPassword },
+    });
+  }
+
+  /** GET /v1/sessions: the live sessions, oldest first; `current` marks this one. */
+  async listSessions(): Promise<Session[]> {
+    return (await this.request<Schemas['SessionList']>('GET', '/v1/sessions')).items;
+  }
+
+  /** DELETE /v1/sessions/{id}: ends that session (its refresh cookie and access tokens). */
+  async endSession(id: string): Promise<void> {
+    await this.request<void>('DELETE', `/v1/sessions/${encodeURIComponent(id)}`);
+  }
+
+  /** DELETE /v1/sessions: ends every session but this one. */
+  async endOtherSessions(): Promise<void> {
+    await this.request<void>('DELETE', '/v1/sessions');
   }
 
   async deleteAccount(): Promise<void> {

@@ -1,6 +1,7 @@
 // Entry point: picks the screen. On load the session is restored from the refresh cookie (the
 // access token is never persisted), so a reload keeps the user signed in.
 
+import { AccountView } from './account-view';
 import { ApiClient, ApiError } from './api';
 import { loginScreen, signupScreen, type AuthCallbacks } from './auth-views';
 import { h } from './dom';
@@ -34,8 +35,20 @@ const go: AuthCallbacks = {
 };
 
 async function showTasks(): Promise<void> {
-  const view = new TasksView(api, { loggedOut: (notice) => go.showLogin(notice) });
+  const view = new TasksView(api, {
+    loggedOut: (notice) => go.showLogin(notice),
+    showAccount: () => void showAccount(),
+  });
   show(view.element, 'Your tasks');
+  await view.load();
+}
+
+async function showAccount(): Promise<void> {
+  const view = new AccountView(api, {
+    showTasks: () => void showTasks(),
+    loggedOut: (notice) => go.showLogin(notice),
+  });
+  show(view.element, 'Your account');
   await view.load();
 }
 

@@ -10,6 +10,7 @@ export const PAGE_SIZE = 10;
 
 export interface TasksCallbacks {
   loggedOut(notice: string): void;
+  showAccount(): void;
 }
 
 const PRIORITY_OPTIONS = PRIORITIES.map((p) => [p, capitalize(p)] as const);
@@ -49,6 +50,7 @@ export class TasksView {
         h('h1', { tabindex: -1 }, 'Your tasks'),
         this.who,
         h('div', { class: 'account' },
+          h('button', { type: 'button', onclick: () => this.go.showAccount() }, 'Account'),
           h('button', { type: 'button', onclick: () => void this.logout() }, 'Log out'),
           h('button', { type: 'button', class: 'danger', onclick: () => void this.deleteAccount() }, 'Delete account'),
         ),

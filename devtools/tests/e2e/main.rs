@@ -1,6 +1,7 @@
 //! End-to-end tests over HTTP against the running local stack (`#[ignore]`d: scripts/test.sh
 //! runs this binary, whose name starts with `e2e`, once the stack is up).
 
+mod account;
 mod auth;
 mod tasks;
 

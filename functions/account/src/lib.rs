@@ -1,4 +1,5 @@
-//! `account`: `GET /v1/me`, `DELETE /v1/me`, `GET /v1/health`, the API's own documents
+//! `account`: `GET, PATCH, DELETE /v1/me`, `POST /v1/me/password`, `GET, DELETE /v1/sessions`,
+//! `DELETE /v1/sessions/{id}`, `GET /v1/health`, the API's own documents
 //! (`GET /v1/openapi.json`, `GET /docs`), and the catch-all for unknown routes (404
 //! problem+json).
 //!
@@ -8,12 +9,17 @@
 //! on where it stopped; 204 only once nothing of the account is left.
 
 pub mod docs;
+pub mod password;
+pub mod profile;
+pub mod sessions;
 
-use lambda_http::http::{Method, StatusCode};
+use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::auth::unix_now;
 use shared::error::ApiError;
-use shared::http::{Request, Response, Route, empty, json_response, serve};
+use shared::http::{
+    Request, Response, Route, empty, json_response, refresh_cookie, serve, source_ip, with_header,
+};
 use shared::store::Deletion;
 
 /// The keys this function loads at cold start (it verifies access tokens); template.yaml grants it
@@ -25,7 +31,12 @@ pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
 pub enum Endpoint {
     Health,
     Me,
+    PatchMe,
     DeleteMe,
+    ChangePassword,
+    ListSessions,
+    EndOtherSessions,
+    EndSession,
     OpenApi,
     Docs,
 }
@@ -36,22 +47,38 @@ pub static ROUTES: &[Route<Endpoint>] = &[
         "/v1/me",
         &[
             (Method::GET, Endpoint::Me),
+            (Method::PATCH, Endpoint::PatchMe),
             (Method::DELETE, Endpoint::DeleteMe),
         ],
+    ),
+    Route::new(
+        "/v1/me/password",
+        &[(Method::POST, Endpoint::ChangePassword)],
+    ),
+    Route::new(
+        "/v1/sessions",
+        &[
+            (Method::GET, Endpoint::ListSessions),
+            (Method::DELETE, Endpoint::EndOtherSessions),
+        ],
+    ),
+    Route::new(
+        "/v1/sessions/{id}",
+        &[(Method::DELETE, Endpoint::EndSession)],
     ),
     Route::new("/v1/openapi.json", &[(Method::GET, Endpoint::OpenApi)]),
     Route::new("/docs", &[(Method::GET, Endpoint::Docs)]),
 ];
 
 /// 401 for a token whose user vanished after authentication (deleted concurrently).
-const GONE: &str = "the account no longer exists";
+pub(crate) const GONE: &str = "the account no longer exists";
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(
         &app.config,
         ROUTES,
         req,
-        async |endpoint, _, req| match endpoint {
+        async |endpoint, route, req| match endpoint {
             Endpoint::Health => Ok(json_response(
                 StatusCode::OK,
                 &serde_json::json!({ "status": "ok" }),
@@ -59,7 +86,26 @@ pub async fn handle(app: &App, req: Request) -> Response {
             Endpoint::OpenApi => Ok(docs::openapi()),
             Endpoint::Docs => docs::page(),
             Endpoint::Me => me(app, &req).await,
+            Endpoint::PatchMe => patch_me(app, &req).await,
             Endpoint::DeleteMe => delete_me(app, &req).await,
+            Endpoint::ChangePassword => change_password(app, &req).await,
+            Endpoint::ListSessions => {
+                let (user, session) = app.authenticate_session(&req).await?;
+                Ok(json_response(
+                    StatusCode::OK,
+                    &sessions::list(app, user, session).await?,
+                ))
+            }
+            Endpoint::EndOtherSessions => {
+                let (user, session) = app.authenticate_session(&req).await?;
+                sessions::end_others(app, user, session).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
+            Endpoint::EndSession => {
+                let user = app.authenticate(&req).await?;
+                sessions::end(app, user, route.param("id").unwrap_or_default()).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
         },
     )
     .await
@@ -86,5 +132,30 @@ async fn delete_me(app: &App, req: &Request) -> Result<Response, ApiError> {
         Deletion::Finished => Ok(empty(StatusCode::NO_CONTENT)),
         Deletion::Unfinished => Err(ApiError::DeletionUnfinished),
         Deletion::NoAccount => Err(ApiError::unauthorized_bearer(GONE)),
+    }
+}
+
+async fn patch_me(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let user = app.authenticate(req).await?;
+    let change = profile::ProfileChange::from_request(req)?;
+    let user = profile::change_profile(app, user, change).await?;
+    Ok(json_response(StatusCode::OK, &user))
+}
+
+/// 204 with the current session's new refresh cookie (none for an external provider's token,
+/// which has no taskline session).
+async fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
+    let (user, session) = app.authenticate_session(req).await?;
+    let change = password::PasswordChange::from_request(req)?;
+    let source = source_ip(req).unwrap_or(password::UNKNOWN_SOURCE);
+    let refresh = password::change_password(app, user, session, change, source).await?;
+    let response = empty(StatusCode::NO_CONTENT);
+    match refresh {
+        Some(refresh) => with_header(
+            response,
+            header::SET_COOKIE,
+            refresh_cookie(&app.config, &refresh),
+        ),
+        None => Ok(response),
     }
 }

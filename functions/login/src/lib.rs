@@ -12,7 +12,8 @@ use shared::http::{
     source_ip, string, with_header,
 };
 use shared::http::{refresh_cookie, require_allowed_origin};
-use shared::store::FamilyStart;
+use shared::store::{FamilyStart, StoredPassword};
+use shared::text::user_agent_summary;
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
@@ -111,10 +112,12 @@ impl Credentials {
 /// refused (429) before its password is even looked at (each attempt is counted first, so
 /// parallel guesses cannot exceed a budget either); unknown emails verify against a dummy hash
 /// and count failures too, so neither timing, body nor throttling tells which emails exist.
+/// `user_agent` is what the session list will show of the client.
 pub async fn login(
     app: &App,
     credentials: Credentials,
     source_ip: &str,
+    user_agent: Option<&str>,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let Credentials {
         email, password, ..
@@ -140,15 +143,31 @@ pub async fn login(
         detail: BAD_CREDENTIALS,
     };
     // A failure stays counted; only a success takes its attempt back.
-    let (true, Some(user)) = (verify_password(password, hash).await?, user) else {
+    let (true, Some(user)) = (verify_password(password, hash.clone()).await?, user) else {
         return Err(bad_credentials);
     };
     app.store.login_succeeded(&attempt).await?;
     let session = FamilyId::generate();
     let refresh = RefreshToken::generate(user, session)?;
-    if app.store.start_family(&refresh, unix_now()).await? == FamilyStart::UserGone {
+    if app
+        .store
+        .start_family(&refresh, unix_now(), user_agent)
+        .await?
+        == FamilyStart::UserGone
+    {
         // The account was deleted between the password check and now.
         return Err(bad_credentials);
+    }
+    // A password change between the check above and the family's write would miss this
+    // session: it ends the sessions that exist after it stored the new hash. So the hash is
+    // read again now that the family exists: unchanged, the change (if any) comes later and
+    // will end this session; changed, this login used the old password and its session ends.
+    match app.store.stored_password(user).await? {
+        Some(StoredPassword::Set { hash: current, .. }) if Some(&current) == hash.as_ref() => {}
+        _ => {
+            app.store.revoke_family(user, session).await?;
+            return Err(bad_credentials);
+        }
     }
     Ok((app.tokens.issue(user, session)?, refresh))
 }
@@ -159,7 +178,8 @@ pub async fn handle(app: &App, req: Request) -> Response {
         let source = source_ip(&req).unwrap_or(UNKNOWN_SOURCE);
         let credentials = Credentials::from_request(&req)?;
         let oauth_form = credentials.oauth_form;
-        let (access, refresh) = login(app, credentials, source)
+        let user_agent = header_str(req.headers(), header::USER_AGENT).and_then(user_agent_summary);
+        let (access, refresh) = login(app, credentials, source, user_agent.as_deref())
             .await
             .map_err(|e| if oauth_form { e.into_oauth() } else { e })?;
         with_header(

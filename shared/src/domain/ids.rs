@@ -55,6 +55,15 @@ pub struct FamilyId(Uuid);
 
 uuid_v7_id!(FamilyId);
 
+impl FamilyId {
+    /// When the family was generated (Unix seconds), from its UUIDv7; `None` for ids of
+    /// another version.
+    pub fn generated_at(&self) -> Option<i64> {
+        let (secs, _) = self.0.get_timestamp()?.to_unix();
+        i64::try_from(secs).ok()
+    }
+}
+
 impl fmt::Display for FamilyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.as_simple().fmt(f)

@@ -260,6 +260,12 @@ pub(super) struct FamilyItem {
     pub last_spent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_spent_at: Option<i64>,
+    /// Set by every refresh (items of older logins lack it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_at: Option<i64>,
+    /// The login's `User-Agent` summary, `NULL` without one (older items lack it).
+    #[serde(default)]
+    pub user_agent: Option<String>,
 }
 
 /// A refresh token (`sk = REFRESH#<family>#<sha256 hex>`); `spent_at` once rotated.
@@ -430,6 +436,8 @@ mod tests {
                 expires_at: 2,
                 last_spent: None,
                 last_spent_at: None,
+                last_used_at: None,
+                user_agent: None,
             },
             layout(&[
                 ("user_id", s("u")),
@@ -437,6 +445,7 @@ mod tests {
                 ("created_at", n(1)),
                 ("absolute_expires_at", n(2)),
                 ("expires_at", n(2)),
+                ("user_agent", AttributeValue::Null(true)),
             ]),
         );
         round_trips(

@@ -49,8 +49,11 @@ pub mod attr {
     pub const DELETING: &str = "deleting";
     pub const ABSOLUTE_EXPIRES_AT: &str = "absolute_expires_at";
     pub const SPENT_AT: &str = "spent_at";
+    pub const ISSUED_AT: &str = "issued_at";
     pub const LAST_SPENT: &str = "last_spent";
     pub const LAST_SPENT_AT: &str = "last_spent_at";
+    pub const LAST_USED_AT: &str = "last_used_at";
+    pub const USER_AGENT: &str = "user_agent";
     pub const FAILURES: &str = "failures";
     pub const WINDOW_ENDS_AT: &str = "window_ends_at";
 }

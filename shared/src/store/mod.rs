@@ -29,6 +29,7 @@
 //! with serde_dynamo), every conditional transaction ends in a named outcome (`writes`), and
 //! every failure is a [`StoreError`] that keeps its source: the store decides no HTTP status.
 
+mod account;
 mod error;
 mod identities;
 mod items;
@@ -39,6 +40,7 @@ mod throttle;
 mod users;
 mod writes;
 
+pub use account::{PasswordWrite, SessionInfo, StoredPassword};
 pub use error::StoreError;
 pub use identities::ExternalLink;
 pub use keys::{COUNTS_SK, IDENTITY_SK, Key, PK, SK, TASK_SK_PREFIX, TTL, USER_SK, key};

@@ -3,7 +3,10 @@
 //! - family `sk = REFRESH#<family>`: exists while the family is alive; deleting it is what
 //!   revokes every token of the family at once (each rotation checks it in its transaction).
 //!   It also records the family's most recently spent token: `last_spent` (its hash) and
-//!   `last_spent_at`, written by the same transaction that spends the token;
+//!   `last_spent_at`, written by the same transaction that spends the token. A family is
+//!   what the API calls a session: `created_at` (the login), `last_used_at` (its latest
+//!   refresh) and `user_agent` (a summary of the login's `User-Agent`, NULL if none); items
+//!   written before those existed lack them (see `account::SessionInfo`);
 //! - token `sk = REFRESH#<family>#<sha256 hex>`: `parent` (hash), `issued_at`,
 //!   `idle_expires_at` (7 days after issue), `absolute_expires_at` (30 days after the login),
 //!   `spent_at` once rotated. Spent tokens stay until the family expires, so presenting one
@@ -89,7 +92,7 @@ pub enum GraceIssue {
 
 impl Store {
     /// The new token item (only where none exists), refused as `if_refused`.
-    fn put_token<O>(
+    pub(super) fn put_token<O>(
         &self,
         if_refused: O,
         token: &RefreshToken,
@@ -111,10 +114,12 @@ impl Store {
     }
 
     /// Starts a family (a login) with its first token, if the user still exists.
+    /// `user_agent`: the summary the session list shows (see `crate::text::user_agent_summary`).
     pub async fn start_family(
         &self,
         token: &RefreshToken,
         now: i64,
+        user_agent: Option<&str>,
     ) -> Result<FamilyStart, StoreError> {
         let absolute_expires_at = now + REFRESH_ABSOLUTE_TTL_SECS;
         let family = serde_dynamo::to_item(FamilyItem {
@@ -125,6 +130,8 @@ impl Store {
             expires_at: absolute_expires_at,
             last_spent: None,
             last_spent_at: None,
+            last_used_at: None,
+            user_agent: user_agent.map(str::to_owned),
         })?;
         let items = vec![
             conditional(
@@ -198,11 +205,14 @@ impl Store {
         let family_alive = Update::builder()
             .table_name(self.table())
             .set_key(Some(family_key(old.user(), old.family())))
-            .update_expression("SET #last_spent = :hash, #last_spent_at = :now")
+            .update_expression(
+                "SET #last_spent = :hash, #last_spent_at = :now, #last_used_at = :now",
+            )
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#last_spent", attr::LAST_SPENT)
             .expression_attribute_names("#last_spent_at", attr::LAST_SPENT_AT)
+            .expression_attribute_names("#last_used_at", attr::LAST_USED_AT)
             .expression_attribute_values(":hash", s(old.hash()))
             .expression_attribute_values(":now", n(now))
             .build()?;

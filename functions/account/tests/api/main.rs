@@ -5,5 +5,8 @@ mod deletion;
 mod docs;
 mod external_tokens;
 mod me;
+mod password;
+mod profile;
 mod routes;
 mod sessions_end;
+mod sessions_list;

@@ -1,0 +1,98 @@
+//! `POST /v1/me/password`: the user changes their password, knowing the current one.
+//!
+//! A wrong current password is a failed login attempt: it is counted by the login throttle
+//! (same budgets per (email, source IP), source IP and email; over budget -> 429 before the
+//! password is looked at), so this route is no way around it. A change ends every other
+//! session of the user and keeps the current one, under a new refresh token (see
+//! `shared::store` account).
+
+use shared::App;
+use shared::auth::{
+    FamilyId, Password, RefreshToken, UserId, hash_password, unix_now, verify_password,
+};
+use shared::error::ApiError;
+use shared::http::{Fields, Request, json_object};
+use shared::store::{PasswordWrite, StoredPassword};
+
+use crate::GONE;
+
+/// The source of requests whose event carries no `sourceIp` (as login counts them).
+pub const UNKNOWN_SOURCE: &str = "unknown";
+
+/// A password change as sent.
+#[derive(Debug)]
+pub struct PasswordChange {
+    pub current_password: Password,
+    pub new_password: Password,
+}
+
+impl PasswordChange {
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(json_object(req)?);
+        // Every stored password met these rules, so one that does not cannot be the current one.
+        let current = fields.required("current_password", Password::from_json);
+        let new = fields.required("new_password", Password::from_json);
+        fields.finish(|| {
+            Some(Self {
+                current_password: current?,
+                new_password: new?,
+            })
+        })
+    }
+}
+
+/// Changes the password of `user`, who is signed in to `session` (`None`: an external
+/// provider's token). Returns the session's new refresh token, if it still has one.
+pub async fn change_password(
+    app: &App,
+    user: UserId,
+    session: Option<FamilyId>,
+    change: PasswordChange,
+    source_ip: &str,
+) -> Result<Option<RefreshToken>, ApiError> {
+    let (email, hash) = match app.store.stored_password(user).await? {
+        None => return Err(ApiError::unauthorized_bearer(GONE)),
+        Some(StoredPassword::None) => {
+            return Err(ApiError::Conflict(
+                "this account has no password: it signs in through an external identity provider",
+            ));
+        }
+        Some(StoredPassword::Set { email, hash }) => (email, hash),
+    };
+    let now = unix_now();
+    let attempt = match app
+        .store
+        .take_login_attempt(&email, source_ip, now, &app.config.login_throttle)
+        .await?
+    {
+        Ok(attempt) => attempt,
+        Err(throttled) => {
+            return Err(ApiError::TooManyRequests {
+                retry_after_secs: u64::try_from(throttled.window_ends_at - now)
+                    .unwrap_or(1)
+                    .max(1),
+            });
+        }
+    };
+    if !verify_password(change.current_password, Some(hash.clone())).await? {
+        return Err(ApiError::Forbidden("the current password is incorrect"));
+    }
+    app.store.login_succeeded(&attempt).await?;
+    let new_hash = hash_password(change.new_password).await?;
+    if app.store.set_password(user, &hash, &new_hash).await? == PasswordWrite::Stale {
+        return Err(ApiError::Conflict(
+            "the password was changed by another request meanwhile; sign in again",
+        ));
+    }
+    app.store.end_other_sessions(user, session).await?;
+    let Some(session) = session else {
+        return Ok(None);
+    };
+    let root = RefreshToken::generate(user, session)?;
+    // `false`: the session ended meanwhile (a logout racing this); it stays ended.
+    Ok(app
+        .store
+        .restart_family(&root, unix_now())
+        .await?
+        .then_some(root))
+}
