@@ -4,7 +4,9 @@
 use std::path::Path;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../openapi.yaml");
+    // Read when the script runs, not baked in when it is compiled, so a moved checkout (or a
+    // reused target directory) never reads another tree's openapi.yaml.
+    let source = Path::new(&std::env::var("CARGO_MANIFEST_DIR")?).join("../../openapi.yaml");
     println!("cargo::rerun-if-changed={}", source.display());
     let yaml = std::fs::read_to_string(&source)
         .map_err(|e| format!("reading {}: {e}", source.display()))?;
