@@ -43,6 +43,12 @@ const CASES: &[(&str, u16)] = &[
     ("task-patch.json", 200),
     ("task-delete.json", 204),
     ("me.json", 200),
+    ("me-patch.json", 200),
+    ("me-password-wrong.json", 403),
+    ("sessions-list.json", 200),
+    ("session-delete-unknown.json", 404),
+    // Ends the sessions of the other logins (login-form.json's), not the one of the token.
+    ("sessions-end-others.json", 204),
     // Deletion before logout: logging out ends the session, and with it the access token
     // the deletion is sent with. Logging out of a deleted account still succeeds.
     ("me-delete.json", 204),
@@ -202,6 +208,9 @@ fn template_binds_every_route_of_the_api_to_its_function() {
         ("ANY /v1/tasks", "tasks"),
         ("ANY /v1/tasks/{id}", "tasks"),
         ("ANY /v1/me", "account"),
+        ("ANY /v1/me/password", "account"),
+        ("ANY /v1/sessions", "account"),
+        ("ANY /v1/sessions/{id}", "account"),
         ("ANY /v1/health", "account"),
         ("ANY /v1/openapi.json", "account"),
         ("ANY /docs", "account"),
