@@ -170,9 +170,10 @@ impl Store {
             .table_name(self.table())
             .set_key(Some(user_key(user)))
             .update_expression("SET #password_hash = :new")
-            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
             .condition_expression(format!("{USER_ACTIVE} AND #password_hash = :previous"))
+            // After the condition's names: `set_` replaces the whole map.
             .set_expression_attribute_names(Some(user_condition_names()))
+            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
             .expression_attribute_values(":new", s(new))
             .expression_attribute_values(":previous", s(previous))
             .send()
