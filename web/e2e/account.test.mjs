@@ -69,7 +69,8 @@ test('the account screen renames, lists sessions, ends them, and changes the pas
   // --- name
   await openAccount(a);
   const nameForm = a.getByRole('form', { name: 'Change name' });
-  assert.equal(await nameForm.getByLabel('Name').inputValue(), 'Account Tester');
+  // The form is filled in once GET /v1/me has answered.
+  await until(async () => (await nameForm.getByLabel('Name').inputValue()) === 'Account Tester', 'the current name filled in');
   await nameForm.getByLabel('Name').fill('  Renamed Tester  ');
   await nameForm.getByRole('button', { name: 'Save name' }).click();
   await a.getByText('Your name was saved.').waitFor();
