@@ -315,113 +315,19 @@ impl Config {
         vars: &HashMap<String, String>,
         keys: &[Key],
     ) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| vars.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let required = |name: &'static str| get(name).ok_or(ConfigError::Missing(name));
-        let secret = |key: Key| -> Result<Secret, ConfigError> {
-            let (name, arn) = key.vars();
-            if !keys.contains(&key) {
-                return Secret::stand_in(name);
-            }
-            let value = get(name).ok_or(ConfigError::MissingSecret { value: name, arn })?;
-            if value.len() < MIN_SECRET_BYTES {
-                return Err(ConfigError::Invalid {
-                    name,
-                    reason: format!(
-                        "must be at least {MIN_SECRET_BYTES} bytes, got {}",
-                        value.len()
-                    ),
-                });
-            }
-            Ok(Secret(value.as_bytes().to_vec()))
-        };
-
-        let allowed_origins: Vec<String> = required("ALLOWED_ORIGINS")?
-            .split(',')
-            .map(|o| o.trim().trim_end_matches('/').to_string())
-            .filter(|o| !o.is_empty())
-            .collect();
-        if let Some(bad) = allowed_origins
-            .iter()
-            .find(|o| *o == "*" || !(o.starts_with("https://") || o.starts_with("http://")))
-        {
-            return Err(ConfigError::Invalid {
-                name: "ALLOWED_ORIGINS",
-                reason: format!(
-                    "{bad:?} is not an http(s) origin (wildcards are not allowed with credentials)"
-                ),
-            });
-        }
-
-        let same_site = get("COOKIE_SAMESITE").unwrap_or("Strict");
-        let cookie_same_site = SameSite::parse(same_site).ok_or_else(|| ConfigError::Invalid {
-            name: "COOKIE_SAMESITE",
-            reason: format!("{same_site:?} is not one of Strict, Lax, None"),
-        })?;
-
-        let refresh_reuse_grace_secs = match get("REFRESH_REUSE_GRACE_SECS") {
-            None => DEFAULT_REFRESH_REUSE_GRACE_SECS,
-            Some(value) => match value.parse::<i64>() {
-                Ok(secs) if (0..=MAX_REFRESH_REUSE_GRACE_SECS).contains(&secs) => secs,
-                _ => {
-                    return Err(ConfigError::Invalid {
-                        name: "REFRESH_REUSE_GRACE_SECS",
-                        reason: format!(
-                            "{value:?} is not a number of seconds in 0..={MAX_REFRESH_REUSE_GRACE_SECS}"
-                        ),
-                    });
-                }
-            },
-        };
+        let vars = Vars(vars);
+        let get = |name: &'static str| vars.get(name);
         let jwt_issuer = get("JWT_ISSUER").unwrap_or("taskline").to_string();
-        let external_jwt = external_jwt(&get, &jwt_issuer)?;
-        let integer = |name: &'static str,
-                       default: i64,
-                       range: std::ops::RangeInclusive<i64>|
-         -> Result<i64, ConfigError> {
-            let Some(value) = get(name) else {
-                return Ok(default);
-            };
-            match value.parse::<i64>() {
-                Ok(n) if range.contains(&n) => Ok(n),
-                _ => Err(ConfigError::Invalid {
-                    name,
-                    reason: format!(
-                        "{value:?} is not an integer in {}..={}",
-                        range.start(),
-                        range.end()
-                    ),
-                }),
-            }
-        };
-        let failures = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
-            let n = integer(name, i64::from(default), LoginThrottle::FAILURES_RANGE)?;
-            u32::try_from(n).map_err(|_| ConfigError::Invalid {
-                name,
-                reason: format!("{n} is out of range"),
-            })
-        };
-        let defaults = LoginThrottle::DEFAULT;
-        let login_throttle = LoginThrottle {
-            per_email_ip: failures("LOGIN_FAILURES_PER_EMAIL_IP", defaults.per_email_ip)?,
-            per_ip: failures("LOGIN_FAILURES_PER_IP", defaults.per_ip)?,
-            per_email: failures("LOGIN_FAILURES_PER_EMAIL", defaults.per_email)?,
-            window_secs: integer(
-                "LOGIN_WINDOW_SECS",
-                defaults.window_secs,
-                LoginThrottle::WINDOW_RANGE,
-            )?,
-        };
-
         Ok(Self {
-            table_name: required("TABLE_NAME")?.to_string(),
-            allowed_origins,
-            jwt_secret: secret(Key::Jwt)?,
-            jwt_issuer,
+            table_name: vars.required("TABLE_NAME")?.to_string(),
+            allowed_origins: allowed_origins(&vars)?,
+            jwt_secret: secret(&vars, keys, Key::Jwt)?,
             jwt_audience: get("JWT_AUDIENCE").unwrap_or("taskline-api").to_string(),
-            cursor_secret: secret(Key::Cursor)?,
-            cookie_same_site,
-            refresh_reuse_grace_secs,
-            external_jwt,
+            cursor_secret: secret(&vars, keys, Key::Cursor)?,
+            cookie_same_site: cookie_same_site(&vars)?,
+            refresh_reuse_grace_secs: refresh_reuse_grace_secs(&vars)?,
+            external_jwt: external_jwt(&get, &jwt_issuer)?,
+            jwt_issuer,
             max_tasks_per_user: whole_number(
                 get("MAX_TASKS_PER_USER"),
                 "MAX_TASKS_PER_USER",
@@ -434,13 +340,130 @@ impl Config {
                 0,
                 DEFAULT_ACCOUNT_DELETION_BUDGET_MS,
             )?),
-            login_throttle,
+            login_throttle: login_throttle(&vars)?,
         })
     }
 
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
     }
+}
+
+/// The variables of one configuration read: values trimmed, empty ones treated as unset.
+struct Vars<'a>(&'a HashMap<String, String>);
+
+impl<'a> Vars<'a> {
+    fn get(&self, name: &'static str) -> Option<&'a str> {
+        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str) -> Result<&'a str, ConfigError> {
+        self.get(name).ok_or(ConfigError::Missing(name))
+    }
+
+    /// An integer in `range`, `default` when unset.
+    fn integer(
+        &self,
+        name: &'static str,
+        default: i64,
+        range: std::ops::RangeInclusive<i64>,
+    ) -> Result<i64, ConfigError> {
+        let Some(value) = self.get(name) else {
+            return Ok(default);
+        };
+        match value.parse::<i64>() {
+            Ok(n) if range.contains(&n) => Ok(n),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "{value:?} is not an integer in {}..={}",
+                    range.start(),
+                    range.end()
+                ),
+            }),
+        }
+    }
+}
+
+/// A key the function uses (at least [`MIN_SECRET_BYTES`]); a stand-in for one it does not.
+fn secret(vars: &Vars, keys: &[Key], key: Key) -> Result<Secret, ConfigError> {
+    let (name, arn) = key.vars();
+    if !keys.contains(&key) {
+        return Secret::stand_in(name);
+    }
+    let value = vars
+        .get(name)
+        .ok_or(ConfigError::MissingSecret { value: name, arn })?;
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!(
+                "must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                value.len()
+            ),
+        });
+    }
+    Ok(Secret(value.as_bytes().to_vec()))
+}
+
+/// `ALLOWED_ORIGINS`: http(s) origins, comma separated; never a wildcard (credentials).
+fn allowed_origins(vars: &Vars) -> Result<Vec<String>, ConfigError> {
+    let origins: Vec<String> = vars
+        .required("ALLOWED_ORIGINS")?
+        .split(',')
+        .map(|o| o.trim().trim_end_matches('/').to_string())
+        .filter(|o| !o.is_empty())
+        .collect();
+    if let Some(bad) = origins
+        .iter()
+        .find(|o| *o == "*" || !(o.starts_with("https://") || o.starts_with("http://")))
+    {
+        return Err(ConfigError::Invalid {
+            name: "ALLOWED_ORIGINS",
+            reason: format!(
+                "{bad:?} is not an http(s) origin (wildcards are not allowed with credentials)"
+            ),
+        });
+    }
+    Ok(origins)
+}
+
+fn cookie_same_site(vars: &Vars) -> Result<SameSite, ConfigError> {
+    let same_site = vars.get("COOKIE_SAMESITE").unwrap_or("Strict");
+    SameSite::parse(same_site).ok_or_else(|| ConfigError::Invalid {
+        name: "COOKIE_SAMESITE",
+        reason: format!("{same_site:?} is not one of Strict, Lax, None"),
+    })
+}
+
+fn refresh_reuse_grace_secs(vars: &Vars) -> Result<i64, ConfigError> {
+    vars.integer(
+        "REFRESH_REUSE_GRACE_SECS",
+        DEFAULT_REFRESH_REUSE_GRACE_SECS,
+        0..=MAX_REFRESH_REUSE_GRACE_SECS,
+    )
+}
+
+/// The login throttle's budgets (`LOGIN_FAILURES_*`) and window (`LOGIN_WINDOW_SECS`).
+fn login_throttle(vars: &Vars) -> Result<LoginThrottle, ConfigError> {
+    let failures = |name: &'static str, default: u32| -> Result<u32, ConfigError> {
+        let n = vars.integer(name, i64::from(default), LoginThrottle::FAILURES_RANGE)?;
+        u32::try_from(n).map_err(|_| ConfigError::Invalid {
+            name,
+            reason: format!("{n} is out of range"),
+        })
+    };
+    let defaults = LoginThrottle::DEFAULT;
+    Ok(LoginThrottle {
+        per_email_ip: failures("LOGIN_FAILURES_PER_EMAIL_IP", defaults.per_email_ip)?,
+        per_ip: failures("LOGIN_FAILURES_PER_IP", defaults.per_ip)?,
+        per_email: failures("LOGIN_FAILURES_PER_EMAIL", defaults.per_email)?,
+        window_secs: vars.integer(
+            "LOGIN_WINDOW_SECS",
+            defaults.window_secs,
+            LoginThrottle::WINDOW_RANGE,
+        )?,
+    })
 }
 
 /// The external identity provider, if any `EXTERNAL_*` variable is set: then issuer and
@@ -478,7 +501,24 @@ fn external_jwt<'a>(
         name: AUDIENCE,
         reason: format!("required with {ISSUER}"),
     })?;
-    let keys = match (jwks_url, secret) {
+    let keys = external_keys(jwks_url, secret)?;
+    Ok(Some(ExternalJwt {
+        issuer: issuer.to_string(),
+        audience: audience.to_string(),
+        keys,
+    }))
+}
+
+/// The external provider's key source: exactly one of `EXTERNAL_JWKS_URL` and
+/// `EXTERNAL_JWT_SECRET` (at least [`MIN_SECRET_BYTES`]).
+fn external_keys(
+    jwks_url: Option<&str>,
+    secret: Option<&str>,
+) -> Result<ExternalKeys, ConfigError> {
+    const ISSUER: &str = "EXTERNAL_JWT_ISSUER";
+    const JWKS_URL: &str = "EXTERNAL_JWKS_URL";
+    const SECRET: &str = "EXTERNAL_JWT_SECRET";
+    Ok(match (jwks_url, secret) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::Invalid {
                 name: JWKS_URL,
@@ -504,12 +544,7 @@ fn external_jwt<'a>(
             }
             ExternalKeys::Secret(Secret(secret.as_bytes().to_vec()))
         }
-    };
-    Ok(Some(ExternalJwt {
-        issuer: issuer.to_string(),
-        audience: audience.to_string(),
-        keys,
-    }))
+    })
 }
 
 /// The JWKS URL: https, or plain http to a provider on this machine (development, tests).
