@@ -9,12 +9,12 @@ use lambda_http::http::header;
 use lambda_http::service_fn;
 
 use crate::auth::{
-    AccessTokens, ExternalTokens, FamilyId, UserId, Verified, bearer_token, unix_now,
+    AccessTokens, Email, ExternalTokens, FamilyId, UserId, Verified, bearer_token, unix_now,
 };
 use crate::config::{Config, ConfigError, Key};
 use crate::error::ApiError;
 use crate::http::{Request, Response, header_str};
-use crate::store::{ExternalLink, Standing, Store};
+use crate::store::{ExternalLink, LoginAttempt, Standing, Store};
 use crate::tasks::CursorKeys;
 
 /// What a function builds once at cold start and hands to every request.
@@ -57,6 +57,25 @@ where
 }
 
 impl App {
+    /// Counts a password attempt for `email` from `source_ip` against the login throttle's
+    /// budgets, before the password is looked at (login and password change alike); a used-up
+    /// budget is a 429 whose `Retry-After` is the end of its window.
+    pub async fn take_login_attempt(
+        &self,
+        email: &Email,
+        source_ip: &str,
+    ) -> Result<LoginAttempt, ApiError> {
+        let now = unix_now();
+        self.store
+            .take_login_attempt(email, source_ip, now, &self.config.login_throttle)
+            .await?
+            .map_err(|throttled| ApiError::TooManyRequests {
+                retry_after_secs: u64::try_from(throttled.window_ends_at - now)
+                    .unwrap_or(1)
+                    .max(1),
+            })
+    }
+
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
         let cursors = CursorKeys::new(config.cursor_secret.expose());

@@ -59,21 +59,7 @@ pub async fn change_password(
         }
         Some(StoredPassword::Set { email, hash }) => (email, hash),
     };
-    let now = unix_now();
-    let attempt = match app
-        .store
-        .take_login_attempt(&email, source_ip, now, &app.config.login_throttle)
-        .await?
-    {
-        Ok(attempt) => attempt,
-        Err(throttled) => {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: u64::try_from(throttled.window_ends_at - now)
-                    .unwrap_or(1)
-                    .max(1),
-            });
-        }
-    };
+    let attempt = app.take_login_attempt(&email, source_ip).await?;
     if !verify_password(change.current_password, Some(hash.clone())).await? {
         return Err(ApiError::Forbidden("the current password is incorrect"));
     }

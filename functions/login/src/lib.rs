@@ -122,21 +122,7 @@ pub async fn login(
     let Credentials {
         email, password, ..
     } = credentials;
-    let now = unix_now();
-    let attempt = match app
-        .store
-        .take_login_attempt(&email, source_ip, now, &app.config.login_throttle)
-        .await?
-    {
-        Ok(attempt) => attempt,
-        Err(throttled) => {
-            return Err(ApiError::TooManyRequests {
-                retry_after_secs: u64::try_from(throttled.window_ends_at - now)
-                    .unwrap_or(1)
-                    .max(1),
-            });
-        }
-    };
+    let attempt = app.take_login_attempt(&email, source_ip).await?;
     let (user, hash) = app.store.credentials_by_email(&email).await?.unzip();
     let bad_credentials = ApiError::Unauthorized {
         credential: Credential::Password,
