@@ -5,31 +5,13 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use devtools::openapi::{CheckedResponse, CheckedSend};
+use crate::{refresh, set_cookie, url};
+use devtools::openapi::CheckedSend;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-const COOKIE: &str = shared::http::REFRESH_COOKIE;
 const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a brand new passphrase";
-
-fn url(path: &str) -> String {
-    format!("{}{path}", crate::base_url())
-}
-
-/// The value of the refresh cookie a response sets.
-fn cookie_of(response: &CheckedResponse) -> String {
-    let line = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    line.split(';')
-        .next()
-        .unwrap()
-        .strip_prefix(&format!("{COOKIE}="))
-        .unwrap()
-        .to_string()
-}
 
 /// Logs in with a `User-Agent`; returns the access token and the refresh cookie's value.
 async fn login(client: &Client, email: &str, password: &str, agent: &str) -> (String, String) {
@@ -41,7 +23,7 @@ async fn login(client: &Client, email: &str, password: &str, agent: &str) -> (St
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let cookie = cookie_of(&response);
+    let (cookie, _) = set_cookie(&response);
     let body: Value = response.json().await.unwrap();
     (body["access_token"].as_str().unwrap().to_string(), cookie)
 }
@@ -54,15 +36,6 @@ async fn status_of_login(client: &Client, email: &str, password: &str) -> Status
         .await
         .unwrap()
         .status()
-}
-
-async fn refresh(client: &Client, cookie: &str) -> CheckedResponse {
-    client
-        .post(url("/v1/auth/refresh"))
-        .header("cookie", format!("{COOKIE}={cookie}"))
-        .send_checked()
-        .await
-        .unwrap()
 }
 
 async fn sessions(client: &Client, token: &str) -> Vec<Value> {
@@ -128,7 +101,7 @@ async fn password_change_and_sessions_over_http() {
         .await
         .unwrap();
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
-    let rotated = cookie_of(&changed);
+    let rotated = set_cookie(&changed).0;
     assert_eq!(me_status(&client, &phone).await, StatusCode::UNAUTHORIZED);
     assert_eq!(
         refresh(&client, &phone_cookie).await.status(),

@@ -6,40 +6,14 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use crate::base_url;
+use crate::{COOKIE, refresh, set_cookie, url};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-const COOKIE: &str = shared::http::REFRESH_COOKIE;
-
-fn url(path: &str) -> String {
-    format!("{}{path}", base_url())
-}
-
 fn unique_email() -> String {
     format!("e2e-{}@Example.com", uuid::Uuid::now_v7().simple())
-}
-
-/// The refresh cookie a response sets: its value and the whole `Set-Cookie` line. (The cookie
-/// is `Secure`, which a client over plain http would not send back, so tests carry it.)
-fn set_cookie(response: &CheckedResponse) -> (String, String) {
-    let lines: Vec<String> = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .collect();
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    let value = lines[0]
-        .split(';')
-        .next()
-        .unwrap()
-        .strip_prefix(&format!("{COOKIE}="))
-        .unwrap()
-        .to_string();
-    (value, lines[0].clone())
 }
 
 async fn register(client: &Client, email: &str, password: &str) -> Value {
@@ -73,15 +47,6 @@ async fn login(client: &Client, email: &str, password: &str) -> (String, String)
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
     (body["access_token"].as_str().unwrap().to_string(), cookie)
-}
-
-async fn refresh(client: &Client, cookie: &str) -> CheckedResponse {
-    client
-        .post(url("/v1/auth/refresh"))
-        .header("cookie", format!("{COOKIE}={cookie}"))
-        .send_checked()
-        .await
-        .unwrap()
 }
 
 async fn me(client: &Client, token: &str) -> CheckedResponse {
