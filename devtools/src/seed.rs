@@ -27,6 +27,7 @@ pub fn tasks(count: usize, completed_every: usize, title: impl Fn(usize) -> Stri
                 completed: completed_every > 0 && i % completed_every == 0,
                 priority: [Priority::Low, Priority::Medium, Priority::High][i % 3],
                 due_date: None,
+                category_id: None,
             })
         })
         .collect()

@@ -98,6 +98,23 @@ impl Fields {
         }
     }
 
+    /// A merge-patch field that may be absent (kept) but not `null`. The outer `Option` is
+    /// `None` when invalid (error recorded), the inner one when absent.
+    pub fn non_null<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.field(name, parse)? {
+            Field::Absent => Some(None),
+            Field::Value(value) => Some(Some(value)),
+            Field::Null => {
+                self.errors.push(FieldError::new(name, "must not be null"));
+                None
+            }
+        }
+    }
+
     /// Ends parsing: unknown fields are errors; any error gives 422 with all of them.
     /// `build` assembles the result from the parsed fields (it returns `None` only when one
     /// of them failed, which has already been recorded).

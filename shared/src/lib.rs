@@ -4,7 +4,8 @@
 //! - leaves: [`domain`] (ids and the one timestamp type), [`cookie`] (cookie syntax),
 //!   [`text`] (text rules), [`aws`] (AWS clients), [`config`] (environment, read once),
 //!   [`error`] (the one error type), [`fields`] (reading the fields of a JSON input);
-//! - domain: [`auth`] (tokens, passwords, credentials; no I/O of its own), [`tasks`];
+//! - domain: [`auth`] (tokens, passwords, credentials; no I/O of its own), [`tasks`],
+//!   [`categories`];
 //! - the store, [`store`] (DynamoDB);
 //! - [`http`]: the edge (routing, CORS, bodies, responses, problem+json, the refresh cookie,
 //!   the request log line);
@@ -14,6 +15,7 @@
 pub mod app;
 pub mod auth;
 pub mod aws;
+pub mod categories;
 pub mod config;
 pub mod cookie;
 pub mod domain;

@@ -157,6 +157,7 @@ fn filters() -> impl Strategy<Value = ListFilters> {
             priority,
             q: q.map(|q| q.trim().to_lowercase()).filter(|q| !q.is_empty()),
             order,
+            category: None,
         })
 }
 

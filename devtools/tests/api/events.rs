@@ -5,7 +5,8 @@
 //!
 //! Placeholders in the files: `{{access_token}}` (a Bearer token) and `{{refresh_token}}` (the
 //! refresh cookie) are replaced by the ones the earlier events obtained; the sample task id is
-//! replaced by the id of the task `tasks-create.json` created.
+//! replaced by the id of the task `tasks-create.json` created, the sample category id by the
+//! id of the category `categories-create.json` created.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,6 +18,8 @@ use shared::http::{Request, Response};
 
 /// The task id written in events/task-*.json.
 const SAMPLE_TASK_ID: &str = "01936f1e-8f3a-7c41-9d2b-5a7e0c4f8b21";
+/// The category id written in events/category-*.json (but category-get-unknown.json).
+const SAMPLE_CATEGORY_ID: &str = "01936f1e-8f3a-7c41-9d2b-5a7e0c4f8c30";
 
 /// Every event file, in the order a client sends them, with the status it must get.
 const CASES: &[(&str, u16)] = &[
@@ -42,6 +45,12 @@ const CASES: &[(&str, u16)] = &[
     ("task-put.json", 200),
     ("task-patch.json", 200),
     ("task-delete.json", 204),
+    ("categories-create.json", 201),
+    ("categories-list.json", 200),
+    ("category-get.json", 200),
+    ("category-patch.json", 200),
+    ("category-get-unknown.json", 404),
+    ("category-delete.json", 204),
     ("me.json", 200),
     ("me-patch.json", 200),
     ("me-password-wrong.json", 403),
@@ -210,6 +219,8 @@ fn template_binds_every_route_of_the_api_to_its_function() {
         ("ANY /v1/auth/logout", "refresh"),
         ("ANY /v1/tasks", "tasks"),
         ("ANY /v1/tasks/{id}", "tasks"),
+        ("ANY /v1/categories", "tasks"),
+        ("ANY /v1/categories/{id}", "tasks"),
         ("ANY /v1/me", "account"),
         ("ANY /v1/me/password", "account"),
         ("ANY /v1/sessions", "account"),
@@ -234,13 +245,15 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
     let mut access_token = String::from("no-access-token-obtained-yet");
     let mut refresh_token = String::from("no-refresh-token-obtained-yet");
     let mut task_id = SAMPLE_TASK_ID.to_string();
+    let mut category_id = SAMPLE_CATEGORY_ID.to_string();
 
     for (file, expected) in CASES {
         let text = std::fs::read_to_string(events_dir().join(file))
             .expect("event file")
             .replace("{{access_token}}", &access_token)
             .replace("{{refresh_token}}", &refresh_token)
-            .replace(SAMPLE_TASK_ID, &task_id);
+            .replace(SAMPLE_TASK_ID, &task_id)
+            .replace(SAMPLE_CATEGORY_ID, &category_id);
         let event: Value = serde_json::from_str(&text).expect("JSON");
         let function = &routes[event["routeKey"].as_str().expect("routeKey")];
         let request = parse_event(&text);
@@ -287,6 +300,11 @@ async fn every_event_gets_its_expected_answer_from_its_function() {
                     Some(format!("/v1/tasks/{task_id}"))
                 );
             }
+            "categories-create.json" => {
+                category_id = response.json()["id"].as_str().expect("id").to_string();
+                assert_eq!(response.json()["color"], "#0EA5E9");
+            }
+            "category-patch.json" => assert_eq!(response.json()["name"], "Work stuff"),
             "me.json" => assert_eq!(response.json()["email"], "ada@example.com"),
             "openapi.json" => assert_eq!(response.json()["openapi"], "3.1.0"),
             "docs.json" => assert!(response.header("content-security-policy").is_some()),

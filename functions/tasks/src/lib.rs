@@ -1,10 +1,14 @@
-//! `tasks`: the Tasks section of docs/API.md. Every route is Bearer; the user (and so the
-//! DynamoDB partition) always comes from the verified token, never from the request.
+//! `tasks`: the Tasks and Categories sections of docs/API.md (categories live here because a
+//! task write moves its category's `task_count` in the same transaction). Every route is
+//! Bearer; the user (and so the DynamoDB partition) always comes from the verified token, never
+//! from the request.
 //!
 //! Writes are optimistic: read the task, check `If-Match`, write conditionally on the version
 //! read. A write that loses a race is re-read and retried (up to [`WRITE_ATTEMPTS`] times, with
 //! jittered backoff), so without `If-Match` no concurrent change is ever lost; with
 //! `If-Match` the re-read version no longer matches and the client gets 412.
+
+mod categories;
 
 use lambda_http::http::{Method, StatusCode, header};
 use serde_json::json;
@@ -14,8 +18,11 @@ use shared::error::ApiError;
 use shared::http::{
     IfMatch, Request, Response, Route, empty, json_object, json_response, serve, with_header,
 };
-use shared::store::{CreateOutcome, StoredTask, UnreadableTask, WriteOutcome, backoff};
-use shared::tasks::{ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace};
+use shared::store::{CreateOutcome, ListPage, StoredTask, UnreadableTask, WriteOutcome, backoff};
+use shared::tasks::{
+    CategoryFilter, ListQuery, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId, TaskPatch,
+    TaskReplace,
+};
 
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
 /// exactly these secrets.
@@ -30,6 +37,7 @@ pub enum Endpoint {
     Replace,
     Patch,
     Delete,
+    Category(categories::Endpoint),
 }
 
 pub static ROUTES: &[Route<Endpoint>] = &[
@@ -47,6 +55,30 @@ pub static ROUTES: &[Route<Endpoint>] = &[
             (Method::PUT, Endpoint::Replace),
             (Method::PATCH, Endpoint::Patch),
             (Method::DELETE, Endpoint::Delete),
+        ],
+    ),
+    Route::new(
+        "/v1/categories",
+        &[
+            (Method::GET, Endpoint::Category(categories::Endpoint::List)),
+            (
+                Method::POST,
+                Endpoint::Category(categories::Endpoint::Create),
+            ),
+        ],
+    ),
+    Route::new(
+        "/v1/categories/{id}",
+        &[
+            (Method::GET, Endpoint::Category(categories::Endpoint::Get)),
+            (
+                Method::PATCH,
+                Endpoint::Category(categories::Endpoint::Patch),
+            ),
+            (
+                Method::DELETE,
+                Endpoint::Category(categories::Endpoint::Delete),
+            ),
         ],
     ),
 ];
@@ -85,6 +117,9 @@ pub async fn handle(app: &App, req: Request) -> Response {
                 let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
                 delete(app, user, id, &if_match).await
             }
+            Endpoint::Category(endpoint) => {
+                categories::handle(app, user, endpoint, &route, &req).await
+            }
         }
     })
     .await
@@ -96,13 +131,18 @@ fn not_found() -> ApiError {
 
 /// A task write refused because its user is gone or being deleted (a request that
 /// authenticated just before the deletion began).
-fn account_gone() -> ApiError {
+pub(crate) fn account_gone() -> ApiError {
     ApiError::unauthorized_bearer("the account no longer exists")
 }
 
 /// The 500 problem a read of an unreadable task answers (it names the task and the fault).
 fn unreadable(task: &UnreadableTask) -> ApiError {
     ApiError::Unreadable(task.problem())
+}
+
+/// A task's `category_id` that names no live category of the user.
+fn no_such_category() -> ApiError {
+    ApiError::validation("category_id", NO_SUCH_CATEGORY)
 }
 
 fn lost_every_race() -> ApiError {
@@ -134,6 +174,7 @@ async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiE
             ));
         }
         CreateOutcome::IdCollision => return Err(ApiError::Internal("task id collision".into())),
+        CreateOutcome::NoSuchCategory => return Err(no_such_category()),
     }
     let response = task_response(StatusCode::CREATED, &task)?;
     with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
@@ -147,11 +188,34 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
         .as_deref()
         .map(|cursor| keys.open(user, &query.filters, cursor))
         .transpose()?;
-    let (page, counts) = tokio::try_join!(
-        app.store
-            .list_tasks(user, &query.filters, query.limit, after),
-        app.store.task_counts(user),
-    )?;
+    // The live categories hide the ids of deleted ones: without a category filter all three
+    // reads run at once; a category filter needs them before the listing's query.
+    let (live, counts, mut page) = if query.filters.category.is_none() {
+        tokio::try_join!(
+            app.store.live_category_ids(user),
+            app.store.task_counts(user),
+            app.store
+                .list_tasks(user, &query.filters, query.limit, after),
+        )?
+    } else {
+        let (live, counts) = tokio::try_join!(
+            app.store.live_category_ids(user),
+            app.store.task_counts(user),
+        )?;
+        let page = match query.filters.category {
+            // A category that does not exist (or is being deleted) has no tasks.
+            Some(CategoryFilter::Category(id)) if !live.contains(&id) => ListPage::default(),
+            _ => {
+                app.store
+                    .list_tasks_among(user, &query.filters, &live, query.limit, after)
+                    .await?
+            }
+        };
+        (live, counts, page)
+    };
+    for task in &mut page.tasks {
+        task.hide_category_unless(|id| live.contains(&id));
+    }
     let items: Vec<_> = page.tasks.iter().map(Task::view).collect();
     let next_cursor = page
         .next
@@ -163,10 +227,29 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
 }
 
 async fn get(app: &App, user: UserId, id: TaskId) -> Result<Response, ApiError> {
-    match app.store.read_task(user, id).await?.ok_or_else(not_found)? {
+    match read_task(app, user, id).await? {
         StoredTask::Task(task) => task_response(StatusCode::OK, &task),
         StoredTask::Unreadable(current) => Err(unreadable(&current)),
     }
+}
+
+/// One task of the user as it reads (404 if there is none): its category is shown, and
+/// counted by its writes, only while the category is live.
+async fn read_task(app: &App, user: UserId, id: TaskId) -> Result<StoredTask, ApiError> {
+    let mut stored = app.store.read_task(user, id).await?.ok_or_else(not_found)?;
+    match &mut stored {
+        StoredTask::Task(task) => {
+            let live = app
+                .store
+                .live_category(user, task.fields.category_id)
+                .await?;
+            task.hide_category_unless(|id| live == Some(id));
+        }
+        StoredTask::Unreadable(task) => {
+            task.category_id = app.store.live_category(user, task.category_id).await?;
+        }
+    }
+    Ok(stored)
 }
 
 /// What a PUT or PATCH does to the current fields.
@@ -196,8 +279,7 @@ async fn update(
     change: Change<'_>,
 ) -> Result<Task, ApiError> {
     for attempt in 1..=WRITE_ATTEMPTS {
-        let stored = app.store.read_task(user, id).await?.ok_or_else(not_found)?;
-        let (next, outcome) = match stored {
+        let (next, outcome) = match read_task(app, user, id).await? {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {
                     return Err(ApiError::PreconditionFailed);
@@ -229,6 +311,7 @@ async fn update(
             WriteOutcome::Written => return Ok(next),
             WriteOutcome::Conflict => backoff(attempt).await,
             WriteOutcome::AccountGone => return Err(account_gone()),
+            WriteOutcome::NoSuchCategory => return Err(no_such_category()),
         }
     }
     Err(lost_every_race())
@@ -243,7 +326,7 @@ async fn delete(
     for attempt in 1..=WRITE_ATTEMPTS {
         // Deleting needs no more of the item than its key and version: an item that cannot
         // be read can still be deleted.
-        let outcome = match app.store.read_task(user, id).await?.ok_or_else(not_found)? {
+        let outcome = match read_task(app, user, id).await? {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {
                     return Err(ApiError::PreconditionFailed);
@@ -259,7 +342,8 @@ async fn delete(
         };
         match outcome {
             WriteOutcome::Written => return Ok(empty(StatusCode::NO_CONTENT)),
-            WriteOutcome::Conflict => backoff(attempt).await,
+            // A delete moves no task into a category: never refused for one.
+            WriteOutcome::Conflict | WriteOutcome::NoSuchCategory => backoff(attempt).await,
             WriteOutcome::AccountGone => return Err(account_gone()),
         }
     }

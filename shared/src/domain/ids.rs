@@ -30,6 +30,35 @@ macro_rules! uuid_v7_id {
     };
 }
 
+/// A UUIDv7 in canonical form (lowercase, hyphenated), or `None`: the ids the API hands out
+/// and reads back from paths and bodies, so that one item has exactly one spelling.
+pub fn canonical_v7(s: &str) -> Option<Uuid> {
+    let uuid = Uuid::try_parse(s).ok()?;
+    (uuid.get_version_num() == 7 && uuid.hyphenated().to_string() == s).then_some(uuid)
+}
+
+/// A category's id: a canonical UUIDv7 (see [`canonical_v7`]), like a task's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CategoryId(Uuid);
+
+impl CategoryId {
+    pub fn generate() -> Self {
+        Self(Uuid::now_v7())
+    }
+
+    /// A path segment, body field or stored value as a category id; anything but a canonical
+    /// UUIDv7 is `None`.
+    pub fn parse(s: &str) -> Option<Self> {
+        canonical_v7(s).map(Self)
+    }
+}
+
+impl fmt::Display for CategoryId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.as_hyphenated().fmt(f)
+    }
+}
+
 /// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(Uuid);

@@ -4,5 +4,5 @@
 mod ids;
 mod timestamp;
 
-pub use ids::{FamilyId, UserId};
+pub use ids::{CategoryId, FamilyId, UserId, canonical_v7};
 pub use timestamp::{Timestamp, TimestampError};

@@ -5,9 +5,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::keys::{self, COUNTS_SK, EMAIL_SK, IDENTITY_SK, USER_SK, task_id_of_sk};
+use super::keys::{
+    self, COUNTS_SK, EMAIL_SK, IDENTITY_SK, USER_SK, category_id_of_sk, task_id_of_sk,
+};
 use crate::auth::{Email, User, UserName};
-use crate::domain::{Timestamp, UserId};
+use crate::categories::{Category, CategoryFields, CategoryName, Color};
+use crate::domain::{CategoryId, Timestamp, UserId};
 use crate::tasks::{Priority, Task, TaskCounts, TaskDescription, TaskFields, TaskTitle};
 
 /// A task (`sk = TASK#<uuidv7>`). Times are kept as strings here: a stored value this version
@@ -24,6 +27,9 @@ pub(super) struct TaskItem {
     pub priority: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<String>,
+    /// Absent when uncategorised (and on every task written before categories existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -41,6 +47,7 @@ impl TaskItem {
             completed: f.completed,
             priority: f.priority.as_str().to_string(),
             due_date: f.due_date.map(Timestamp::to_rfc3339),
+            category_id: f.category_id.map(|id| id.to_string()),
             created_at: task.created_at.to_rfc3339(),
             updated_at: task.updated_at.to_rfc3339(),
             version: task.version,
@@ -77,6 +84,11 @@ impl TryFrom<TaskItem> for Task {
                 .as_deref()
                 .map(|d| timestamp(d, DUE_DATE))
                 .transpose()?,
+            category_id: item
+                .category_id
+                .as_deref()
+                .map(|c| CategoryId::parse(c).ok_or_else(|| corrupt(CATEGORY_ID)))
+                .transpose()?,
         };
         Ok(Task {
             id: task_id_of_sk(&item.sk).ok_or_else(|| corrupt("key"))?,
@@ -98,6 +110,8 @@ pub(super) struct TaskRemains {
     pub completed: Option<bool>,
     #[serde(default, deserialize_with = "lenient")]
     pub created_at: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub category_id: Option<String>,
 }
 
 /// A value of the wanted type, or `None` for any other stored type.
@@ -146,6 +160,83 @@ impl From<CountsItem> for TaskCounts {
         Self {
             total: u64::try_from(item.total).unwrap_or(0),
             completed: u64::try_from(item.completed).unwrap_or(0),
+        }
+    }
+}
+
+/// A category (`sk = CATEGORY#<uuidv7>`). `task_count` moves with `ADD` (absent reads as zero);
+/// `deleting` (epoch seconds) is set once the category's deletion has begun.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct CategoryItem {
+    pub user_id: String,
+    pub sk: String,
+    pub name: String,
+    pub name_lc: String,
+    pub color: String,
+    #[serde(default)]
+    pub task_count: i64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub version: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleting: Option<i64>,
+}
+
+impl CategoryItem {
+    pub fn new(user: UserId, category: &Category) -> Self {
+        Self {
+            user_id: keys::user_pk(user),
+            sk: keys::category_sk(category.id),
+            name: category.fields.name.as_str().to_string(),
+            name_lc: category.fields.name.unique_key(),
+            color: category.fields.color.as_str().to_string(),
+            task_count: i64::try_from(category.task_count).unwrap_or(i64::MAX),
+            created_at: category.created_at,
+            updated_at: category.updated_at,
+            version: category.version,
+            deleting: None,
+        }
+    }
+}
+
+/// Stored data is validated again: a corrupt item is an error, never invalid output.
+impl TryFrom<CategoryItem> for Category {
+    type Error = super::StoreError;
+
+    fn try_from(item: CategoryItem) -> Result<Self, Self::Error> {
+        use super::StoreError::Corrupt;
+        Ok(Category {
+            id: category_id_of_sk(&item.sk).ok_or(Corrupt("category item with a bad key"))?,
+            fields: CategoryFields {
+                name: CategoryName::parse(&item.name)
+                    .map_err(|_| Corrupt("category item with a bad name"))?,
+                color: Color::parse(&item.color)
+                    .map_err(|_| Corrupt("category item with a bad color"))?,
+            },
+            // A negative count (never written by the API) reads as zero.
+            task_count: u64::try_from(item.task_count).unwrap_or(0),
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+            version: item.version,
+        })
+    }
+}
+
+/// The reservation of a category name (`sk = CATNAME#<lowercased name>`), one per name of a
+/// user, so that uniqueness holds under concurrency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct CategoryNameItem {
+    pub user_id: String,
+    pub sk: String,
+    pub category_id: String,
+}
+
+impl CategoryNameItem {
+    pub fn new(user: UserId, name: &CategoryName, id: CategoryId) -> Self {
+        Self {
+            user_id: keys::user_pk(user),
+            sk: keys::category_name_sk(&name.unique_key()),
+            category_id: id.to_string(),
         }
     }
 }
@@ -328,6 +419,7 @@ mod tests {
             completed: true,
             priority: Priority::High,
             due_date: Timestamp::parse("2026-12-01T10:00:00+01:00"),
+            category_id: Some(CategoryId::generate()),
         });
         let item = TaskItem::new(user, &task);
         round_trips(
@@ -341,6 +433,10 @@ mod tests {
                 ("completed", AttributeValue::Bool(true)),
                 ("priority", s("high")),
                 ("due_date", s("2026-12-01T09:00:00.000Z")),
+                (
+                    "category_id",
+                    s(task.fields.category_id.unwrap().to_string()),
+                ),
                 ("created_at", s(task.created_at.to_rfc3339())),
                 ("updated_at", s(task.updated_at.to_rfc3339())),
                 ("version", n(1)),
@@ -351,10 +447,15 @@ mod tests {
         let bare = Task::new(TaskFields {
             description: None,
             due_date: None,
+            category_id: None,
             ..task.fields.clone()
         });
         let written: Key = serde_dynamo::to_item(TaskItem::new(user, &bare)).unwrap();
-        assert!(!written.contains_key("description") && !written.contains_key("due_date"));
+        assert!(
+            !written.contains_key("description")
+                && !written.contains_key("due_date")
+                && !written.contains_key("category_id")
+        );
         let read: TaskItem = serde_dynamo::from_item(written).unwrap();
         assert_eq!(Task::try_from(read).unwrap(), bare);
     }
@@ -370,6 +471,39 @@ mod tests {
         assert_eq!(remains.version, None);
         assert_eq!(remains.completed, Some(true));
         assert_eq!(remains.created_at, None);
+    }
+
+    #[test]
+    fn categories_and_name_reservations_have_their_layout() {
+        let user = UserId::generate();
+        let category = Category::new(CategoryFields {
+            name: CategoryName::parse("Work").unwrap(),
+            color: Color::parse("#abcdef").unwrap(),
+        });
+        let item = CategoryItem::new(user, &category);
+        round_trips(
+            &item,
+            layout(&[
+                ("user_id", s(user.to_string())),
+                ("sk", s(format!("CATEGORY#{}", category.id))),
+                ("name", s("Work")),
+                ("name_lc", s("work")),
+                ("color", s("#ABCDEF")),
+                ("task_count", n(0)),
+                ("created_at", s(category.created_at.to_rfc3339())),
+                ("updated_at", s(category.updated_at.to_rfc3339())),
+                ("version", n(1)),
+            ]),
+        );
+        assert_eq!(Category::try_from(item).unwrap(), category);
+        round_trips(
+            &CategoryNameItem::new(user, &category.fields.name, category.id),
+            layout(&[
+                ("user_id", s(user.to_string())),
+                ("sk", s("CATNAME#work")),
+                ("category_id", s(category.id.to_string())),
+            ]),
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::{FamilyId, UserId};
+use crate::domain::{CategoryId, FamilyId, UserId};
 use crate::tasks::TaskId;
 
 /// Partition key attribute.
@@ -22,6 +22,10 @@ pub const USER_SK: &str = "USER";
 pub const COUNTS_SK: &str = "COUNTS";
 /// Sort key prefix of task items.
 pub const TASK_SK_PREFIX: &str = "TASK#";
+/// Sort key prefix of category items.
+pub const CATEGORY_SK_PREFIX: &str = "CATEGORY#";
+/// Sort key prefix of category name reservations.
+pub const CATEGORY_NAME_SK_PREFIX: &str = "CATNAME#";
 /// Sort key of an email reservation.
 pub const EMAIL_SK: &str = "EMAIL";
 /// Sort key of an identity link.
@@ -42,10 +46,19 @@ pub mod attr {
     pub const UPDATED_AT: &str = "updated_at";
     pub const VERSION: &str = "version";
     pub const TOTAL: &str = "total";
+    /// A task's category (absent when uncategorised, and on tasks written before categories).
+    pub const CATEGORY_ID: &str = "category_id";
+    pub const NAME: &str = "name";
+    pub const NAME_LC: &str = "name_lc";
+    pub const COLOR: &str = "color";
+    pub const TASK_COUNT: &str = "task_count";
+    /// How many categories the user has (a number of the counts item).
+    pub const CATEGORIES: &str = "categories";
     pub const EMAIL: &str = "email";
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const OWNER: &str = "owner";
-    /// Set on the user item once its account's deletion has begun.
+    /// Set on the user item once its account's deletion has begun, and on a category item
+    /// once the category's deletion has (epoch seconds).
     pub const DELETING: &str = "deleting";
     pub const ABSOLUTE_EXPIRES_AT: &str = "absolute_expires_at";
     pub const SPENT_AT: &str = "spent_at";
@@ -115,6 +128,25 @@ pub fn task_key(user: UserId, id: TaskId) -> Key {
 /// The task id a task item's sort key names.
 pub fn task_id_of_sk(sk: &str) -> Option<TaskId> {
     sk.strip_prefix(TASK_SK_PREFIX).and_then(TaskId::parse)
+}
+
+pub fn category_sk(id: CategoryId) -> String {
+    format!("{CATEGORY_SK_PREFIX}{id}")
+}
+
+pub fn category_key(user: UserId, id: CategoryId) -> Key {
+    key(user_pk(user), category_sk(id))
+}
+
+/// The category id a category item's sort key names.
+pub fn category_id_of_sk(sk: &str) -> Option<CategoryId> {
+    sk.strip_prefix(CATEGORY_SK_PREFIX)
+        .and_then(CategoryId::parse)
+}
+
+/// Sort key of the reservation of a name (its [`crate::categories::CategoryName::unique_key`]).
+pub fn category_name_sk(unique_key: &str) -> String {
+    format!("{CATEGORY_NAME_SK_PREFIX}{unique_key}")
 }
 
 pub fn family_sk(family: FamilyId) -> String {

@@ -6,6 +6,8 @@
 //! | user            | `<user uuid>`          | `USER`                      |
 //! | task counts     | `<user uuid>`          | `COUNTS`                    |
 //! | task            | `<user uuid>`          | `TASK#<task uuidv7>`        |
+//! | category        | `<user uuid>`          | `CATEGORY#<uuidv7>`         |
+//! | category name   | `<user uuid>`          | `CATNAME#<lowercased name>` |
 //! | refresh family  | `<user uuid>`          | `REFRESH#<family>`          |
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
@@ -14,8 +16,9 @@
 //! | login throttle (IP) | `LOGIN_IP#<ip>`    | `THROTTLE`                  |
 //! | identity link   | `EXT#<b64url(iss)>#<sub>` | `IDENTITY`               |
 //!
-//! Task items keep `title_lc` (the lowercased title, for `q`) and `version`; the counts item
-//! holds numbers `total` and `completed` (see [`tasks`]).
+//! Task items keep `title_lc` (the lowercased title, for `q`), `version` and, when
+//! categorised, `category_id`; the counts item holds numbers `total`, `completed` and
+//! `categories` (see [`tasks`], [`categories`]).
 //!
 //! The user item carries `deleting` once its account's deletion has begun: from then on every
 //! write into the partition fails its condition and only `DELETE /v1/me` authenticates (see
@@ -30,6 +33,7 @@
 //! every failure is a [`StoreError`] that keeps its source: the store decides no HTTP status.
 
 mod account;
+mod categories;
 mod error;
 mod identities;
 mod items;
@@ -41,9 +45,13 @@ mod users;
 mod writes;
 
 pub use account::{PasswordWrite, SessionInfo, StoredPassword};
+pub use categories::{CategoryCreation, CategoryWrite, StoredCategory};
 pub use error::StoreError;
 pub use identities::ExternalLink;
-pub use keys::{COUNTS_SK, IDENTITY_SK, Key, PK, SK, TASK_SK_PREFIX, TTL, USER_SK, key};
+pub use keys::{
+    CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, IDENTITY_SK, Key, PK, SK,
+    TASK_SK_PREFIX, TTL, USER_SK, key,
+};
 pub use sessions::{FamilyStart, GraceIssue, RefreshState, Rotation};
 pub use tasks::{
     CreateOutcome, ListPage, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask, WriteOutcome,

@@ -9,7 +9,9 @@
 //!
 //! Every write is also conditional on the user being active (existing, not being deleted), so a
 //! write racing an account deletion cannot leave a task or re-create the counts item; and a
-//! create is conditional on the counts item's total being below the user's quota.
+//! create is conditional on the counts item's total being below the user's quota. A write
+//! that attaches a task to a category, or detaches it, moves the categories' `task_count` in
+//! the same transaction, conditionally on the category being live (see [`super::categories`]).
 
 use std::collections::HashMap;
 
@@ -24,8 +26,10 @@ use super::keys::{
 use super::users::user_exists_check;
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
-use crate::domain::{Timestamp, UserId};
-use crate::tasks::{ListFilters, ListPosition, Order, Task, TaskCounts, TaskFields, TaskId};
+use crate::domain::{CategoryId, Timestamp, UserId};
+use crate::tasks::{
+    CategoryFilter, ListFilters, ListPosition, Order, Task, TaskCounts, TaskFields, TaskId,
+};
 
 /// The most task items one listing request reads from DynamoDB. Filters are applied after
 /// reading (DynamoDB applies `Limit` before `FilterExpression`), so a selective filter could
@@ -46,6 +50,8 @@ pub enum CreateOutcome {
     QuotaFull,
     /// The fresh id was taken (a UUIDv7 never collides; nothing was written).
     IdCollision,
+    /// The task's `category_id` names no live category of the user.
+    NoSuchCategory,
 }
 
 /// How a conditional update or delete ended.
@@ -57,10 +63,12 @@ pub enum WriteOutcome {
     Conflict,
     /// The user is gone or being deleted (a request that authenticated just before).
     AccountGone,
+    /// The new `category_id` names no live category of the user.
+    NoSuchCategory,
 }
 
 /// One page of a listing, with what it cost.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ListPage {
     pub tasks: Vec<Task>,
     /// Where the next page starts, if the partition may hold more matching tasks.
@@ -106,6 +114,8 @@ pub struct UnreadableTask {
     pub version: Option<u64>,
     /// Whether the item counts as completed in the counts item.
     pub completed: bool,
+    /// The category the item names, if that can be read (its count moves with the item).
+    pub category_id: Option<CategoryId>,
     /// What is wrong with the item (names an attribute, never its value).
     pub reason: String,
     /// The `version` attribute exactly as stored (or absent): writes are conditional on it.
@@ -120,6 +130,7 @@ impl UnreadableTask {
             id,
             version: remains.version,
             completed: remains.completed == Some(true),
+            category_id: remains.category_id.as_deref().and_then(CategoryId::parse),
             reason,
             stored_version: item.get(attr::VERSION).cloned(),
             created_at: remains.created_at.as_deref().and_then(Timestamp::parse),
@@ -255,7 +266,7 @@ impl Store {
             .condition_expression("attribute_not_exists(#sk)")
             .expression_attribute_names("#sk", SK)
             .build()?;
-        let items = vec![
+        let mut items = vec![
             conditional(CreateOutcome::AccountGone, user_exists_check(self, user)?),
             conditional(
                 CreateOutcome::QuotaFull,
@@ -266,6 +277,13 @@ impl Store {
                 TransactWriteItem::builder().put(put).build(),
             ),
         ];
+        items.extend(self.category_moves(
+            user,
+            None,
+            task.fields.category_id,
+            CreateOutcome::NoSuchCategory,
+            CreateOutcome::IdCollision,
+        )?);
         self.transact(CreateOutcome::Created, items).await
     }
 
@@ -310,7 +328,8 @@ impl Store {
             .set_expression_attribute_names(Some(names))
             .set_expression_attribute_values(values)
             .build()?;
-        self.delete_counted(user, delete, current.completed).await
+        self.delete_counted(user, delete, current.completed, current.category_id)
+            .await
     }
 
     /// Replaces an unreadable task item by `next` if it is still as read.
@@ -328,12 +347,15 @@ impl Store {
             .set_expression_attribute_values(values)
             .build()?;
         let completed_delta = i64::from(next.fields.completed) - i64::from(current.completed);
-        self.put_replacement(user, put, completed_delta).await
+        let moved = (current.category_id, next.fields.category_id);
+        self.put_replacement(user, put, completed_delta, moved)
+            .await
     }
 
     /// Replaces `current` by `next` if the stored version is still `current.version` (and the
     /// user is still active); a completion change moves the completed count in the same
-    /// transaction.
+    /// transaction, a category change the categories' task counts (`current`'s category must
+    /// be the one it shows: live, see [`Store::live_category`]).
     pub async fn replace_task(
         &self,
         user: UserId,
@@ -348,16 +370,20 @@ impl Store {
             .build()?;
         let completed_delta =
             i64::from(next.fields.completed) - i64::from(current.fields.completed);
-        self.put_replacement(user, put, completed_delta).await
+        let moved = (current.fields.category_id, next.fields.category_id);
+        self.put_replacement(user, put, completed_delta, moved)
+            .await
     }
 
     /// The conditional `put` of a replaced task, only while the user is active, moving the
-    /// completed count by `completed_delta` in the same transaction.
+    /// completed count by `completed_delta` and the task from category `moved.0` to `moved.1`
+    /// in the same transaction.
     async fn put_replacement(
         &self,
         user: UserId,
         put: Put,
         completed_delta: i64,
+        (from, to): (Option<CategoryId>, Option<CategoryId>),
     ) -> Result<WriteOutcome, StoreError> {
         let mut items = vec![conditional(
             WriteOutcome::Conflict,
@@ -366,6 +392,13 @@ impl Store {
         if completed_delta != 0 {
             items.push(self.counted(user, 0, completed_delta)?);
         }
+        items.extend(self.category_moves(
+            user,
+            from,
+            to,
+            WriteOutcome::NoSuchCategory,
+            WriteOutcome::Conflict,
+        )?);
         self.transact_task(user, items).await
     }
 
@@ -383,25 +416,38 @@ impl Store {
             .expression_attribute_names("#version", attr::VERSION)
             .expression_attribute_values(":read_version", n(current.version))
             .build()?;
-        self.delete_counted(user, delete, current.fields.completed)
-            .await
+        self.delete_counted(
+            user,
+            delete,
+            current.fields.completed,
+            current.fields.category_id,
+        )
+        .await
     }
 
-    /// The conditional `delete` of a task, only while the user is active, uncounting it in
-    /// the same transaction.
+    /// The conditional `delete` of a task, only while the user is active, uncounting it (and
+    /// from its `category`) in the same transaction.
     async fn delete_counted(
         &self,
         user: UserId,
         delete: Delete,
         completed: bool,
+        category: Option<CategoryId>,
     ) -> Result<WriteOutcome, StoreError> {
-        let items = vec![
+        let mut items = vec![
             conditional(
                 WriteOutcome::Conflict,
                 TransactWriteItem::builder().delete(delete).build(),
             ),
             self.counted(user, -1, -i64::from(completed))?,
         ];
+        items.extend(self.category_moves(
+            user,
+            category,
+            None,
+            WriteOutcome::NoSuchCategory,
+            WriteOutcome::Conflict,
+        )?);
         self.transact_task(user, items).await
     }
 
@@ -421,9 +467,8 @@ impl Store {
         })
     }
 
-    /// One page of the user's tasks matching `filters`, after `after`. Reads until the page
-    /// (plus one task, to know whether more follow) is full, the partition ends or
-    /// [`MAX_ITEMS_READ_PER_LIST`] items were read.
+    /// One page of the user's tasks matching `filters`, after `after`, as if the user had no
+    /// category (tools and tests; see [`Self::list_tasks_among`]).
     pub async fn list_tasks(
         &self,
         user: UserId,
@@ -431,9 +476,26 @@ impl Store {
         limit: usize,
         after: Option<ListPosition>,
     ) -> Result<ListPage, StoreError> {
+        self.list_tasks_among(user, filters, &[], limit, after)
+            .await
+    }
+
+    /// One page of the user's tasks matching `filters`, after `after`, knowing the user's
+    /// `live` categories: with `category=none`, a task naming a category not among them
+    /// (deleted, or being deleted) counts as uncategorised. Reads until the page (plus one
+    /// task, to know whether more follow) is full, the partition ends or
+    /// [`MAX_ITEMS_READ_PER_LIST`] items were read.
+    pub async fn list_tasks_among(
+        &self,
+        user: UserId,
+        filters: &ListFilters,
+        live: &[CategoryId],
+        limit: usize,
+        after: Option<ListPosition>,
+    ) -> Result<ListPage, StoreError> {
         let mut read = Listing::new(limit, filters.is_filtered());
         let mut start = after.map(|p| task_key(user, p.0));
-        let filter = filter_expression(filters);
+        let filter = filter_expression(filters, live);
         loop {
             let read_limit = read.next_limit();
             let output = self
@@ -481,7 +543,7 @@ impl Store {
                 request = request.expression_attribute_names(*k, *v);
             }
             for (k, v) in values {
-                request = request.expression_attribute_values(*k, v.clone());
+                request = request.expression_attribute_values(k, v.clone());
             }
         }
         request
@@ -590,28 +652,51 @@ impl Listing {
 }
 
 type Names = Vec<(&'static str, &'static str)>;
-type Values = Vec<(&'static str, AttributeValue)>;
+type Values = Vec<(String, AttributeValue)>;
 type Filter = (Option<String>, Names, Values);
 
-/// The `FilterExpression` of a listing's filters (all combined with AND).
-fn filter_expression(filters: &ListFilters) -> Filter {
-    let mut clauses = Vec::new();
+/// The `FilterExpression` of a listing's filters (all combined with AND); `live` are the
+/// user's live categories (what `category=none` excludes).
+fn filter_expression(filters: &ListFilters, live: &[CategoryId]) -> Filter {
+    let mut clauses: Vec<String> = Vec::new();
     let mut names = Vec::new();
-    let mut values = Vec::new();
+    let mut values: Values = Vec::new();
     if let Some(completed) = filters.completed {
-        clauses.push("#completed = :completed");
+        clauses.push("#completed = :completed".into());
         names.push(("#completed", attr::COMPLETED));
-        values.push((":completed", AttributeValue::Bool(completed)));
+        values.push((":completed".into(), AttributeValue::Bool(completed)));
     }
     if let Some(priority) = filters.priority {
-        clauses.push("#priority = :priority");
+        clauses.push("#priority = :priority".into());
         names.push(("#priority", attr::PRIORITY));
-        values.push((":priority", s(priority.as_str())));
+        values.push((":priority".into(), s(priority.as_str())));
     }
     if let Some(q) = &filters.q {
-        clauses.push("contains(#title_lc, :q)");
+        clauses.push("contains(#title_lc, :q)".into());
         names.push(("#title_lc", attr::TITLE_LC));
-        values.push((":q", s(q.clone())));
+        values.push((":q".into(), s(q.clone())));
+    }
+    match filters.category {
+        None => {}
+        Some(CategoryFilter::Category(id)) => {
+            clauses.push("#category_id = :category_id".into());
+            names.push(("#category_id", attr::CATEGORY_ID));
+            values.push((":category_id".into(), s(id.to_string())));
+        }
+        // Without live categories every task is uncategorised: nothing to filter.
+        Some(CategoryFilter::Uncategorised) if live.is_empty() => {}
+        Some(CategoryFilter::Uncategorised) => {
+            // At most 100 live categories per user: within the 100 operands `IN` takes.
+            let operands: Vec<String> = (0..live.len()).map(|i| format!(":live{i}")).collect();
+            clauses.push(format!(
+                "(attribute_not_exists(#category_id) OR NOT (#category_id IN ({})))",
+                operands.join(", ")
+            ));
+            names.push(("#category_id", attr::CATEGORY_ID));
+            for (operand, id) in operands.into_iter().zip(live) {
+                values.push((operand, s(id.to_string())));
+            }
+        }
     }
     let expression = (!clauses.is_empty()).then(|| clauses.join(" AND "));
     (expression, names, values)
@@ -624,17 +709,33 @@ mod tests {
 
     #[test]
     fn filters_combine_with_and() {
-        let (expression, names, values) = filter_expression(&ListFilters {
-            completed: Some(true),
-            priority: Some(Priority::Low),
-            q: Some("milk".into()),
-            order: Order::Desc,
-        });
+        let (expression, names, values) = filter_expression(
+            &ListFilters {
+                completed: Some(true),
+                priority: Some(Priority::Low),
+                q: Some("milk".into()),
+                order: Order::Desc,
+                category: None,
+            },
+            &[],
+        );
         assert_eq!(
             expression.as_deref(),
             Some("#completed = :completed AND #priority = :priority AND contains(#title_lc, :q)")
         );
         assert_eq!((names.len(), values.len()), (3, 3));
-        assert_eq!(filter_expression(&ListFilters::default()).0, None);
+        assert_eq!(filter_expression(&ListFilters::default(), &[]).0, None);
+        let uncategorised = ListFilters {
+            category: Some(CategoryFilter::Uncategorised),
+            ..ListFilters::default()
+        };
+        assert_eq!(filter_expression(&uncategorised, &[]).0, None);
+        let live = [CategoryId::generate(), CategoryId::generate()];
+        let (expression, _, values) = filter_expression(&uncategorised, &live);
+        assert_eq!(
+            expression.as_deref(),
+            Some("(attribute_not_exists(#category_id) OR NOT (#category_id IN (:live0, :live1)))")
+        );
+        assert_eq!(values.len(), 2);
     }
 }

@@ -96,8 +96,14 @@ fn signed_bytes(user: UserId, filters: &ListFilters, id: &[u8]) -> Vec<u8> {
         q.as_bytes(),
         filters.order.as_str().as_bytes(),
     ];
+    // The category filter is framed only when present, so that cursors sealed before it existed
+    // (without one) still open.
+    let category = filters.category.map(|c| c.as_param());
     let mut out = Vec::with_capacity(128);
-    for part in parts {
+    for part in parts
+        .into_iter()
+        .chain(category.as_ref().map(String::as_bytes))
+    {
         out.extend_from_slice(&(part.len() as u32).to_be_bytes());
         out.extend_from_slice(part);
     }
@@ -119,6 +125,7 @@ mod tests {
             priority: Some(Priority::High),
             q: Some("milk".into()),
             order: Order::Asc,
+            category: None,
         }
     }
 
@@ -158,6 +165,16 @@ mod tests {
             },
             ListFilters {
                 order: Order::Desc,
+                ..filters()
+            },
+            ListFilters {
+                category: Some(crate::tasks::CategoryFilter::Uncategorised),
+                ..filters()
+            },
+            ListFilters {
+                category: Some(crate::tasks::CategoryFilter::Category(
+                    crate::domain::CategoryId::generate(),
+                )),
                 ..filters()
             },
         ] {

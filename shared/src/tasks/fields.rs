@@ -1,6 +1,6 @@
 //! The writable fields of a task as newtypes that only hold valid values.
 
-use crate::domain::Timestamp;
+use crate::domain::{CategoryId, Timestamp};
 use crate::text::{self, TextKind};
 
 /// Longest title, in characters, after trimming.
@@ -106,6 +106,9 @@ pub struct TaskFields {
     pub completed: bool,
     pub priority: Priority,
     pub due_date: Option<Timestamp>,
+    /// `None` when uncategorised. The store checks that a category is one of the user's (and
+    /// not being deleted) in the same transaction as the write.
+    pub category_id: Option<CategoryId>,
 }
 
 #[cfg(test)]

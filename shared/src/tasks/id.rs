@@ -4,6 +4,8 @@ use std::fmt;
 
 use uuid::Uuid;
 
+use crate::domain::canonical_v7;
+
 /// A task's id: a UUIDv7 in canonical (lowercase, hyphenated) form, so that its string order
 /// is creation order and one task has exactly one URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -17,8 +19,7 @@ impl TaskId {
     /// A path segment or stored key as a task id; anything but a canonical UUIDv7 is `None`
     /// (the handlers answer 404: a malformed id names no task).
     pub fn parse(s: &str) -> Option<Self> {
-        let uuid = Uuid::try_parse(s).ok()?;
-        (uuid.get_version_num() == 7 && uuid.hyphenated().to_string() == s).then_some(Self(uuid))
+        canonical_v7(s).map(Self)
     }
 
     pub fn as_uuid(&self) -> Uuid {

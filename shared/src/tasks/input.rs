@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::{Priority, TaskDescription, TaskFields, TaskTitle};
-use crate::domain::Timestamp;
+use crate::domain::{CategoryId, Timestamp};
 use crate::error::ApiError;
 use crate::fields::{Field, Fields};
 use crate::text::string;
@@ -34,6 +34,13 @@ fn parse_due_date(value: &Value) -> Result<Timestamp, String> {
     Timestamp::parse_rfc3339(string(value)?).map_err(|e| e.message().to_string())
 }
 
+fn parse_category_id(value: &Value) -> Result<CategoryId, String> {
+    CategoryId::parse(string(value)?).ok_or_else(|| NO_SUCH_CATEGORY.into())
+}
+
+/// The field error of a `category_id` that names no category of the user.
+pub const NO_SUCH_CATEGORY: &str = "must be the id of one of your categories, or null";
+
 /// `POST /v1/tasks`: `title` required, every other field optional with its default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskCreate(pub TaskFields);
@@ -50,6 +57,7 @@ impl TaskCreate {
         let completed = f.optional("completed", false, parse_completed);
         let priority = f.optional("priority", Priority::default(), parse_priority);
         let due_date = f.field("due_date", parse_due_date);
+        let category_id = f.field("category_id", parse_category_id);
         f.finish(|| {
             Some(Self(TaskFields {
                 title: title?,
@@ -57,6 +65,7 @@ impl TaskCreate {
                 completed: completed?,
                 priority: priority?,
                 due_date: due_date?.into_option(),
+                category_id: category_id?.into_option(),
             }))
         })
     }
@@ -71,16 +80,18 @@ pub struct TaskPatch {
     pub completed: Option<bool>,
     pub priority: Option<Priority>,
     pub due_date: Option<Option<Timestamp>>,
+    pub category_id: Option<Option<CategoryId>>,
 }
 
 impl TaskPatch {
     pub fn parse(body: Map<String, Value>) -> Result<Self, ApiError> {
         let mut f = Fields::new(body).read_only(SERVER_OWNED_FIELDS);
-        let title = non_null(&mut f, "title", parse_title);
+        let title = f.non_null("title", parse_title);
         let description = f.field("description", parse_description);
-        let completed = non_null(&mut f, "completed", parse_completed);
-        let priority = non_null(&mut f, "priority", parse_priority);
+        let completed = f.non_null("completed", parse_completed);
+        let priority = f.non_null("priority", parse_priority);
         let due_date = f.field("due_date", parse_due_date);
+        let category_id = f.field("category_id", parse_category_id);
         f.finish(|| {
             Some(Self {
                 title: title?,
@@ -88,6 +99,7 @@ impl TaskPatch {
                 completed: completed?,
                 priority: priority?,
                 due_date: due_date?.into_patch(),
+                category_id: category_id?.into_patch(),
             })
         })
     }
@@ -103,24 +115,8 @@ impl TaskPatch {
             completed: self.completed.unwrap_or(current.completed),
             priority: self.priority.unwrap_or(current.priority),
             due_date: self.due_date.unwrap_or(current.due_date),
+            category_id: self.category_id.unwrap_or(current.category_id),
         }
-    }
-}
-
-/// A merge-patch field that may be absent (kept) but not `null`. The outer `Option` is
-/// `None` when invalid (error recorded), the inner one when absent.
-fn non_null<T>(
-    f: &mut Fields,
-    name: &str,
-    parse: impl FnOnce(&Value) -> Result<T, String>,
-) -> Option<Option<T>> {
-    match f.field(name, parse)? {
-        Field::Absent => Some(None),
-        Field::Value(value) => Some(Some(value)),
-        // `optional` records "must not be null" and gives `None`.
-        Field::Null => f
-            .optional::<Option<T>>(name, None, |_| Ok(None))
-            .map(|_| None),
     }
 }
 

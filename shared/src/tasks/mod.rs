@@ -16,8 +16,8 @@ pub use fields::{
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Priority, TaskDescription, TaskFields, TaskTitle,
 };
 pub use id::TaskId;
-pub use input::{SERVER_OWNED_FIELDS, TaskCreate, TaskPatch, TaskReplace};
-pub use query::{ListFilters, ListQuery, Order};
+pub use input::{NO_SUCH_CATEGORY, SERVER_OWNED_FIELDS, TaskCreate, TaskPatch, TaskReplace};
+pub use query::{CategoryFilter, ListFilters, ListQuery, Order};
 pub use view::{Task, TaskCounts, TaskView};
 
 pub use crate::domain::{Timestamp, TimestampError};

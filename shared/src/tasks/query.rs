@@ -2,6 +2,7 @@
 //! (a bad value, a repeated or unknown parameter) is a 400, never silently ignored.
 
 use super::{MAX_TITLE_CHARS, Priority};
+use crate::domain::CategoryId;
 use crate::error::ApiError;
 
 /// Page size when `limit` is absent.
@@ -34,12 +35,42 @@ pub struct ListFilters {
     /// Lowercased title substring; `None` when absent or empty.
     pub q: Option<String>,
     pub order: Order,
+    pub category: Option<CategoryFilter>,
+}
+
+/// `category=<id>` (that category's tasks) or `category=none` (uncategorised tasks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryFilter {
+    Uncategorised,
+    Category(CategoryId),
+}
+
+impl CategoryFilter {
+    fn parse(value: &str) -> Result<Self, ApiError> {
+        if value == "none" {
+            return Ok(Self::Uncategorised);
+        }
+        CategoryId::parse(value)
+            .map(Self::Category)
+            .ok_or_else(|| bad("category must be a category id or none"))
+    }
+
+    /// The value of the query parameter (what a cursor binds).
+    pub fn as_param(&self) -> String {
+        match self {
+            Self::Uncategorised => "none".into(),
+            Self::Category(id) => id.to_string(),
+        }
+    }
 }
 
 impl ListFilters {
     /// Whether a filter may drop items read (then a page can need several reads).
     pub fn is_filtered(&self) -> bool {
-        self.completed.is_some() || self.priority.is_some() || self.q.is_some()
+        self.completed.is_some()
+            || self.priority.is_some()
+            || self.q.is_some()
+            || self.category.is_some()
     }
 }
 
@@ -96,6 +127,7 @@ impl ListQuery {
                     _ => return Err(bad("order must be desc or asc")),
                 }
             }
+            "category" => self.filters.category = Some(CategoryFilter::parse(value)?),
             "limit" => self.limit = parse_limit(value)?,
             "cursor" => {
                 if value.is_empty() {
@@ -105,7 +137,7 @@ impl ListQuery {
             }
             other => {
                 return Err(bad(format!(
-                    "unknown query parameter {other:?} (known: completed, priority, q, order, limit, cursor)"
+                    "unknown query parameter {other:?} (known: completed, priority, q, category, order, limit, cursor)"
                 )));
             }
         }
@@ -164,6 +196,16 @@ mod tests {
         assert_eq!(q.cursor.as_deref(), Some("abc"));
         assert!(q.filters.is_filtered());
         assert_eq!(ListQuery::parse(Some("q=")).unwrap().filters.q, None);
+        let id = CategoryId::generate();
+        let category = |raw: &str| ListQuery::parse(Some(raw)).unwrap().filters.category;
+        assert_eq!(
+            category(&format!("category={id}")),
+            Some(CategoryFilter::Category(id))
+        );
+        assert_eq!(
+            category("category=none"),
+            Some(CategoryFilter::Uncategorised)
+        );
     }
 
     #[test]
@@ -182,6 +224,9 @@ mod tests {
             "cursor=",
             "limit=5&limit=6",
             "colour=red",
+            "category=",
+            "category=work",
+            "category=NONE",
         ] {
             let err = ListQuery::parse(Some(raw)).unwrap_err();
             assert_eq!(err.status(), 400, "{raw}");

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{TaskDescription, TaskFields, TaskId};
-use crate::domain::Timestamp;
+use crate::domain::{CategoryId, Timestamp};
 
 /// A stored task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +39,14 @@ impl Task {
         }
     }
 
+    /// Shows the task as uncategorised if its category is not one `live` accepts (deleted, or
+    /// being deleted): no response ever names a category that does not exist.
+    pub fn hide_category_unless(&mut self, live: impl Fn(CategoryId) -> bool) {
+        if self.fields.category_id.is_some_and(|id| !live(id)) {
+            self.fields.category_id = None;
+        }
+    }
+
     /// The `ETag` of this version: a strong tag, the version number quoted.
     pub fn etag(&self) -> String {
         format!("\"{}\"", self.version)
@@ -57,6 +65,7 @@ impl Task {
             completed: self.fields.completed,
             priority: self.fields.priority.as_str(),
             due_date: self.fields.due_date,
+            category_id: self.fields.category_id.map(|id| id.to_string()),
             created_at: self.created_at,
             updated_at: self.updated_at,
             version: self.version,
@@ -73,6 +82,7 @@ pub struct TaskView<'a> {
     pub completed: bool,
     pub priority: &'static str,
     pub due_date: Option<Timestamp>,
+    pub category_id: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub version: u64,

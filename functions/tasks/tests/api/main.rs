@@ -1,5 +1,6 @@
 //! The integration tests of this crate, one binary (one link, one process per test run).
 
+mod categories;
 mod common;
 mod concurrency;
 mod hostile_input;

@@ -48,6 +48,7 @@ async fn create_is_201_with_location_etag_and_defaults() {
     assert_eq!(task["completed"], false);
     assert_eq!(task["priority"], "medium");
     assert_eq!(task["due_date"], Value::Null);
+    assert_eq!(task["category_id"], Value::Null);
     assert_eq!(task["version"], 1);
     // RFC 3339 UTC, fixed millisecond precision.
     let created_at = task["created_at"].as_str().unwrap();
@@ -59,7 +60,7 @@ async fn create_is_201_with_location_etag_and_defaults() {
     assert!(created_at.ends_with('Z'), "{created_at}");
     assert_eq!(task["updated_at"], task["created_at"]);
     let keys: Vec<&String> = task.as_object().unwrap().keys().collect();
-    assert_eq!(keys.len(), 9, "exactly the fields of API.md: {keys:?}");
+    assert_eq!(keys.len(), 10, "exactly the fields of API.md: {keys:?}");
 
     let fetched = send(&t, TestRequest::get(&task_path(id)).bearer(&token)).await;
     assert_eq!(fetched.status(), 200);
