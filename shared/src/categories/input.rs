@@ -78,28 +78,27 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn object(value: Value) -> Map<String, Value> {
-        match value {
-            Value::Object(map) => map,
-            _ => unreachable!(),
-        }
+    /// The fields a body's 422 names.
+    fn refused<T: std::fmt::Debug>(parsed: Result<T, ApiError>) -> Vec<String> {
+        let Err(ApiError::Validation(errors)) = parsed else {
+            panic!("expected 422, got {parsed:?}")
+        };
+        errors.into_iter().map(|e| e.field).collect()
     }
 
-    fn field_errors(err: ApiError) -> Vec<String> {
-        match err {
-            ApiError::Validation(errors) => errors.into_iter().map(|e| e.field).collect(),
-            other => panic!("expected 422, got {other:?}"),
-        }
+    fn object(value: Value) -> Map<String, Value> {
+        value.as_object().cloned().unwrap_or_default()
     }
 
     #[test]
     fn create_and_patch_parse_as_the_contract_says() {
         let created = CategoryCreate::parse(object(json!({"name": "Home"}))).unwrap();
         assert_eq!(created.0.color.as_str(), super::super::DEFAULT_COLOR);
-        let err =
-            CategoryCreate::parse(object(json!({"task_count": 3, "color": "red", "extra": 1})))
-                .unwrap_err();
-        assert_eq!(field_errors(err), ["task_count", "name", "color", "extra"]);
+        let body = object(json!({"task_count": 3, "color": "red", "extra": 1}));
+        assert_eq!(
+            refused(CategoryCreate::parse(body)),
+            ["task_count", "name", "color", "extra"]
+        );
 
         let patch = CategoryPatch::parse(object(json!({"color": "#ffffff"}))).unwrap();
         let next = patch.apply(&created.0);
@@ -111,8 +110,7 @@ mod tests {
             CategoryPatch::parse(Map::new()).unwrap().apply(&created.0),
             created.0
         );
-        let err =
-            CategoryPatch::parse(object(json!({"name": null, "colour": "#000000"}))).unwrap_err();
-        assert_eq!(field_errors(err), ["name", "colour"]);
+        let body = object(json!({"name": null, "colour": "#000000"}));
+        assert_eq!(refused(CategoryPatch::parse(body)), ["name", "colour"]);
     }
 }

@@ -37,27 +37,39 @@ pub fn canonical_v7(s: &str) -> Option<Uuid> {
     (uuid.get_version_num() == 7 && uuid.hyphenated().to_string() == s).then_some(uuid)
 }
 
-/// A category's id: a canonical UUIDv7 (see [`canonical_v7`]), like a task's.
+/// What every id the API hands out shares (a task's, a category's): a fresh UUIDv7, one parsed
+/// from its one spelling (a path segment, body field or stored value; anything but a canonical
+/// UUIDv7 is `None`), and `Display` in that spelling.
+macro_rules! canonical_v7_id {
+    ($id:ident) => {
+        impl $id {
+            pub fn generate() -> Self {
+                Self(::uuid::Uuid::now_v7())
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                $crate::domain::canonical_v7(s).map(Self)
+            }
+
+            pub fn as_uuid(&self) -> ::uuid::Uuid {
+                self.0
+            }
+        }
+
+        impl ::std::fmt::Display for $id {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                self.0.as_hyphenated().fmt(f)
+            }
+        }
+    };
+}
+pub(crate) use canonical_v7_id;
+
+/// A category's id: a canonical UUIDv7, like a task's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CategoryId(Uuid);
 
-impl CategoryId {
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// A path segment, body field or stored value as a category id; anything but a canonical
-    /// UUIDv7 is `None`.
-    pub fn parse(s: &str) -> Option<Self> {
-        canonical_v7(s).map(Self)
-    }
-}
-
-impl fmt::Display for CategoryId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.as_hyphenated().fmt(f)
-    }
-}
+canonical_v7_id!(CategoryId);
 
 /// A user's id (UUIDv7). Only ever built from a verified token or a new registration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

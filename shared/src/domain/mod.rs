@@ -4,5 +4,6 @@
 mod ids;
 mod timestamp;
 
+pub(crate) use ids::canonical_v7_id;
 pub use ids::{CategoryId, FamilyId, UserId, canonical_v7};
 pub use timestamp::{Timestamp, TimestampError};

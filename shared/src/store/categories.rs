@@ -13,8 +13,6 @@
 //! then delete the item. A deletion cut short leaves a marked item that the next `DELETE`
 //! resumes; meanwhile its tasks read as uncategorised.
 
-use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
 use super::items::{CategoryItem, CategoryNameItem};
@@ -23,7 +21,7 @@ use super::keys::{
     counts_key, key, n, s, user_pk,
 };
 use super::users::{USER_ACTIVE, user_condition_names, user_exists_check};
-use super::writes::{Conditional, condition_failed, conditional};
+use super::writes::{Conditional, conditional, written};
 use super::{Store, StoreError};
 use crate::categories::{Category, CategoryName, MAX_CATEGORIES_PER_USER};
 use crate::domain::{CategoryId, Timestamp, UserId};
@@ -447,7 +445,7 @@ impl Store {
     /// Detaches one task if it still names `id` (a task moved or deleted meanwhile is left
     /// alone; nothing is written into a partition whose item is gone).
     async fn detach_task(&self, task_key: Key, id: CategoryId) -> Result<bool, StoreError> {
-        let result = self
+        let update = self
             .client()
             .update_item()
             .table_name(self.table())
@@ -461,14 +459,8 @@ impl Store {
             .expression_attribute_names("#updated_at", attr::UPDATED_AT)
             .expression_attribute_values(":one", n(1))
             .expression_attribute_values(":now", s(Timestamp::now().to_rfc3339()))
-            .expression_attribute_values(":category_id", s(id.to_string()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if condition_failed::<UpdateItemError, _>(&err) => Ok(false),
-            Err(err) => Err(err.into()),
-        }
+            .expression_attribute_values(":category_id", s(id.to_string()));
+        written(update.send().await)
     }
 
     /// Removes the item of a category whose deletion began and whose tasks are detached (a
@@ -478,19 +470,14 @@ impl Store {
         user: UserId,
         id: CategoryId,
     ) -> Result<(), StoreError> {
-        let result = self
+        let delete = self
             .client()
             .delete_item()
             .table_name(self.table())
             .set_key(Some(category_key(user, id)))
             .condition_expression("attribute_exists(#deleting)")
-            .expression_attribute_names("#deleting", attr::DELETING)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(err) if condition_failed::<DeleteItemError, _>(&err) => Ok(()),
-            Err(err) => Err(err.into()),
-        }
+            .expression_attribute_names("#deleting", attr::DELETING);
+        written(delete.send().await)?;
+        Ok(())
     }
 }

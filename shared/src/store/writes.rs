@@ -16,6 +16,19 @@ pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>)
         == Some("ConditionalCheckFailedException")
 }
 
+/// Whether a single-item conditional write was made: `false` when only its condition failed.
+pub(super) fn written<T, E, R>(result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(err) if condition_failed(&err) => Ok(false),
+        Err(err) => Err(err.into()),
+    }
+}
+
 /// Why DynamoDB cancelled one item of a transaction (its `CancellationReason` code, typed once).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reason {

@@ -1,37 +1,14 @@
 //! The id of a task.
 
-use std::fmt;
-
 use uuid::Uuid;
 
-use crate::domain::canonical_v7;
-
 /// A task's id: a UUIDv7 in canonical (lowercase, hyphenated) form, so that its string order
-/// is creation order and one task has exactly one URL.
+/// is creation order and one task has exactly one URL. A malformed id in a path names no task
+/// (the handlers answer 404).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(Uuid);
 
-impl TaskId {
-    pub fn generate() -> Self {
-        Self(Uuid::now_v7())
-    }
-
-    /// A path segment or stored key as a task id; anything but a canonical UUIDv7 is `None`
-    /// (the handlers answer 404: a malformed id names no task).
-    pub fn parse(s: &str) -> Option<Self> {
-        canonical_v7(s).map(Self)
-    }
-
-    pub fn as_uuid(&self) -> Uuid {
-        self.0
-    }
-}
-
-impl fmt::Display for TaskId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.as_hyphenated().fmt(f)
-    }
-}
+crate::domain::canonical_v7_id!(TaskId);
 
 #[cfg(test)]
 mod tests {
