@@ -125,6 +125,47 @@ export interface paths {
         patch: operations["patchTask"];
         trace?: never;
     };
+    "/v1/categories": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's categories, by name (case-insensitively) */
+        get: operations["listCategories"];
+        put?: never;
+        post: operations["createCategory"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/categories/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The category's id; anything that is not one of the caller's categories is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        get: operations["getCategory"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete the category; each of its tasks becomes uncategorised (`category_id` null, `version` +1)
+         * @description Every task of the category is detached, however many there are. A deletion cut short (a timeout) is resumed by repeating the request, which then answers 204 as well; meanwhile the category is gone for every read and its tasks show `category_id` null.
+         */
+        delete: operations["deleteCategory"];
+        options?: never;
+        head?: never;
+        /** JSON merge patch (RFC 7396) of name and color (neither may be null) */
+        patch: operations["patchCategory"];
+        trace?: never;
+    };
     "/v1/me": {
         parameters: {
             query?: never;
@@ -381,6 +422,8 @@ export interface components {
             priority?: components["schemas"]["Priority"];
             /** @default null */
             due_date?: components["schemas"]["DueDate"];
+            /** @default null */
+            category_id?: components["schemas"]["CategoryRef"];
         };
         TaskPatch: {
             title?: components["schemas"]["Title"];
@@ -388,6 +431,7 @@ export interface components {
             completed?: boolean;
             priority?: components["schemas"]["Priority"];
             due_date?: components["schemas"]["DueDate"];
+            category_id?: components["schemas"]["CategoryRef"];
         };
         /**
          * @example {
@@ -397,6 +441,7 @@ export interface components {
          *       "completed": false,
          *       "priority": "high",
          *       "due_date": "2026-12-24T17:00:00Z",
+         *       "category_id": null,
          *       "created_at": "2026-12-01T08:00:00Z",
          *       "updated_at": "2026-12-01T08:00:00Z",
          *       "version": 1
@@ -411,11 +456,64 @@ export interface components {
             priority: components["schemas"]["Priority"];
             /** Format: date-time */
             due_date: string | null;
+            /**
+             * Format: uuid
+             * @description One of the caller's categories, or null
+             */
+            category_id: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
             updated_at: string;
             version: number;
+        };
+        /**
+         * Format: uuid
+         * @description The id of one of the caller's categories (else 422), or null for none
+         */
+        CategoryRef: string | null;
+        /**
+         * @description `#RRGGBB`, hex digits in either case (returned uppercase)
+         * @example #3B82F6
+         */
+        Color: string;
+        CategoryCreate: {
+            /** @description 1..=100 characters after trimming (stored trimmed), unique among the caller's categories case-insensitively (else 409); no control characters (C0, C1) nor bidirectional overrides/isolates */
+            name: components["schemas"]["Name"];
+            /** @default #3B82F6 */
+            color?: components["schemas"]["Color"];
+        };
+        CategoryPatch: {
+            name?: components["schemas"]["Name"];
+            color?: components["schemas"]["Color"];
+        };
+        /**
+         * @example {
+         *       "id": "0193f5a2-7c1e-7b4a-9d2f-3c8e1a5b6d71",
+         *       "name": "Work",
+         *       "color": "#3B82F6",
+         *       "task_count": 3,
+         *       "created_at": "2026-12-01T08:00:00.000Z",
+         *       "updated_at": "2026-12-01T08:00:00.000Z",
+         *       "version": 1
+         *     }
+         */
+        Category: {
+            /** Format: uuid */
+            id: string;
+            name: string;
+            /** @description Always uppercase */
+            color: string;
+            /** @description The caller's tasks in this category */
+            task_count: number;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            updated_at: string;
+            version: number;
+        };
+        CategoryList: {
+            items: components["schemas"]["Category"][];
         };
         TaskPage: {
             items: components["schemas"]["Task"][];
@@ -436,6 +534,16 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Task"];
+            };
+        };
+        /** @description The category */
+        OneCategory: {
+            headers: {
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Category"];
             };
         };
         /** @description Malformed JSON, query, cursor or `If-Match` */
@@ -515,7 +623,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Unknown route, unknown task, or another user's task */
+        /** @description Unknown route, unknown task or category, or another user's */
         NotFound: {
             headers: {
                 [name: string]: unknown;
@@ -545,6 +653,15 @@ export interface components {
         };
         /** @description The caller already has `MAX_TASKS_PER_USER` tasks (default 10,000); or, with an external identity provider, the first use of a token whose email belongs to another account */
         TaskQuota: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The name is another category's of the caller (names ignore case), the caller has 100 categories already (on create), or other requests kept changing the category (retry); with an external identity provider, also the cases of `ExternalIdentityConflict` */
+        CategoryConflict: {
             headers: {
                 [name: string]: unknown;
             };
@@ -665,7 +782,7 @@ export interface components {
     };
     requestBodies: never;
     headers: {
-        /** @description `"<version>"` of the task */
+        /** @description `"<version>"` of the task or category */
         ETag: string;
         /** @description `__Host-taskline_refresh=<opaque>; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000` (SameSite configurable). The value is at least 256 random bits; only its hash is stored. */
         RefreshCookie: string;
@@ -822,6 +939,8 @@ export interface operations {
                 priority?: components["schemas"]["Priority"];
                 /** @description Case-insensitive substring of the title; empty means no filter */
                 q?: string;
+                /** @description A category id (that category's tasks; none for an id that is not one of the caller's categories) or `none` (the tasks without a category) */
+                category?: "none" | string;
                 order?: "desc" | "asc";
                 limit?: number;
                 /** @description The opaque `next_cursor` of the previous page, valid only with the same filters and user. Omit it for the first page: an empty, tampered or foreign cursor is 400. */
@@ -1006,6 +1125,155 @@ export interface operations {
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
             500: components["responses"]["UnreadableTask"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    listCategories: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every category of the caller (at most 100) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CategoryList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    createCategory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "name": "Work",
+                 *       "color": "#0ea5e9"
+                 *     }
+                 */
+                "application/json": components["schemas"]["CategoryCreate"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    /** @description `/v1/categories/{id}` */
+                    Location: string;
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Category"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["CategoryConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    getCategory: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The category's id; anything that is not one of the caller's categories is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["OneCategory"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["ExternalIdentityConflict"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    deleteCategory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The category's id; anything that is not one of the caller's categories is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CategoryConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    patchCategory: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                /** @description The category's id; anything that is not one of the caller's categories is 404 */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "color": "#22C55E"
+                 *     }
+                 */
+                "application/merge-patch+json": components["schemas"]["CategoryPatch"];
+                "application/json": components["schemas"]["CategoryPatch"];
+            };
+        };
+        responses: {
+            200: components["responses"]["OneCategory"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["CategoryConflict"];
+            412: components["responses"]["PreconditionFailed"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
