@@ -203,6 +203,29 @@ describe('ApiClient requests', () => {
     await api.listTasks();
     expect(calls[1].path).toBe('/v1/tasks?completed=false&priority=high&q=milk+%26+eggs&limit=10&cursor=c%2F1');
     expect(calls[2].path).toBe('/v1/tasks');
+    await api.listTasks({ category: 'none' });
+    expect(calls[3].path).toBe('/v1/tasks?category=none');
+  });
+
+  it('sends category writes with If-Match to their routes', async () => {
+    const category = { id: 'c1', name: 'Work', color: '#3B82F6', task_count: 0, created_at: 't', updated_at: 't', version: 2 };
+    const { api, calls } = fakeApi((call) => {
+      if (call.path === '/v1/auth/refresh') return json(200, { access_token: 'T' });
+      if (call.method === 'DELETE') return new Response(null, { status: 204 });
+      if (call.path === '/v1/categories' && call.method === 'GET') return json(200, { items: [category] });
+      return json(call.method === 'POST' ? 201 : 200, category);
+    });
+    expect((await api.listCategories()).map((c) => c.name)).toEqual(['Work']);
+    await api.createCategory({ name: 'Work', color: '#0ea5e9' });
+    await api.updateCategory(category, { name: 'Job' });
+    await api.deleteCategory(category);
+    const sent = calls.slice(1).map((c) => [c.method, c.path, c.body ?? null, c.headers['If-Match'] ?? null]);
+    expect(sent).toEqual([
+      ['GET', '/v1/categories', null, null],
+      ['POST', '/v1/categories', '{"name":"Work","color":"#0ea5e9"}', null],
+      ['PATCH', '/v1/categories/c1', '{"name":"Job"}', '"2"'],
+      ['DELETE', '/v1/categories/c1', null, '"2"'],
+    ]);
   });
 
   it('turns problem+json into an ApiError with field errors and Retry-After', async () => {

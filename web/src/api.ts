@@ -23,6 +23,9 @@ export type Task = Schemas['Task'];
 export type TaskInput = Schemas['TaskCreate'];
 export type TaskPage = Schemas['TaskPage'];
 export type Session = Schemas['Session'];
+export type Category = Schemas['Category'];
+/** Writable category fields (POST body; PATCH takes any subset). */
+export type CategoryInput = Schemas['CategoryCreate'];
 export type TaskQuery = NonNullable<operations['listTasks']['parameters']['query']>;
 type AccessToken = Schemas['AccessToken'];
 
@@ -56,7 +59,7 @@ type Fetch = typeof fetch;
 
 interface RequestOptions {
   body?: unknown;
-  /** The task version this write is based on; sent as `If-Match: "<version>"`. */
+  /** The task (or category) version this write is based on; sent as `If-Match: "<version>"`. */
   ifMatch?: number;
   /** Send the access token, and on 401 refresh once and retry. */
   auth?: boolean;
@@ -210,6 +213,7 @@ export class ApiClient {
     if (query.completed !== undefined) params.set('completed', String(query.completed));
     if (query.priority) params.set('priority', query.priority);
     if (query.q) params.set('q', query.q);
+    if (query.category) params.set('category', query.category);
     if (query.order) params.set('order', query.order);
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.cursor) params.set('cursor', query.cursor);
@@ -232,6 +236,35 @@ export class ApiClient {
   async deleteTask(task: Pick<Task, 'id' | 'version'>): Promise<void> {
     await this.request<void>('DELETE', `/v1/tasks/${encodeURIComponent(task.id)}`, {
       ifMatch: task.version,
+    });
+  }
+
+  // --- categories ---------------------------------------------------------------------------
+
+  /** GET /v1/categories: every category of the user, by name. */
+  async listCategories(): Promise<Category[]> {
+    return (await this.request<Schemas['CategoryList']>('GET', '/v1/categories')).items;
+  }
+
+  createCategory(input: CategoryInput): Promise<Category> {
+    return this.request<Category>('POST', '/v1/categories', { body: input });
+  }
+
+  /** JSON merge patch of `category`, only if it is still at `category.version` (else 412). */
+  updateCategory(
+    category: Pick<Category, 'id' | 'version'>,
+    patch: Partial<CategoryInput>,
+  ): Promise<Category> {
+    return this.request<Category>('PATCH', `/v1/categories/${encodeURIComponent(category.id)}`, {
+      body: patch,
+      ifMatch: category.version,
+    });
+  }
+
+  /** DELETE /v1/categories/{id}: its tasks become uncategorised. */
+  async deleteCategory(category: Pick<Category, 'id' | 'version'>): Promise<void> {
+    await this.request<void>('DELETE', `/v1/categories/${encodeURIComponent(category.id)}`, {
+      ifMatch: category.version,
     });
   }
 

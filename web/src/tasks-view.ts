@@ -1,7 +1,9 @@
-// The signed-in screen: counts, filters, search, paging, and create/edit/complete/delete.
+// The signed-in screen: counts, filters, search, paging, create/edit/complete/delete, and the
+// categories (their panel, the category filter, a task's category).
 
-import { ApiError, PRIORITIES, type ApiClient, type Priority, type Task, type TaskInput, type TaskPage, type TaskQuery, type User } from './api';
+import { ApiError, PRIORITIES, type ApiClient, type Category, type Priority, type Task, type TaskInput, type TaskPage, type TaskQuery, type User } from './api';
 import { submit } from './auth-views';
+import { CategoriesPanel, swatch } from './categories-view';
 import { h } from './dom';
 import { control, describe, field, formAlert } from './forms';
 
@@ -22,11 +24,16 @@ export class TasksView {
   private nextCursor: string | null = null;
   private counts: TaskPage['counts'] | null = null;
   private editingId: string | null = null;
-  private filters: { completed: '' | 'true' | 'false'; priority: '' | Priority; q: string } = {
+  private filters: { completed: '' | 'true' | 'false'; priority: '' | Priority; q: string; category: string } = {
     completed: '',
     priority: '',
     q: '',
+    category: '',
   };
+  private readonly categoriesPanel: CategoriesPanel;
+  /** Category choosers kept in step with the categories: the filter's and the new task's. */
+  private readonly categoryFilter: HTMLSelectElement;
+  private readonly newTaskCategory: HTMLSelectElement;
 
   private readonly who = h('p', { class: 'who' });
   private readonly countsLine = h('p', { id: 'counts', 'aria-live': 'polite' });
@@ -41,6 +48,15 @@ export class TasksView {
     private readonly go: TasksCallbacks,
   ) {
     this.more.addEventListener('click', () => void this.loadMore());
+    this.categoriesPanel = new CategoriesPanel(api, async (notice) => {
+      if (notice) this.announce(notice);
+      this.showCategories();
+      await this.reload(this.items.length);
+    });
+    const createSection = this.createSection();
+    const listSection = this.listSection();
+    this.newTaskCategory = createSection.querySelector<HTMLSelectElement>('select[name=category_id]')!;
+    this.categoryFilter = listSection.querySelector<HTMLSelectElement>('select[name=category]')!;
     this.element = h(
       'div',
       { class: 'tasks-screen' },
@@ -56,7 +72,7 @@ export class TasksView {
         ),
       ),
       this.status,
-      h('main', {}, this.createSection(), this.listSection()),
+      h('main', {}, createSection, this.categoriesPanel.element, listSection),
     );
   }
 
@@ -64,9 +80,15 @@ export class TasksView {
   async load(): Promise<void> {
     this.listAlert.textContent = '';
     try {
-      const [user, page] = await Promise.all([this.api.me(), this.fetchPage(null, PAGE_SIZE)]);
+      const [user, page, categories] = await Promise.all([
+        this.api.me(),
+        this.fetchPage(null, PAGE_SIZE),
+        this.api.listCategories(),
+      ]);
       this.user = user;
       this.who.textContent = `Signed in as ${user.name} (${user.email})`;
+      this.categoriesPanel.show(categories);
+      this.showCategories();
       this.showPage(page, false);
     } catch (error) {
       this.showListError(error);
@@ -79,7 +101,7 @@ export class TasksView {
     const form = h(
       'form',
       { 'aria-labelledby': 'new-task-heading', novalidate: true, class: 'task-form' },
-      ...taskFields({ title: '', description: null, priority: 'medium', due_date: null }),
+      ...taskFields({ title: '', description: null, priority: 'medium', due_date: null, category_id: null }, []),
       formAlert(),
       h('button', { type: 'submit' }, 'Add task'),
     );
@@ -104,6 +126,7 @@ export class TasksView {
       { role: 'search', 'aria-label': 'Filter tasks', class: 'filters' },
       field({ name: 'completed', label: 'Status', options: [['', 'All'], ['false', 'Open'], ['true', 'Completed']] }),
       field({ name: 'priority', label: 'Priority', options: [['', 'Any'], ...PRIORITY_OPTIONS] }),
+      field({ name: 'category', label: 'Category', options: [['', 'Any']] }),
       field({ name: 'q', label: 'Search titles', type: 'search' }),
       h('button', { type: 'submit' }, 'Search'),
     );
@@ -112,6 +135,7 @@ export class TasksView {
         completed: control(filters, 'completed').value as '' | 'true' | 'false',
         priority: control(filters, 'priority').value as '' | Priority,
         q: control(filters, 'q').value.trim(),
+        category: control(filters, 'category').value,
       };
       void this.reload(PAGE_SIZE);
     };
@@ -121,6 +145,7 @@ export class TasksView {
     });
     control(filters, 'completed').addEventListener('change', apply);
     control(filters, 'priority').addEventListener('change', apply);
+    control(filters, 'category').addEventListener('change', apply);
     return h(
       'section',
       { 'aria-labelledby': 'list-heading' },
@@ -140,6 +165,7 @@ export class TasksView {
       completed: this.filters.completed === '' ? undefined : this.filters.completed === 'true',
       priority: this.filters.priority || undefined,
       q: this.filters.q || undefined,
+      category: this.filters.category || undefined,
       limit,
       cursor: cursor ?? undefined,
     };
@@ -184,7 +210,8 @@ export class TasksView {
       const { total, completed } = this.counts;
       this.countsLine.textContent = `${total} ${total === 1 ? 'task' : 'tasks'}, ${completed} completed, ${total - completed} open`;
     }
-    const filtered = this.filters.completed !== '' || this.filters.priority !== '' || this.filters.q !== '';
+    const filtered =
+      this.filters.completed !== '' || this.filters.priority !== '' || this.filters.q !== '' || this.filters.category !== '';
     this.empty.textContent = filtered ? 'No tasks match these filters.' : 'No tasks yet: add one above.';
     this.empty.hidden = this.items.length > 0;
     this.more.hidden = this.nextCursor === null;
@@ -217,6 +244,7 @@ export class TasksView {
         ' ',
         h('span', { class: `priority priority-${task.priority}` }, `${capitalize(task.priority)} priority`),
         task.due_date && h('span', { class: 'due' }, ` · due ${task.due_date.slice(0, 10)}`),
+        this.categoryBadge(task.category_id),
         task.description && h('p', { class: 'description' }, task.description),
         itemAlert,
       ),
@@ -257,7 +285,7 @@ export class TasksView {
     const form = h(
       'form',
       { 'aria-label': `Edit task ${task.title}`, novalidate: true, class: 'task-form' },
-      ...taskFields(task),
+      ...taskFields(task, this.categoriesPanel.categories),
       formAlert(),
       h('button', { type: 'submit' }, 'Save'),
       h('button', { type: 'button', onclick: () => this.edit(null) }, 'Cancel'),
@@ -309,6 +337,23 @@ export class TasksView {
     }
   }
 
+  // --- categories ---------------------------------------------------------------------------
+
+  /** The category choosers after the categories changed (a gone category is no longer chosen). */
+  private showCategories(): void {
+    const categories = this.categoriesPanel.categories;
+    const options = categories.map((c) => [c.id, c.name] as const);
+    fillOptions(this.categoryFilter, [['', 'Any'], ['none', 'No category'], ...options]);
+    fillOptions(this.newTaskCategory, [['', 'None'], ...options]);
+    this.filters.category = this.categoryFilter.value;
+  }
+
+  private categoryBadge(id: string | null): HTMLElement | null {
+    const category = id === null ? undefined : this.categoriesPanel.categories.find((c) => c.id === id);
+    if (!category) return null;
+    return h('span', { class: 'task-category' }, ' · ', swatch(category.color), category.name);
+  }
+
   // --- account ------------------------------------------------------------------------------
 
   private async logout(): Promise<void> {
@@ -343,25 +388,39 @@ export class TasksView {
   }
 }
 
-function taskFields(task: Pick<Task, 'title' | 'description' | 'priority' | 'due_date'>): HTMLElement[] {
+function taskFields(
+  task: Pick<Task, 'title' | 'description' | 'priority' | 'due_date' | 'category_id'>,
+  categories: readonly Category[],
+): HTMLElement[] {
+  const categoryOptions = [['', 'None'] as const, ...categories.map((c) => [c.id, c.name] as const)];
   return [
     field({ name: 'title', label: 'Title', value: task.title, required: true, maxlength: 255 }),
     field({ name: 'description', label: 'Description', value: task.description ?? '', multiline: true, maxlength: 2000 }),
     field({ name: 'priority', label: 'Priority', value: task.priority, options: PRIORITY_OPTIONS }),
     field({ name: 'due_date', label: 'Due date', type: 'date', value: task.due_date?.slice(0, 10) ?? '' }),
+    field({ name: 'category_id', label: 'Category', value: task.category_id ?? '', options: categoryOptions }),
   ];
+}
+
+/** Replaces the options of a select, keeping its choice if that is still among them. */
+function fillOptions(select: HTMLSelectElement, options: readonly (readonly [string, string])[]): void {
+  const chosen = select.value;
+  select.replaceChildren(...options.map(([value, label]) => h('option', { value }, label)));
+  select.value = options.some(([value]) => value === chosen) ? chosen : '';
 }
 
 /** The writable fields of a task form; empty optional fields are `null` (cleared). */
 function readTaskForm(form: HTMLFormElement): TaskInput {
   const description = control(form, 'description').value;
   const due = control(form, 'due_date').value;
+  const category = control(form, 'category_id').value;
   return {
     title: control(form, 'title').value,
     description: description.trim() === '' ? null : description,
     priority: control(form, 'priority').value as Priority,
     // A calendar day, stored as midnight UTC (the API wants an RFC 3339 date-time).
     due_date: due === '' ? null : `${due}T00:00:00Z`,
+    category_id: category === '' ? null : category,
   };
 }
 
