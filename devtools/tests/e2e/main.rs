@@ -3,6 +3,7 @@
 
 mod account;
 mod auth;
+mod categories;
 mod tasks;
 
 /// The stack under test (set by scripts/test.sh).
