@@ -23,7 +23,10 @@ export class CategoriesPanel {
   private readonly list = h('ul', { class: 'categories', 'aria-label': 'Categories' });
   private readonly alert = h('div', { class: 'form-error', role: 'alert' });
 
-  /** `changed` runs after every write: the tasks show categories, so the caller reloads them. */
+  /**
+   * `changed` runs after every write: the tasks show categories and the categories count tasks,
+   * so the caller reloads both (and shows the categories again with `show`).
+   */
   constructor(
     private readonly api: ApiClient,
     private readonly changed: (notice: string) => Promise<void>,
@@ -151,7 +154,6 @@ export class CategoriesPanel {
   }
 
   private async afterWrite(notice: string): Promise<void> {
-    await this.load();
     await this.changed(notice);
   }
 }

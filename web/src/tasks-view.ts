@@ -50,7 +50,6 @@ export class TasksView {
     this.more.addEventListener('click', () => void this.loadMore());
     this.categoriesPanel = new CategoriesPanel(api, async (notice) => {
       if (notice) this.announce(notice);
-      this.showCategories();
       await this.reload(this.items.length);
     });
     const createSection = this.createSection();
@@ -87,8 +86,7 @@ export class TasksView {
       ]);
       this.user = user;
       this.who.textContent = `Signed in as ${user.name} (${user.email})`;
-      this.categoriesPanel.show(categories);
-      this.showCategories();
+      this.showCategories(categories);
       this.showPage(page, false);
     } catch (error) {
       this.showListError(error);
@@ -175,12 +173,26 @@ export class TasksView {
     return this.api.listTasks(this.query(cursor, limit));
   }
 
-  /** Reloads from the first page, keeping about as many tasks as were on screen. */
+  /**
+   * Reloads from the first page, keeping about as many tasks as were on screen, and the
+   * categories with it (their task counts follow every task write; a deleted one leaves the
+   * filter).
+   */
   private async reload(atLeast: number): Promise<void> {
     this.listAlert.textContent = '';
     try {
       const limit = Math.min(100, Math.max(PAGE_SIZE, atLeast));
-      this.showPage(await this.fetchPage(null, limit), false);
+      let page: TaskPage;
+      if (this.filters.category !== '' && this.filters.category !== 'none') {
+        // A filter naming a category that is gone would list nothing: drop it first.
+        this.showCategories(await this.api.listCategories());
+        page = await this.fetchPage(null, limit);
+      } else {
+        const [categories, first] = await Promise.all([this.api.listCategories(), this.fetchPage(null, limit)]);
+        this.showCategories(categories);
+        page = first;
+      }
+      this.showPage(page, false);
     } catch (error) {
       this.showListError(error);
     }
@@ -339,9 +351,9 @@ export class TasksView {
 
   // --- categories ---------------------------------------------------------------------------
 
-  /** The category choosers after the categories changed (a gone category is no longer chosen). */
-  private showCategories(): void {
-    const categories = this.categoriesPanel.categories;
+  /** Shows `categories` in their panel and choosers (a gone category is no longer chosen). */
+  private showCategories(categories: Category[]): void {
+    this.categoriesPanel.show(categories);
     const options = categories.map((c) => [c.id, c.name] as const);
     fillOptions(this.categoryFilter, [['', 'Any'], ['none', 'No category'], ...options]);
     fillOptions(this.newTaskCategory, [['', 'None'], ...options]);
