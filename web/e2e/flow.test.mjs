@@ -339,7 +339,8 @@ step('a task deleted elsewhere: completing it reports that it is gone and reload
 
 step('concurrent 401s share one refresh, and the session survives it', async () => {
   // Make the API refuse the current access token (as if it had expired): every request that
-  // carries it is sent with a bad signature instead. The SPA's parallel loads both get 401.
+  // carries it is sent with a bad signature instead. The SPA's parallel loads (profile, tasks,
+  // categories) all get 401.
   // The refresh is held back a little so that both 401s surely arrive while it is in flight.
   const stale = lastAccessToken();
   await page.route(`${API_URL}/v1/**`, async (route) => {
@@ -359,7 +360,7 @@ step('concurrent 401s share one refresh, and the session survives it', async () 
   };
   page.on('response', onResponse);
   await page.getByRole('button', { name: 'Refresh' }).click();
-  await until(() => responses.filter((r) => r.endsWith(' 200')).length >= 3, 'refresh and both retries');
+  await until(() => responses.filter((r) => r.endsWith(' 200')).length >= 4, 'refresh and the three retries');
   await page.unroute(`${API_URL}/v1/**`);
   page.off('response', onResponse);
 
@@ -367,6 +368,7 @@ step('concurrent 401s share one refresh, and the session survives it', async () 
   assert.equal(calls.filter((r) => r.path === '/v1/auth/refresh').length, 1, `one refresh in ${JSON.stringify(responses)}`);
   assert.ok(responses.includes('GET /v1/me 401') && responses.includes('GET /v1/tasks 401'), JSON.stringify(responses));
   assert.ok(responses.includes('GET /v1/me 200') && responses.includes('GET /v1/tasks 200'), JSON.stringify(responses));
+  assert.ok(responses.includes('GET /v1/categories 200'), JSON.stringify(responses));
   assert.notEqual(lastAccessToken(), stale);
   await waitForCounts('10 tasks, 0 completed');
 

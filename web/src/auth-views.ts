@@ -93,3 +93,29 @@ export async function submit(form: HTMLFormElement, action: () => Promise<void>)
     form.removeAttribute('aria-busy');
   }
 }
+
+/**
+ * The inline edit form of a list item: `fields`, an alert, Save and Cancel. Saving runs `save`
+ * as the form's action (see `submit`: errors are shown on the form).
+ */
+export function editForm(
+  label: string,
+  className: string,
+  fields: HTMLElement[],
+  cancel: () => void,
+  save: (form: HTMLFormElement) => Promise<void>,
+): HTMLFormElement {
+  const form = h(
+    'form',
+    { 'aria-label': label, novalidate: true, class: className },
+    ...fields,
+    formAlert(),
+    h('button', { type: 'submit' }, 'Save'),
+    h('button', { type: 'button', onclick: cancel }, 'Cancel'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    void submit(form, () => save(form));
+  });
+  return form;
+}

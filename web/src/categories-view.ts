@@ -2,7 +2,7 @@
 // rename and recolour (If-Match), delete (its tasks become uncategorised).
 
 import { ApiError, type ApiClient, type Category } from './api';
-import { submit } from './auth-views';
+import { editForm, submit } from './auth-views';
 import { h } from './dom';
 import { control, describe, field, formAlert } from './forms';
 
@@ -113,29 +113,19 @@ export class CategoriesPanel {
   }
 
   private editor(category: Category): HTMLElement {
-    const form = h(
-      'form',
-      { 'aria-label': `Edit category ${category.name}`, novalidate: true, class: 'category-form' },
-      ...categoryFields(category),
-      formAlert(),
-      h('button', { type: 'submit' }, 'Save'),
-      h('button', { type: 'button', onclick: () => this.edit(null) }, 'Cancel'),
-    );
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      void submit(form, async () => {
-        try {
-          const saved = await this.api.updateCategory(category, readCategoryForm(form));
-          this.editingId = null;
-          await this.afterWrite(`Category "${saved.name}" saved.`);
-        } catch (error) {
-          if (!(error instanceof ApiError && (error.status === 412 || error.status === 404))) throw error;
-          // Changed or deleted elsewhere since it was loaded: show what is there now.
-          this.editingId = null;
-          await this.afterWrite('');
-          this.alert.textContent = `"${category.name}" was changed elsewhere; the list has been reloaded.`;
-        }
-      });
+    const label = `Edit category ${category.name}`;
+    const form = editForm(label, 'category-form', categoryFields(category), () => this.edit(null), async (form) => {
+      try {
+        const saved = await this.api.updateCategory(category, readCategoryForm(form));
+        this.editingId = null;
+        await this.afterWrite(`Category "${saved.name}" saved.`);
+      } catch (error) {
+        if (!(error instanceof ApiError && (error.status === 412 || error.status === 404))) throw error;
+        // Changed or deleted elsewhere since it was loaded: show what is there now.
+        this.editingId = null;
+        await this.afterWrite('');
+        this.alert.textContent = `"${category.name}" was changed elsewhere; the list has been reloaded.`;
+      }
     });
     return h('li', { class: 'category editing', 'data-category-id': category.id }, form);
   }

@@ -2,7 +2,7 @@
 // categories (their panel, the category filter, a task's category).
 
 import { ApiError, PRIORITIES, type ApiClient, type Category, type Priority, type Task, type TaskInput, type TaskPage, type TaskQuery, type User } from './api';
-import { submit } from './auth-views';
+import { editForm, submit } from './auth-views';
 import { CategoriesPanel, swatch } from './categories-view';
 import { h } from './dom';
 import { control, describe, field, formAlert } from './forms';
@@ -294,36 +294,26 @@ export class TasksView {
   }
 
   private editor(task: Task): HTMLElement {
-    const form = h(
-      'form',
-      { 'aria-label': `Edit task ${task.title}`, novalidate: true, class: 'task-form' },
-      ...taskFields(task, this.categoriesPanel.categories),
-      formAlert(),
-      h('button', { type: 'submit' }, 'Save'),
-      h('button', { type: 'button', onclick: () => this.edit(null) }, 'Cancel'),
-    );
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      void submit(form, async () => {
-        try {
-          const saved = await this.api.updateTask(task, readTaskForm(form));
-          this.editingId = null;
-          this.announce(`Task "${saved.title}" saved.`);
-          await this.reload(this.items.length);
-        } catch (error) {
-          const stale = staleMessage(task, error);
-          if (!stale) throw error;
-          // Someone else changed or deleted it since it was loaded: show what is there now,
-          // never overwrite it.
-          await this.reload(this.items.length);
-          if (this.items.some((t) => t.id === task.id)) {
-            this.edit(task.id, 'This task was changed elsewhere, so your edit was not saved. The form now shows the latest version.');
-          } else {
-            this.edit(null);
-            this.listAlert.textContent = stale;
-          }
+    const fields = taskFields(task, this.categoriesPanel.categories);
+    const form = editForm(`Edit task ${task.title}`, 'task-form', fields, () => this.edit(null), async (form) => {
+      try {
+        const saved = await this.api.updateTask(task, readTaskForm(form));
+        this.editingId = null;
+        this.announce(`Task "${saved.title}" saved.`);
+        await this.reload(this.items.length);
+      } catch (error) {
+        const stale = staleMessage(task, error);
+        if (!stale) throw error;
+        // Someone else changed or deleted it since it was loaded: show what is there now,
+        // never overwrite it.
+        await this.reload(this.items.length);
+        if (this.items.some((t) => t.id === task.id)) {
+          this.edit(task.id, 'This task was changed elsewhere, so your edit was not saved. The form now shows the latest version.');
+        } else {
+          this.edit(null);
+          this.listAlert.textContent = stale;
         }
-      });
+      }
     });
     return h('li', { class: 'task editing', 'data-task-id': task.id }, form);
   }
