@@ -754,3 +754,43 @@ async fn tasks_written_before_categories_list_and_filter_as_uncategorised() {
     assert_eq!(response.status(), 200, "{}", response.text());
     assert_eq!(task_count(&t, &token, &c).await, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tasks_moved_into_a_category_while_it_is_deleted_never_keep_its_id() {
+    let t = TestApp::new().await;
+    let (user, token) = t.signed_in_user().await;
+    let doomed = id_of(&create_category(&t, &token, json!({"name": "Racy"})).await);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        tasks.push(id_of(
+            &create(&t, &token, json!({"title": format!("racer {i}")})).await,
+        ));
+    }
+    let mut clients = tokio::task::JoinSet::new();
+    for (i, task) in tasks.iter().enumerate() {
+        let app = t.app.clone();
+        let req = TestRequest::patch(&task_path(task))
+            .bearer(&token)
+            .json(&json!({ "category_id": doomed }));
+        clients.spawn(async move { (i, call(tasks::handle, &app, req).await.status()) });
+    }
+    let app = t.app.clone();
+    let delete = TestRequest::delete(&category_path(&doomed)).bearer(&token);
+    clients.spawn(async move { (usize::MAX, call(tasks::handle, &app, delete).await.status()) });
+    while let Some(done) = clients.join_next().await {
+        let (i, status) = done.unwrap();
+        if i == usize::MAX {
+            assert_eq!(status, 204);
+        } else {
+            // Attached before the deletion began (then detached by it), or refused after.
+            assert!(status == 200 || status == 422, "task {i}: {status}");
+        }
+    }
+    let items = t.partition(&user.to_string()).await;
+    assert!(!items.iter().any(|i| sk(i).contains(&doomed)));
+    for task in items.iter().filter(|i| sk(i).starts_with("TASK#")) {
+        assert!(!task.contains_key("category_id"), "{task:?}");
+    }
+    let (none, _) = walk(&t, &token, "category=none").await;
+    assert_eq!(none.len(), 20);
+}
