@@ -43,6 +43,7 @@ pub mod attr {
     pub const VERSION: &str = "version";
     pub const TOTAL: &str = "total";
     pub const EMAIL: &str = "email";
+    pub const NAME: &str = "name";
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const OWNER: &str = "owner";
     /// Set on the user item once its account's deletion has begun.
@@ -53,7 +54,6 @@ pub mod attr {
     pub const LAST_SPENT: &str = "last_spent";
     pub const LAST_SPENT_AT: &str = "last_spent_at";
     pub const LAST_USED_AT: &str = "last_used_at";
-    pub const USER_AGENT: &str = "user_agent";
     pub const FAILURES: &str = "failures";
     pub const WINDOW_ENDS_AT: &str = "window_ends_at";
 }
