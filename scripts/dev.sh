@@ -12,6 +12,9 @@
 # sourceIp as 127.0.0.1, so all local clients (the SPA, every test suite) share one address and
 # the production budget of 100 would lock them all out after a few test runs. Per-IP behaviour
 # is tested with API Gateway events (functions/login/tests).
+# RELOAD=0: functions are not rebuilt and restarted when a file changes (the test stacks: a
+# file a test run writes, such as a screenshot or schemathesis' example database, must not
+# restart a function under a request, which the router answers with a bare 500).
 # An external identity
 # provider (off unless set): EXTERNAL_JWT_ISSUER, EXTERNAL_JWT_AUDIENCE and EXTERNAL_JWKS_URL
 # or EXTERNAL_JWT_SECRET (e.g. Better Auth's BETTER_AUTH_SECRET).
@@ -83,7 +86,9 @@ done
 
 echo "dev: API on http://127.0.0.1:$port (DynamoDB Local on $dynamodb_port)" >&2
 export PATH="$root/.tools/venv/bin:$PATH"
+reload=()
+[ "${RELOAD:-1}" = 0 ] && reload=(--ignore-changes)
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$port" --disable-cors \
-  --env-file "$env_file" &
+  --env-file "$env_file" "${reload[@]}" &
 pids+=($!)
 wait "${pids[-1]}"

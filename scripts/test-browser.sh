@@ -87,7 +87,7 @@ start_stack() {
   api_port="$(free_port)"
   echo "== starting the local stack on port $api_port for $1 (log: artifacts/$2.log)" >&2
   ALLOWED_ORIGINS="$1" PORT="$api_port" DYNAMODB_PORT="$(free_port)" \
-    DYNAMODB_IN_MEMORY=1 "$root/scripts/dev.sh" > "$artifacts/$2.log" 2>&1 &
+    RELOAD=0 DYNAMODB_IN_MEMORY=1 "$root/scripts/dev.sh" > "$artifacts/$2.log" 2>&1 &
   stack_pid=$!
   pids+=("$stack_pid")
   api_url="http://localhost:$api_port"

@@ -57,7 +57,7 @@ echo "== end-to-end tests against the local stack" >&2
 api_port=$("$dev_tool" free-port)
 stack_dynamodb_port=$("$dev_tool" free-port)
 # At the most verbose level, so that the e2e auth tests prove no secret is logged at any level.
-LOG_LEVEL=trace PORT="$api_port" DYNAMODB_PORT="$stack_dynamodb_port" DYNAMODB_IN_MEMORY=1 \
+RELOAD=0 LOG_LEVEL=trace PORT="$api_port" DYNAMODB_PORT="$stack_dynamodb_port" DYNAMODB_IN_MEMORY=1 \
   "$root/scripts/dev.sh" > "$artifacts/dev-stack.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do

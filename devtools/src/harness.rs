@@ -268,6 +268,24 @@ impl TestRequest {
         Self::new("OPTIONS", path)
     }
 
+    /// `POST /v1/auth/register` of `email` with `password` (name "Tester"), as the SPA sends it.
+    pub fn registration(email: &str, password: &str) -> Self {
+        Self::post("/v1/auth/register")
+            .json(&json!({"email": email, "password": password, "name": "Tester"}))
+    }
+    /// `POST /v1/auth/login` of `email` with `password` (JSON).
+    pub fn login(email: &str, password: &str) -> Self {
+        Self::post("/v1/auth/login").json(&json!({"email": email, "password": password}))
+    }
+    /// `POST /v1/auth/refresh` presenting the refresh cookie `value`.
+    pub fn refresh(value: &str) -> Self {
+        Self::post("/v1/auth/refresh").refresh_cookie(value)
+    }
+    /// `POST /v1/auth/logout` presenting the refresh cookie `value`.
+    pub fn logout(value: &str) -> Self {
+        Self::post("/v1/auth/logout").refresh_cookie(value)
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers
             .push((name.to_ascii_lowercase(), value.to_string()));
@@ -280,6 +298,10 @@ impl TestRequest {
     pub fn cookie(mut self, cookie: &str) -> Self {
         self.cookies.push(cookie.to_string());
         self
+    }
+    /// The refresh cookie with `value`.
+    pub fn refresh_cookie(self, value: &str) -> Self {
+        self.cookie(&format!("{}={value}", shared::http::REFRESH_COOKIE))
     }
     /// The client's address as API Gateway reports it (`requestContext.http.sourceIp`;
     /// default `127.0.0.1`).
@@ -374,6 +396,26 @@ pub fn parse_event(event: &str) -> Request {
     lambda_http::request::from_str(event).expect("a valid API Gateway v2 event")
 }
 
+/// The password the per-endpoint helpers of the tests register accounts with.
+pub const TEST_PASSWORD: &str = "correct horse battery";
+
+/// One session of an account, as a client holds it: its access token and refresh cookie value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    pub access_token: String,
+    pub refresh_cookie: String,
+}
+
+impl Session {
+    /// The session (refresh family) id of the access token, as `app` verifies it.
+    pub fn id(&self, app: &App) -> FamilyId {
+        app.tokens
+            .verify(&self.access_token)
+            .expect("a valid access token")
+            .session
+    }
+}
+
 /// A response with helpers for assertions.
 #[derive(Debug)]
 pub struct TestResponse(pub Response);
@@ -410,6 +452,22 @@ impl TestResponse {
             .and_then(|rest| rest.strip_prefix('='))
             .expect("the refresh cookie")
             .to_string()
+    }
+    /// The session a login or refresh started (asserts a 200 and its refresh cookie).
+    pub fn session(&self) -> Session {
+        assert_eq!(self.status(), 200, "{}", self.text());
+        Session {
+            access_token: self.json()["access_token"]
+                .as_str()
+                .expect("access_token")
+                .to_string(),
+            refresh_cookie: self.refresh_cookie(),
+        }
+    }
+    /// The `id` of what this response created (asserts a 201).
+    pub fn created_id(&self) -> String {
+        assert_eq!(self.status(), 201, "{}", self.text());
+        self.json()["id"].as_str().expect("id").to_string()
     }
     pub fn text(&self) -> String {
         String::from_utf8_lossy(self.0.body().as_ref()).into_owned()

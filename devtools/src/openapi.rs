@@ -55,7 +55,7 @@ fn token(s: &str) -> String {
 
 /// Follows a local `$ref` (`#/components/...`) until a non-reference object; returns it and its
 /// pointer.
-fn resolve<'a>(mut value: &'a Value, mut pointer: String) -> (&'a Value, String) {
+fn resolve(mut value: &Value, mut pointer: String) -> (&Value, String) {
     for _ in 0..16 {
         match value.get("$ref").and_then(Value::as_str) {
             Some(reference) => {

@@ -14,7 +14,7 @@ use crate::auth::{
 use crate::config::{Config, ConfigError, Key};
 use crate::error::ApiError;
 use crate::http::{Request, Response, header_str};
-use crate::store::{ExternalLink, LoginAttempt, Standing, Store};
+use crate::store::{AttemptOutcome, ExternalLink, LoginAttempt, Standing, Store};
 use crate::tasks::CursorKeys;
 
 /// What a function builds once at cold start and hands to every request.
@@ -66,14 +66,18 @@ impl App {
         source_ip: &str,
     ) -> Result<LoginAttempt, ApiError> {
         let now = unix_now();
-        self.store
+        match self
+            .store
             .take_login_attempt(email, source_ip, now, &self.config.login_throttle)
             .await?
-            .map_err(|throttled| ApiError::TooManyRequests {
+        {
+            AttemptOutcome::Counted(attempt) => Ok(attempt),
+            AttemptOutcome::Throttled(throttled) => Err(ApiError::TooManyRequests {
                 retry_after_secs: u64::try_from(throttled.window_ends_at - now)
                     .unwrap_or(1)
                     .max(1),
-            })
+            }),
+        }
     }
 
     pub fn new(config: Config, store: Store) -> Self {

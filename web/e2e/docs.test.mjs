@@ -86,7 +86,14 @@ test('the docs page renders every operation of the served document under its CSP
   const operations = Object.entries(spec.paths).flatMap(([path, item]) =>
     ['get', 'post', 'put', 'patch', 'delete'].filter((m) => item[m]).map((m) => ({ path, method: m, ...item[m] })),
   );
-  await until(async () => (await page.locator('.opblock').count()) === operations.length, 'every operation rendered');
+  // On a timeout, say what the page reported (a CSP violation, a script error, a request
+  // refused), not just that nothing rendered.
+  await until(async () => (await page.locator('.opblock').count()) === operations.length, 'every operation rendered').catch(
+    async (error) => {
+      const rendered = await page.locator('.opblock').count();
+      throw new Error(`${error.message}: ${rendered} of ${operations.length} operations; page problems: ${JSON.stringify(problems)}`);
+    },
+  );
   for (const op of operations) {
     const block = page.locator(`.opblock-${op.method}`, { has: page.locator(`[data-path="${op.path}"]`) });
     assert.equal(await block.count(), 1, `${op.method.toUpperCase()} ${op.path} is rendered once`);

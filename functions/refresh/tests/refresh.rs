@@ -2,35 +2,31 @@
 //! detection by family, concurrency, expiry on read, the Origin check and logout.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devtools::harness::{ALLOWED_ORIGIN, TestApp, TestRequest, TestResponse, call};
-use serde_json::json;
+use devtools::harness::{ALLOWED_ORIGIN, TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
 use shared::auth::{FamilyId, RefreshToken, UserId, unix_now as now};
 
-const PASSWORD: &str = "correct horse battery";
 const COOKIE: &str = shared::http::REFRESH_COOKIE;
 
 async fn register(t: &TestApp, email: &str) -> String {
-    let response = call(
+    call(
         register::handle,
         &t.app,
-        TestRequest::post("/v1/auth/register")
-            .json(&json!({"email": email, "password": PASSWORD, "name": "Tester"})),
+        TestRequest::registration(email, TEST_PASSWORD),
     )
-    .await;
-    assert_eq!(response.status(), 201, "{}", response.text());
-    response.json()["id"].as_str().unwrap().to_string()
+    .await
+    .created_id()
 }
 
 /// Logs in and returns the refresh cookie's value.
 async fn login(t: &TestApp, email: &str) -> String {
-    let response = call(
+    call(
         login::handle,
         &t.app,
-        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": PASSWORD})),
+        TestRequest::login(email, TEST_PASSWORD),
     )
-    .await;
-    assert_eq!(response.status(), 200, "{}", response.text());
-    response.refresh_cookie()
+    .await
+    .session()
+    .refresh_cookie
 }
 
 /// A registered user (id) with a logged-in session (refresh cookie value).
@@ -39,26 +35,12 @@ async fn session(t: &TestApp, email: &str) -> (String, String) {
     (id, login(t, email).await)
 }
 
-fn with_cookie(req: TestRequest, value: &str) -> TestRequest {
-    req.cookie(&format!("{COOKIE}={value}"))
-}
-
 async fn refresh(t: &TestApp, value: &str) -> TestResponse {
-    call(
-        refresh::handle,
-        &t.app,
-        with_cookie(TestRequest::post("/v1/auth/refresh"), value),
-    )
-    .await
+    call(refresh::handle, &t.app, TestRequest::refresh(value)).await
 }
 
 async fn logout(t: &TestApp, value: &str) -> TestResponse {
-    call(
-        refresh::handle,
-        &t.app,
-        with_cookie(TestRequest::post("/v1/auth/logout"), value),
-    )
-    .await
+    call(refresh::handle, &t.app, TestRequest::logout(value)).await
 }
 
 /// Asserts a 401 about the refresh cookie (problem+json, no Bearer challenge, no new cookie).
@@ -174,7 +156,7 @@ async fn without_grace_of_eight_concurrent_refreshes_with_one_token_exactly_one_
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let app = t.app.clone();
-            let req = with_cookie(TestRequest::post("/v1/auth/refresh"), &token);
+            let req = TestRequest::refresh(&token);
             tokio::spawn(async move { call(refresh::handle, &app, req).await })
         })
         .collect();
@@ -220,7 +202,7 @@ async fn within_grace_parallel_refreshes_with_one_token_all_get_working_sessions
     let tasks: Vec<_> = (0..8)
         .map(|_| {
             let app = t.app.clone();
-            let req = with_cookie(TestRequest::post("/v1/auth/refresh"), &token);
+            let req = TestRequest::refresh(&token);
             tokio::spawn(async move { call(refresh::handle, &app, req).await })
         })
         .collect();
@@ -445,7 +427,9 @@ async fn a_foreign_origin_is_403_and_spends_nothing() {
             let response = call(
                 refresh::handle,
                 &t.app,
-                with_cookie(TestRequest::post(path).origin(origin), &token),
+                TestRequest::post(path)
+                    .origin(origin)
+                    .refresh_cookie(&token),
             )
             .await;
             response.problem(403);
@@ -458,10 +442,7 @@ async fn a_foreign_origin_is_403_and_spends_nothing() {
     let response = call(
         refresh::handle,
         &t.app,
-        with_cookie(
-            TestRequest::post("/v1/auth/refresh").origin(ALLOWED_ORIGIN),
-            &token,
-        ),
+        TestRequest::refresh(&token).origin(ALLOWED_ORIGIN),
     )
     .await;
     assert_eq!(response.status(), 200, "{}", response.text());

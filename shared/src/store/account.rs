@@ -6,16 +6,13 @@
 //! presenting one afterwards is an unknown token (401) rather than reuse, and the session goes
 //! on. Every other family is revoked.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::keys::{
-    attr, family_sk, family_tokens_prefix, key, n, number, s, text, token_sk, user_key, user_pk,
-};
+use super::items::{PasswordItem, SessionItem, StandingItem};
+use super::keys::{attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_key, user_pk};
 use super::users::{USER_ACTIVE, user_condition_names, user_exists_check};
 use super::writes::{condition_failed, conditional};
 use super::{PK, SK, Store, StoreError};
@@ -61,34 +58,37 @@ fn timestamp(secs: i64) -> Result<OffsetDateTime, StoreError> {
         .map_err(|_| StoreError::Corrupt("stored session time"))
 }
 
+/// The family a family item's sort key names.
+fn family_of(item: &SessionItem) -> Option<FamilyId> {
+    item.sk
+        .strip_prefix(FAMILY_PREFIX)
+        .and_then(FamilyId::parse)
+}
+
 /// A family item as a session, if it is live at `now`: not past its absolute expiry, and
-/// refreshed (or created) within the idle expiry. Items written before sessions were listed
-/// lack `last_used_at` and `user_agent` (and the oldest, or those of test tools, `created_at`
-/// or even `absolute_expires_at`): creation then comes from the family id (a UUIDv7) or the
-/// absolute expiry (30 days after the login), last use from the latest spend, if any, and a
-/// family without an absolute expiry counts as live, as authentication counts it.
+/// refreshed (or created) within the idle expiry. For items that lack them (see
+/// [`SessionItem`]), creation comes from the family id (a UUIDv7) or the absolute expiry
+/// (30 days after the login), last use from the latest spend, if any, and a family without an
+/// absolute expiry counts as live, as authentication counts it.
 fn session_of(
-    item: &HashMap<String, AttributeValue>,
+    item: SessionItem,
     current: Option<FamilyId>,
     now: i64,
 ) -> Result<Option<SessionInfo>, StoreError> {
-    let Some(id) = item
-        .get(SK)
-        .and_then(|v| v.as_s().ok())
-        .and_then(|sk| sk.strip_prefix(FAMILY_PREFIX))
-        .and_then(FamilyId::parse)
-    else {
+    let Some(id) = family_of(&item) else {
         return Ok(None);
     };
-    let absolute = number(item, attr::ABSOLUTE_EXPIRES_AT);
-    let Some(created) = number(item, attr::CREATED_AT)
+    let absolute = item.absolute_expires_at;
+    let Some(created) = item
+        .created_at
         .or_else(|| id.generated_at())
         .or_else(|| absolute.map(|absolute| absolute.saturating_sub(REFRESH_ABSOLUTE_TTL_SECS)))
     else {
         return Ok(None);
     };
-    let last_used = number(item, attr::LAST_USED_AT)
-        .or_else(|| number(item, attr::LAST_SPENT_AT))
+    let last_used = item
+        .last_used_at
+        .or(item.last_spent_at)
         .unwrap_or(created)
         .max(created);
     if absolute.is_some_and(|absolute| now >= absolute)
@@ -100,7 +100,7 @@ fn session_of(
         id: id.to_string(),
         created_at: timestamp(created)?,
         last_used_at: timestamp(last_used)?,
-        user_agent: text(item, attr::USER_AGENT).map(str::to_owned),
+        user_agent: item.user_agent,
         current: current == Some(id),
     }))
 }
@@ -116,7 +116,7 @@ impl Store {
             .update_expression("SET #name = :name")
             .condition_expression(USER_ACTIVE)
             .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#name", "name")
+            .expression_attribute_names("#name", attr::NAME)
             .expression_attribute_values(":name", s(name.as_str()))
             .send()
             .await;
@@ -146,8 +146,8 @@ impl Store {
         let Some(item) = output.item else {
             return Ok(None);
         };
-        let text = |name: &str| text(&item, name).map(str::to_owned);
-        Ok(Some(match (text(attr::EMAIL), text(attr::PASSWORD_HASH)) {
+        let item: PasswordItem = serde_dynamo::from_item(item)?;
+        Ok(Some(match (item.email, item.password_hash) {
             (Some(email), Some(hash)) if hash != NO_PASSWORD_HASH => StoredPassword::Set {
                 email: Email::from_stored(email),
                 hash,
@@ -187,10 +187,7 @@ impl Store {
 
     /// The family items of the user's partition (consistent; token items are filtered out by
     /// the store, not returned).
-    async fn family_items(
-        &self,
-        user: UserId,
-    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+    async fn family_items(&self, user: UserId) -> Result<Vec<SessionItem>, StoreError> {
         let query = self
             .client()
             .query()
@@ -207,7 +204,9 @@ impl Store {
         let mut items = Vec::new();
         let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
-            items.extend(page?.items.unwrap_or_default());
+            for item in page?.items.unwrap_or_default() {
+                items.push(serde_dynamo::from_item(item)?);
+            }
         }
         Ok(items)
     }
@@ -221,7 +220,7 @@ impl Store {
     ) -> Result<Vec<SessionInfo>, StoreError> {
         let mut sessions = Vec::new();
         for item in self.family_items(user).await? {
-            sessions.extend(session_of(&item, current, now)?);
+            sessions.extend(session_of(item, current, now)?);
         }
         sessions.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(sessions)
@@ -243,12 +242,10 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        let live = output
-            .item
-            .map(|item| session_of(&item, None, now))
-            .transpose()?
-            .flatten()
-            .is_some();
+        let live = match output.item {
+            Some(item) => session_of(serde_dynamo::from_item(item)?, None, now)?.is_some(),
+            None => false,
+        };
         if live {
             self.revoke_family(user, family).await?;
         }
@@ -262,12 +259,7 @@ impl Store {
         keep: Option<FamilyId>,
     ) -> Result<(), StoreError> {
         for item in self.family_items(user).await? {
-            let family = item
-                .get(SK)
-                .and_then(|v| v.as_s().ok())
-                .and_then(|sk| sk.strip_prefix(FAMILY_PREFIX))
-                .and_then(FamilyId::parse);
-            if let Some(family) = family.filter(|family| Some(*family) != keep) {
+            if let Some(family) = family_of(&item).filter(|family| Some(*family) != keep) {
                 self.revoke_family(user, family).await?;
             }
         }
@@ -294,10 +286,10 @@ impl Store {
             .consistent_read(true)
             .send()
             .await?;
-        let Some(absolute) = output
-            .item
-            .as_ref()
-            .and_then(|item| number(item, attr::ABSOLUTE_EXPIRES_AT))
+        let standing: Option<StandingItem> =
+            output.item.map(serde_dynamo::from_item).transpose()?;
+        let Some(absolute) = standing
+            .and_then(|family| family.absolute_expires_at)
             .filter(|absolute| now < *absolute)
         else {
             return Ok(false);
@@ -362,13 +354,18 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
+    use aws_sdk_dynamodb::types::AttributeValue;
+
     use super::*;
 
-    fn family_item(pairs: &[(&str, AttributeValue)]) -> HashMap<String, AttributeValue> {
-        pairs
+    fn family_item(pairs: &[(&str, AttributeValue)]) -> SessionItem {
+        let item: HashMap<String, AttributeValue> = pairs
             .iter()
             .map(|(k, v)| ((*k).to_string(), v.clone()))
-            .collect()
+            .collect();
+        serde_dynamo::from_item(item).unwrap()
     }
 
     #[test]
@@ -381,17 +378,17 @@ mod tests {
             ("absolute_expires_at", n(1_000 + REFRESH_ABSOLUTE_TTL_SECS)),
             ("last_used_at", n(5_000)),
         ]);
-        let listed = session_of(&item, Some(id), 6_000).unwrap().unwrap();
+        let listed = session_of(item.clone(), Some(id), 6_000).unwrap().unwrap();
         assert!(listed.current);
         assert_eq!(listed.last_used_at.unix_timestamp(), 5_000);
         assert_eq!(listed.user_agent, None);
         // Idle for the idle expiry since its last refresh: no refresh can revive it.
         assert_eq!(
-            session_of(&item, None, 5_000 + REFRESH_IDLE_TTL_SECS).unwrap(),
+            session_of(item.clone(), None, 5_000 + REFRESH_IDLE_TTL_SECS).unwrap(),
             None
         );
         assert_eq!(
-            session_of(&item, None, 1_000 + REFRESH_ABSOLUTE_TTL_SECS).unwrap(),
+            session_of(item, None, 1_000 + REFRESH_ABSOLUTE_TTL_SECS).unwrap(),
             None
         );
     }

@@ -292,11 +292,32 @@ pub(super) struct StandingItem {
     pub absolute_expires_at: Option<i64>,
 }
 
-/// The password hash of a user item (a projection; absent for items of no user).
+/// The password hash of a user item, and its email when projected (a projection; absent for
+/// items of no user).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(super) struct PasswordItem {
     #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
     pub password_hash: Option<String>,
+}
+
+/// A family item as the session list reads it: all but the sort key optional, and of any
+/// stored type, since items of older logins lack `last_used_at` and `user_agent` (and the
+/// oldest, or those of test tools, `created_at` or even `absolute_expires_at`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct SessionItem {
+    pub sk: String,
+    #[serde(default, deserialize_with = "lenient")]
+    pub created_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub absolute_expires_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub last_used_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub last_spent_at: Option<i64>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub user_agent: Option<String>,
 }
 
 /// An email reservation (`user_id = EMAIL#<email>`, `sk = EMAIL`).

@@ -66,7 +66,6 @@ pub mod attr {
     pub const LAST_SPENT: &str = "last_spent";
     pub const LAST_SPENT_AT: &str = "last_spent_at";
     pub const LAST_USED_AT: &str = "last_used_at";
-    pub const USER_AGENT: &str = "user_agent";
     pub const FAILURES: &str = "failures";
     pub const WINDOW_ENDS_AT: &str = "window_ends_at";
 }

@@ -57,7 +57,7 @@ pub use tasks::{
     CreateOutcome, ListPage, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask, WriteOutcome,
     counts_item, task_item,
 };
-pub use throttle::{LoginAttempt, Throttled};
+pub use throttle::{AttemptOutcome, LoginAttempt, Throttled};
 pub use users::{Deletion, Standing, UserCreation};
 pub use writes::backoff;
 

@@ -55,6 +55,16 @@ pub struct Throttled {
     pub window_ends_at: i64,
 }
 
+/// What counting a login attempt against its budgets gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// Counted in every budget: check the password, and report a right one with
+    /// [`Store::login_succeeded`].
+    Counted(LoginAttempt),
+    /// Refused by a budget (and counted in none).
+    Throttled(Throttled),
+}
+
 /// A login attempt counted against every budget (the window each count landed in), to be
 /// reported with [`Store::login_succeeded`] if its password was right.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,9 +77,14 @@ pub struct LoginAttempt {
 /// Rounds of racing with concurrent attempts that reset an ended window.
 const ATTEMPT_ROUNDS: usize = 4;
 
-/// What counting an attempt in one counter gave: the end of the window it landed in, or a
-/// refusal.
-type Counted = Result<Result<i64, Throttled>, StoreError>;
+/// What counting an attempt in one counter gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CountOutcome {
+    /// Counted in the window that ends then.
+    Counted { window_ends_at: i64 },
+    /// The counter's budget is used up.
+    Refused(Throttled),
+}
 
 /// The attribute names the throttle expressions use.
 const NAMES: [(&str, &str); 3] = [
@@ -95,7 +110,7 @@ impl Store {
         source_ip: &str,
         now: i64,
         budgets: &LoginThrottle,
-    ) -> Result<Result<LoginAttempt, Throttled>, StoreError> {
+    ) -> Result<AttemptOutcome, StoreError> {
         let email_ip = Counter::EmailIp {
             email: email.to_string(),
             ip: source_ip.to_string(),
@@ -109,7 +124,15 @@ impl Store {
             self.count(&per_ip, now, budgets.per_ip, window),
         );
         match (a, b, c) {
-            (Ok(Ok(_)), Ok(Ok(email_end)), Ok(Ok(ip_end))) => Ok(Ok(LoginAttempt {
+            (
+                Ok(CountOutcome::Counted { .. }),
+                Ok(CountOutcome::Counted {
+                    window_ends_at: email_end,
+                }),
+                Ok(CountOutcome::Counted {
+                    window_ends_at: ip_end,
+                }),
+            ) => Ok(AttemptOutcome::Counted(LoginAttempt {
                 email_ip,
                 email: (per_email, email_end),
                 ip: (per_ip, ip_end),
@@ -125,21 +148,21 @@ impl Store {
     /// back from the counters that counted it; the latest end among the refusing windows.
     async fn refused(
         &self,
-        outcomes: [(Counter, Counted); 3],
-    ) -> Result<Result<LoginAttempt, Throttled>, StoreError> {
+        outcomes: [(Counter, Result<CountOutcome, StoreError>); 3],
+    ) -> Result<AttemptOutcome, StoreError> {
         for (counter, outcome) in &outcomes {
-            if let Ok(Ok(window_ends_at)) = outcome {
+            if let Ok(CountOutcome::Counted { window_ends_at }) = outcome {
                 self.uncount(counter, *window_ends_at).await?;
             }
         }
         let mut refused = None;
         for (_, outcome) in outcomes {
-            if let Err(throttled) = outcome? {
+            if let CountOutcome::Refused(throttled) = outcome? {
                 refused = refused.max(Some(throttled.window_ends_at));
             }
         }
         match refused {
-            Some(window_ends_at) => Ok(Err(Throttled { window_ends_at })),
+            Some(window_ends_at) => Ok(AttemptOutcome::Throttled(Throttled { window_ends_at })),
             None => Err(StoreError::Cancelled(
                 "a login attempt was neither counted nor refused".into(),
             )),
@@ -167,19 +190,25 @@ impl Store {
     }
 
     /// Counts one attempt in `counter`: at most `max` per window of `window_secs` (starting at
-    /// the first). Ok(window end) when counted.
-    async fn count(&self, counter: &Counter, now: i64, max: u32, window_secs: i64) -> Counted {
+    /// the first).
+    async fn count(
+        &self,
+        counter: &Counter,
+        now: i64,
+        max: u32,
+        window_secs: i64,
+    ) -> Result<CountOutcome, StoreError> {
         let end = now + window_secs;
         for _ in 0..ATTEMPT_ROUNDS {
             if let Some(window_ends_at) = self.add_failure(counter, now, max, end).await? {
-                return Ok(Ok(window_ends_at));
+                return Ok(CountOutcome::Counted { window_ends_at });
             }
             // Either the budget is used up, or the window has ended (expiry is checked here,
             // not left to TTL). Which one?
             match self.window(counter).await? {
                 Some(current) if current.window_ends_at > now => {
                     if current.failures >= i64::from(max) {
-                        return Ok(Err(Throttled {
+                        return Ok(CountOutcome::Refused(Throttled {
                             window_ends_at: current.window_ends_at,
                         }));
                     }
@@ -191,7 +220,9 @@ impl Store {
             // The window ended: this attempt opens a new one, unless a concurrent attempt
             // just did (then count against that one in the next round).
             if self.reset(counter, now, end).await? {
-                return Ok(Ok(end));
+                return Ok(CountOutcome::Counted {
+                    window_ends_at: end,
+                });
             }
         }
         Err(StoreError::unavailable(

@@ -178,13 +178,11 @@ impl Store {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             if in_flight.len() >= BATCHES_IN_FLIGHT {
-                joined(in_flight.join_next().await)?;
+                finish_one(&mut in_flight).await?;
             }
             in_flight.spawn(self.clone().delete_batch(requests));
         }
-        while let Some(done) = in_flight.join_next().await {
-            joined(Some(done))?;
-        }
+        while finish_one(&mut in_flight).await? {}
         Ok(())
     }
 
@@ -216,14 +214,17 @@ impl Store {
     }
 }
 
-/// The outcome of a finished batch task (a panic in one is reported, not propagated).
-fn joined(
-    done: Option<Result<Result<(), StoreError>, tokio::task::JoinError>>,
-) -> Result<(), StoreError> {
-    match done {
-        None => Ok(()),
-        Some(Ok(result)) => result,
-        Some(Err(e)) => Err(e.into()),
+/// Waits for one batch of `in_flight` to finish and returns its error, if any (a panic in a
+/// batch task is reported as an error, not propagated); `false` once none is left.
+async fn finish_one(
+    in_flight: &mut tokio::task::JoinSet<Result<(), StoreError>>,
+) -> Result<bool, StoreError> {
+    match in_flight.join_next().await {
+        None => Ok(false),
+        Some(done) => {
+            done??;
+            Ok(true)
+        }
     }
 }
 

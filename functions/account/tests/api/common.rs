@@ -1,86 +1,47 @@
 //! Accounts as a client makes them (register, then log in), and the requests of the tests of
 //! sessions ending and of account deletion.
-use devtools::harness::{TestApp, TestRequest, TestResponse, call};
+pub use devtools::harness::Session;
+use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
 use shared::App;
 
-pub const PASSWORD: &str = "correct horse battery";
-pub const COOKIE: &str = shared::http::REFRESH_COOKIE;
-
-/// One session of an account: its access token and refresh cookie value.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub access_token: String,
-    pub refresh_cookie: String,
-}
+pub const PASSWORD: &str = TEST_PASSWORD;
 
 /// `POST /v1/auth/register` of `email`.
 pub async fn register_response(t: &TestApp, email: &str) -> TestResponse {
     call(
         register::handle,
         &t.app,
-        TestRequest::post("/v1/auth/register")
-            .json(&json!({"email": email, "password": PASSWORD, "name": "Tester"})),
+        TestRequest::registration(email, PASSWORD),
     )
     .await
 }
 
 /// Registers `email` (asserting 201) and returns its id.
 pub async fn sign_up(t: &TestApp, email: &str) -> String {
-    let response = register_response(t, email).await;
-    assert_eq!(response.status(), 201, "{}", response.text());
-    response.json()["id"].as_str().unwrap().to_string()
+    register_response(t, email).await.created_id()
 }
 
 pub async fn log_in_response(t: &TestApp, email: &str) -> TestResponse {
-    call(
-        login::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": PASSWORD})),
-    )
-    .await
+    call(login::handle, &t.app, TestRequest::login(email, PASSWORD)).await
 }
 
 /// A new session (a login, asserting 200).
 pub async fn log_in(t: &TestApp, email: &str) -> Session {
-    let response = log_in_response(t, email).await;
-    assert_eq!(response.status(), 200, "{}", response.text());
-    session_of(&response)
-}
-
-fn session_of(response: &TestResponse) -> Session {
-    Session {
-        access_token: response.json()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string(),
-        refresh_cookie: response.refresh_cookie(),
-    }
+    log_in_response(t, email).await.session()
 }
 
 pub async fn refresh_response(t: &TestApp, cookie: &str) -> TestResponse {
-    call(
-        refresh::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/refresh").cookie(&format!("{COOKIE}={cookie}")),
-    )
-    .await
+    call(refresh::handle, &t.app, TestRequest::refresh(cookie)).await
 }
 
 /// The session after rotating `cookie` (asserting 200).
 pub async fn refresh(t: &TestApp, cookie: &str) -> Session {
-    let response = refresh_response(t, cookie).await;
-    assert_eq!(response.status(), 200, "{}", response.text());
-    session_of(&response)
+    refresh_response(t, cookie).await.session()
 }
 
 pub async fn logout(t: &TestApp, cookie: &str) {
-    let response = call(
-        refresh::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/logout").cookie(&format!("{COOKIE}={cookie}")),
-    )
-    .await;
+    let response = call(refresh::handle, &t.app, TestRequest::logout(cookie)).await;
     assert_eq!(response.status(), 204, "{}", response.text());
 }
 

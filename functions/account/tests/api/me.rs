@@ -4,12 +4,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use devtools::harness::{TestApp, TestRequest, TestResponse, call, test_vars};
+use devtools::harness::{TestApp, TestRequest, call, test_vars};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery";
-const COOKIE: &str = shared::http::REFRESH_COOKIE;
+use crate::common::{
+    assert_bearer_refused, log_in, log_in_response, me, refresh_response, register_response,
+};
 
 struct Account {
     id: String,
@@ -21,72 +22,20 @@ struct Account {
     refresh_cookie: String,
 }
 
+/// A registered account with one session.
 async fn sign_up(t: &TestApp, email: &str) -> Account {
-    let response = call(
-        register::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/register")
-            .json(&json!({"email": email, "password": PASSWORD, "name": "Tester"})),
-    )
-    .await;
+    let response = register_response(t, email).await;
     assert_eq!(response.status(), 201, "{}", response.text());
     let registered = response.json();
-    let response = log_in(t, email).await;
-    assert_eq!(response.status(), 200, "{}", response.text());
-    let set_cookie = response.header_all("set-cookie");
-    let (pair, _) = set_cookie[0].split_once(';').unwrap();
-    let access_token = response.json()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let payload: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(access_token.split('.').nth(1).unwrap())
-            .unwrap(),
-    )
-    .unwrap();
+    let session = log_in(t, email).await;
     Account {
-        session: payload["sid"].as_str().unwrap().to_string(),
         id: registered["id"].as_str().unwrap().to_string(),
         email: email.to_string(),
         registered,
-        access_token,
-        refresh_cookie: pair
-            .strip_prefix(&format!("{COOKIE}="))
-            .unwrap()
-            .to_string(),
+        session: session.id(&t.app).to_string(),
+        access_token: session.access_token,
+        refresh_cookie: session.refresh_cookie,
     }
-}
-
-async fn log_in(t: &TestApp, email: &str) -> TestResponse {
-    call(
-        login::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": PASSWORD})),
-    )
-    .await
-}
-
-async fn me(t: &TestApp, token: &str) -> TestResponse {
-    call(
-        account::handle,
-        &t.app,
-        TestRequest::get("/v1/me").bearer(token),
-    )
-    .await
-}
-
-/// Asserts a 401 of a Bearer route (problem+json with `WWW-Authenticate: Bearer`).
-fn assert_bearer_refused(response: &TestResponse) {
-    response.problem(401);
-    assert!(
-        response
-            .header("www-authenticate")
-            .unwrap()
-            .starts_with("Bearer"),
-        "{:?}",
-        response.header("www-authenticate")
-    );
 }
 
 #[tokio::test]
@@ -412,15 +361,9 @@ async fn deleting_the_account_removes_every_item_and_the_email_reservation() {
     let account = sign_up(&t, "Leaving@Example.com").await;
     let bystander = sign_up(&t, "staying@example.com").await;
     // A second session, one rotation (a spent token stays until its family ends) and tasks.
-    let second = log_in(&t, &account.email).await;
+    let second = log_in_response(&t, &account.email).await;
     assert_eq!(second.status(), 200);
-    let rotated = call(
-        refresh::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/refresh")
-            .cookie(&format!("{COOKIE}={}", account.refresh_cookie)),
-    )
-    .await;
+    let rotated = refresh_response(&t, &account.refresh_cookie).await;
     assert_eq!(rotated.status(), 200);
     put_task_like_items(&t, &account.id, 60).await;
     assert!(t.partition(&account.id).await.len() > 60);
@@ -451,15 +394,9 @@ async fn deleting_the_account_removes_every_item_and_the_email_reservation() {
         )
         .await,
     );
-    let refreshed = call(
-        refresh::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/refresh")
-            .cookie(&format!("{COOKIE}={}", account.refresh_cookie)),
-    )
-    .await;
+    let refreshed = refresh_response(&t, &account.refresh_cookie).await;
     refreshed.problem(401);
-    log_in(&t, &account.email).await.problem(401);
+    log_in_response(&t, &account.email).await.problem(401);
 
     // Other accounts are untouched, and the email can be registered again.
     assert_eq!(me(&t, &bystander.access_token).await.status(), 200);

@@ -30,12 +30,7 @@ async fn change(t: &TestApp, token: &str, current: &str, new: &str) -> TestRespo
 }
 
 async fn log_in_with(t: &TestApp, email: &str, password: &str) -> TestResponse {
-    call(
-        login::handle,
-        &t.app,
-        TestRequest::post("/v1/auth/login").json(&json!({"email": email, "password": password})),
-    )
-    .await
+    call(login::handle, &t.app, TestRequest::login(email, password)).await
 }
 
 #[tokio::test]

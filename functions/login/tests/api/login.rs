@@ -3,22 +3,20 @@
 //! (email, source IP), per source IP and per email.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use devtools::harness::{TestApp, TestRequest, TestResponse, call};
+use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
 use shared::auth::RefreshToken;
 
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = TEST_PASSWORD;
 
 async fn register(t: &TestApp, email: &str, password: &str) -> String {
-    let response = call(
+    call(
         register::handle,
         &t.app,
-        TestRequest::post("/v1/auth/register")
-            .json(&json!({"email": email, "password": password, "name": "Tester"})),
+        TestRequest::registration(email, password),
     )
-    .await;
-    assert_eq!(response.status(), 201, "{}", response.text());
-    response.json()["id"].as_str().unwrap().to_string()
+    .await
+    .created_id()
 }
 
 async fn login(t: &TestApp, email: &str, password: &str) -> TestResponse {
@@ -30,9 +28,7 @@ async fn login_from(t: &TestApp, ip: &str, email: &str, password: &str) -> TestR
     call(
         login::handle,
         &t.app,
-        TestRequest::post("/v1/auth/login")
-            .source_ip(ip)
-            .json(&json!({"email": email, "password": password})),
+        TestRequest::login(email, password).source_ip(ip),
     )
     .await
 }

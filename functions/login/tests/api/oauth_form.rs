@@ -6,18 +6,17 @@ use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::{Value, json};
 
 const EMAIL: &str = "oauth@example.com";
-const PASSWORD: &str = "correct horse battery";
+const PASSWORD: &str = devtools::harness::TEST_PASSWORD;
 
 async fn registered() -> TestApp {
     let t = TestApp::new().await;
-    let response = call(
+    call(
         register::handle,
         &t.app,
-        TestRequest::post("/v1/auth/register")
-            .json(&json!({"email": EMAIL, "password": PASSWORD, "name": "OAuth"})),
+        TestRequest::registration(EMAIL, PASSWORD),
     )
-    .await;
-    assert_eq!(response.status(), 201, "{}", response.text());
+    .await
+    .created_id();
     t
 }
 
