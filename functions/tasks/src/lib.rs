@@ -9,10 +9,10 @@
 use lambda_http::http::{Method, StatusCode, header};
 use serde_json::json;
 use shared::App;
-use shared::auth::UserId;
+use shared::app::Bearer;
 use shared::error::ApiError;
 use shared::http::{
-    IfMatch, Request, Response, Route, empty, json_object, json_response, serve, with_header,
+    IfMatch, Matched, Request, Response, Route, empty, json_object, json_response, serve, with_header,
 };
 use shared::store::{CreateOutcome, StoredTask, UnreadableTask, WriteOutcome, backoff};
 use shared::tasks::{ListQuery, Task, TaskCreate, TaskFields, TaskId, TaskPatch, TaskReplace};
@@ -57,37 +57,53 @@ pub const WRITE_ATTEMPTS: u32 = 10;
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |endpoint, route, req| {
-        let user = app.authenticate(&req).await?;
-        // A malformed id names no task: 404 like any other missing task.
-        let id = || {
-            route
-                .param("id")
-                .and_then(TaskId::parse)
-                .ok_or_else(not_found)
-        };
-        match endpoint {
-            Endpoint::List => list(app, user, &req).await,
-            Endpoint::Create => create(app, user, &req).await,
-            Endpoint::Get => get(app, user, id()?).await,
-            Endpoint::Replace => {
-                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
-                let TaskCreate(fields) = TaskReplace::parse(json_object(&req)?)?;
-                let task = update(app, user, id, &if_match, Change::Replace(&fields)).await?;
-                task_response(StatusCode::OK, &task)
-            }
-            Endpoint::Patch => {
-                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
-                let patch = TaskPatch::parse(json_object(&req)?)?;
-                let task = update(app, user, id, &if_match, Change::Merge(&patch)).await?;
-                task_response(StatusCode::OK, &task)
-            }
-            Endpoint::Delete => {
-                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
-                delete(app, user, id, &if_match).await
-            }
-        }
+        // The token is verified here; its user's and session's standing is checked with each
+        // route's first DynamoDB call (issue 15: one round trip for a read, not two).
+        let bearer = app.bearer(&req).await?;
+        let answer = answer(app, &bearer, endpoint, &route, &req).await;
+        // No call if the route's first read or its transaction carried the check; otherwise
+        // (input refused before any call) a refused token is still a 401 first.
+        bearer.confirm().await?;
+        answer
     })
     .await
+}
+
+async fn answer(
+    app: &App,
+    bearer: &Bearer<'_>,
+    endpoint: Endpoint,
+    route: &Matched<Endpoint>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    // A malformed id names no task: 404 like any other missing task.
+    let id = || {
+        route
+            .param("id")
+            .and_then(TaskId::parse)
+            .ok_or_else(not_found)
+    };
+    match endpoint {
+        Endpoint::List => list(app, bearer, req).await,
+        Endpoint::Create => create(app, bearer, req).await,
+        Endpoint::Get => get(app, bearer, id()?).await,
+        Endpoint::Replace => {
+            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
+            let TaskCreate(fields) = TaskReplace::parse(json_object(req)?)?;
+            let task = update(app, bearer, id, &if_match, Change::Replace(&fields)).await?;
+            task_response(StatusCode::OK, &task)
+        }
+        Endpoint::Patch => {
+            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
+            let patch = TaskPatch::parse(json_object(req)?)?;
+            let task = update(app, bearer, id, &if_match, Change::Merge(&patch)).await?;
+            task_response(StatusCode::OK, &task)
+        }
+        Endpoint::Delete => {
+            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
+            delete(app, bearer, id, &if_match).await
+        }
+    }
 }
 
 fn not_found() -> ApiError {
@@ -118,16 +134,21 @@ fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> 
     )
 }
 
-async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
+async fn create(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response, ApiError> {
     let TaskCreate(fields) = TaskCreate::parse(json_object(req)?)?;
     let task = Task::new(fields);
+    // The transaction requires the user active and, if not checked yet, the session alive.
+    let session = bearer.unconfirmed_session();
     match app
         .store
-        .create_task(user, &task, app.config.max_tasks_per_user)
+        .create_task(bearer.user(), session, &task, app.config.max_tasks_per_user)
         .await?
     {
         CreateOutcome::Created => {}
         CreateOutcome::AccountGone => return Err(account_gone()),
+        CreateOutcome::SessionEnded => {
+            return Err(ApiError::unauthorized_bearer("the session has ended"));
+        }
         CreateOutcome::QuotaFull => {
             return Err(ApiError::Conflict(
                 "the task quota of this account is reached; delete tasks to make room",
@@ -139,7 +160,8 @@ async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiE
     with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
 }
 
-async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
+async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response, ApiError> {
+    let user = bearer.user();
     let query = ListQuery::parse(req.uri().query())?;
     let keys = &app.cursors;
     let after = query
@@ -147,11 +169,13 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
         .as_deref()
         .map(|cursor| keys.open(user, &query.filters, cursor))
         .transpose()?;
-    let (page, counts) = tokio::try_join!(
-        app.store
-            .list_tasks(user, &query.filters, query.limit, after),
-        app.store.task_counts(user),
-    )?;
+    // The totals come with the standing check, in its BatchGetItem, if that is still due.
+    let (counts, page) = bearer
+        .alongside_with_counts(
+            app.store
+                .list_tasks(user, &query.filters, query.limit, after),
+        )
+        .await?;
     let items: Vec<_> = page.tasks.iter().map(Task::view).collect();
     let next_cursor = page
         .next
@@ -162,8 +186,11 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
     ))
 }
 
-async fn get(app: &App, user: UserId, id: TaskId) -> Result<Response, ApiError> {
-    match app.store.read_task(user, id).await?.ok_or_else(not_found)? {
+async fn get(app: &App, bearer: &Bearer<'_>, id: TaskId) -> Result<Response, ApiError> {
+    let stored = bearer
+        .alongside(app.store.read_task(bearer.user(), id))
+        .await?;
+    match stored.ok_or_else(not_found)? {
         StoredTask::Task(task) => task_response(StatusCode::OK, &task),
         StoredTask::Unreadable(current) => Err(unreadable(&current)),
     }
@@ -190,13 +217,18 @@ impl Change<'_> {
 /// changes nothing is not a new version: the current task is returned as is.
 async fn update(
     app: &App,
-    user: UserId,
+    bearer: &Bearer<'_>,
     id: TaskId,
     if_match: &IfMatch,
     change: Change<'_>,
 ) -> Result<Task, ApiError> {
+    let user = bearer.user();
     for attempt in 1..=WRITE_ATTEMPTS {
-        let stored = app.store.read_task(user, id).await?.ok_or_else(not_found)?;
+        // The first read goes with the standing check: confirmed before anything is written.
+        let stored = bearer
+            .alongside(app.store.read_task(user, id))
+            .await?
+            .ok_or_else(not_found)?;
         let (next, outcome) = match stored {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {
@@ -236,14 +268,16 @@ async fn update(
 
 async fn delete(
     app: &App,
-    user: UserId,
+    bearer: &Bearer<'_>,
     id: TaskId,
     if_match: &IfMatch,
 ) -> Result<Response, ApiError> {
+    let user = bearer.user();
     for attempt in 1..=WRITE_ATTEMPTS {
         // Deleting needs no more of the item than its key and version: an item that cannot
-        // be read can still be deleted.
-        let outcome = match app.store.read_task(user, id).await?.ok_or_else(not_found)? {
+        // be read can still be deleted. The first read goes with the standing check.
+        let stored = bearer.alongside(app.store.read_task(user, id)).await?;
+        let outcome = match stored.ok_or_else(not_found)? {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {
                     return Err(ApiError::PreconditionFailed);

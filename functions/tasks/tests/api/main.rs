@@ -2,6 +2,7 @@
 
 mod common;
 mod concurrency;
+mod dynamodb_calls;
 mod hostile_input;
 mod listing;
 mod quota;
