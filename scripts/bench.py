@@ -503,6 +503,7 @@ class Bench:
             "dynamodb_calls": round(statistics.mean(calls), 2),
             "dynamodb_round_trips": max(trips),
             "dynamodb_round_trips_mean": round(statistics.mean(trips), 2),
+            "dynamodb_round_trips_p50": statistics.median_low(trips),
             "dynamodb_calls_of_last": targets,
             "rru_per_invoke": round(statistics.mean(rru), 3),
             "wru_per_invoke": round(statistics.mean(wru), 3),
@@ -671,6 +672,7 @@ class Bench:
             }
         small, big = (self.results["operations"][op] for op in sizes)
         self.results["list_scaling"] = {
+            "big": a.big,
             "p50_ratio": round(big["warm_p50_ms"] / small["warm_p50_ms"], 2),
             "p99_ratio": round(big["warm_p99_ms"] / small["warm_p99_ms"], 2),
         }
@@ -703,7 +705,7 @@ def table(results):
     lines = ["  ".join(str(v).rjust(w) for v, w in zip(r, widths)) for r in rows]
     if "list_scaling" in results:
         r = results["list_scaling"]
-        lines.append(f"list of a 10,000-task user / of a 10-task user: p50 {r['p50_ratio']}x, p99 {r['p99_ratio']}x")
+        lines.append(f"list of a {r.get('big')}-task user / of a 10-task user: p50 {r['p50_ratio']}x, p99 {r['p99_ratio']}x")
     lines.append("")
     lines.append("function  peak RSS MiB  binary bytes  zip bytes (x86_64)")
     for name, f in results["functions"].items():
