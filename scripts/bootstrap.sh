@@ -44,7 +44,11 @@ fi
 
 # moto's server, a local Secrets Manager, only for the benchmark (`bootstrap.sh moto`, called
 # by scripts/bench.sh): its own venv, so the cargo-lambda one stays as it is.
-if [ "${1:-}" = moto ] && { [ ! -x "$tools/moto-venv/bin/moto_server" ] || ! "$tools/moto-venv/bin/pip" show moto 2>/dev/null | grep -q "^Version: $MOTO_VERSION$"; }; then
+moto_installed() { # (not `pip show | grep -q`: pipefail would count pip's SIGPIPE as a miss)
+  [ -x "$tools/moto-venv/bin/moto_server" ] &&
+    [ "$("$tools/moto-venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p')" = "$MOTO_VERSION" ]
+}
+if [ "${1:-}" = moto ] && ! moto_installed; then
   echo "bootstrap: installing moto[server] $MOTO_VERSION into .tools/moto-venv" >&2
   python3 -m venv "$tools/moto-venv"
   "$tools/moto-venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
