@@ -1,5 +1,5 @@
 # The two commands that matter: `make dev` runs the API locally, `make test` runs every test.
-.PHONY: dev test build fmt lint validate sam-build
+.PHONY: dev test build bench fmt lint validate sam-build
 
 dev: ## Run the whole API on http://127.0.0.1:9000 (DynamoDB Local + cargo lambda watch)
 	scripts/dev.sh
@@ -12,6 +12,9 @@ build: ## Release build of all five functions for Lambda (arm64), zips in target
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
 		--bin register --bin login --bin refresh --bin tasks --bin account
+
+bench: ## Lambda-style benchmark of the release functions (scripts/bench.sh; results in artifacts/)
+	scripts/bench.sh
 
 fmt:
 	cargo fmt --all

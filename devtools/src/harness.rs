@@ -66,14 +66,40 @@ pub struct TestApp {
 }
 
 /// Records the name of each DynamoDB operation a client makes (`"BatchGetItem"`, ...): one
-/// entry per operation, however many attempts its retries take.
+/// entry per operation, however many attempts its retries take. Also counts sequential round
+/// trips: a call starting while another is in flight overlaps it and adds none (issue 15).
 #[derive(Debug, Clone, Default)]
-pub struct DynamoDbCalls(Arc<Mutex<Vec<String>>>);
+pub struct DynamoDbCalls(Arc<Mutex<Recorded>>);
+
+#[derive(Debug, Default)]
+struct Recorded {
+    names: Vec<String>,
+    in_flight: usize,
+    round_trips: usize,
+}
 
 impl DynamoDbCalls {
     /// The operations recorded so far.
     pub fn names(&self) -> Vec<String> {
-        self.0.lock().map(|calls| calls.clone()).unwrap_or_default()
+        self.0
+            .lock()
+            .map(|calls| calls.names.clone())
+            .unwrap_or_default()
+    }
+
+    /// Sequential round trips so far: calls that overlap count once.
+    pub fn round_trips(&self) -> usize {
+        self.0.lock().map(|calls| calls.round_trips).unwrap_or(0)
+    }
+
+    /// The operations made while `work` ran, and how many sequential round trips they took.
+    pub async fn trips_during<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> (T, Vec<String>, usize) {
+        let before = self.round_trips();
+        let (out, names) = self.during(work).await;
+        (out, names, self.round_trips() - before)
     }
 
     /// The operations made while `work` ran (other tasks' calls meanwhile count too).
@@ -118,7 +144,23 @@ impl aws_sdk_dynamodb::config::Intercept for DynamoDbCalls {
             .trim_end_matches("Input")
             .to_string();
         if let Ok(mut calls) = self.0.lock() {
-            calls.push(name);
+            calls.names.push(name);
+            if calls.in_flight == 0 {
+                calls.round_trips += 1;
+            }
+            calls.in_flight += 1;
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &aws_sdk_dynamodb::config::interceptors::FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &aws_sdk_dynamodb::config::RuntimeComponents,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if let Ok(mut calls) = self.0.lock() {
+            calls.in_flight = calls.in_flight.saturating_sub(1);
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! which user a Bearer request is from ([`App::authenticate`], reading the store), and
 //! [`run`], the whole `main` of a function.
 
+mod bearer;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -16,6 +18,8 @@ use crate::error::ApiError;
 use crate::http::{Request, Response, header_str};
 use crate::store::{AttemptOutcome, ExternalLink, LoginAttempt, Standing, Store};
 use crate::tasks::CursorKeys;
+
+pub use bearer::Bearer;
 
 /// What a function builds once at cold start and hands to every request.
 #[derive(Clone)]
@@ -98,19 +102,35 @@ impl App {
 
     /// Cold start: the AWS SDK configuration (region, credentials, `AWS_ENDPOINT_URL`), the
     /// configuration from the environment with the function's `keys` (those given as
-    /// `*_SECRET_ARN` read once from Secrets Manager; no other key is read), then the DynamoDB
-    /// client. Everything is kept for the life of the process.
+    /// `*_SECRET_ARN` read from Secrets Manager in one call; no other key is read), then the
+    /// DynamoDB client, connected by one warm-up call. Everything is kept for the life of the
+    /// process.
     pub async fn from_env(keys: &[Key]) -> Result<Self, ConfigError> {
         let sdk_config = aws_config::load_from_env().await;
         let secrets = crate::aws::secrets_manager(&sdk_config);
-        let config = Config::from_env(keys, |arn| crate::aws::read_secret(&secrets, arn))
+        let config = Config::from_env(keys, |ids| crate::aws::read_secrets(&secrets, ids))
             .await
             .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
         let store = Store::new(
             crate::aws::dynamodb_client(&sdk_config),
             config.table_name.clone(),
         );
+        // Connected during init, so the first request costs about what a warm one does.
+        store.warm_up().await;
         Ok(Self::new(config, store))
+    }
+
+    /// The user of a Bearer request with its token verified, the standing check left to go
+    /// with the request's first DynamoDB call (issue 15; see [`Bearer`]). An external
+    /// provider's token is checked here already: resolving its identity is a read of its own.
+    pub async fn bearer(&self, req: &Request) -> Result<Bearer<'_>, ApiError> {
+        let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
+        if self.external.is_some() && ExternalTokens::is_candidate(token) {
+            let (user, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
+            return Ok(Bearer::checked(self, user));
+        }
+        let Verified { user, session } = self.tokens.verify(token)?;
+        Ok(Bearer::unchecked(self, user, session))
     }
 
     /// The user a Bearer request is from: a valid access token whose user still exists and

@@ -34,18 +34,53 @@ pub(crate) fn secrets_manager(
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
-/// The `SecretString` of the current version of a secret.
-pub(crate) async fn read_secret(
+/// The `SecretString` of the current version of each secret of `ids`, in ONE call (issue 15):
+/// `GetSecretValue` for one secret, `BatchGetSecretValue` for more (which needs the
+/// `secretsmanager:BatchGetSecretValue` permission besides `GetSecretValue` on each).
+pub(crate) async fn read_secrets(
     client: &aws_sdk_secretsmanager::Client,
-    arn: String,
-) -> Result<String, String> {
+    ids: Vec<String>,
+) -> Result<std::collections::HashMap<String, Result<String, String>>, String> {
+    use aws_sdk_secretsmanager::error::DisplayErrorContext;
+    let no_string = || "the secret has no SecretString (binary secrets are not supported)".into();
+    if let [id] = ids.as_slice() {
+        let value = match client.get_secret_value().secret_id(id).send().await {
+            Ok(output) => output.secret_string.ok_or_else(no_string),
+            Err(e) => Err(DisplayErrorContext(e).to_string()),
+        };
+        return Ok(std::collections::HashMap::from([(id.clone(), value)]));
+    }
     let output = client
-        .get_secret_value()
-        .secret_id(arn)
+        .batch_get_secret_value()
+        .set_secret_id_list(Some(ids.clone()))
         .send()
         .await
-        .map_err(|e| aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())?;
-    output
-        .secret_string
-        .ok_or_else(|| "the secret has no SecretString (binary secrets are not supported)".into())
+        .map_err(|e| DisplayErrorContext(e).to_string())?;
+    let mut values = std::collections::HashMap::new();
+    for secret in output.secret_values() {
+        // Asked for by ARN (as template.yaml sets them) or by name.
+        let Some(id) = ids
+            .iter()
+            .find(|id| secret.arn() == Some(id.as_str()) || secret.name() == Some(id.as_str()))
+        else {
+            continue;
+        };
+        let value = secret
+            .secret_string()
+            .map(str::to_owned)
+            .ok_or_else(no_string);
+        values.insert(id.clone(), value);
+    }
+    for failed in output.errors() {
+        if let Some(id) = failed.secret_id() {
+            values.entry(id.to_owned()).or_insert_with(|| {
+                Err(format!(
+                    "{}: {}",
+                    failed.error_code().unwrap_or("error"),
+                    failed.message().unwrap_or("")
+                ))
+            });
+        }
+    }
+    Ok(values)
 }

@@ -68,88 +68,95 @@ impl Key {
     }
 }
 
+/// What one read of several secrets returned: by the id asked for (the ARN variable's value),
+/// the secret's `SecretString`, or why that one secret could not be read.
+pub type SecretValues = HashMap<String, Result<String, String>>;
+
 /// Replaces the `*_SECRET_ARN` variable of each key in `keys` by the value of its secret,
-/// fetched by `fetch(arn)` (Secrets Manager in production, a map in tests); the reads
-/// overlap. Keys given directly as `JWT_SECRET`/`CURSOR_SECRET` are left as they are; keys
-/// not in `keys` are not read. Errors name the variable.
+/// fetched by ONE call of `fetch(ids)` for all of them (Secrets Manager's `GetSecretValue` or
+/// `BatchGetSecretValue` in production, a map in tests): a cold start makes at most one
+/// Secrets Manager call (issue 15). Keys given directly as `JWT_SECRET`/`CURSOR_SECRET` are
+/// left as they are; keys not in `keys` are not read; nothing to read, no call. Errors name
+/// the variable.
 pub async fn resolve_secrets<F, Fut>(
     vars: &mut HashMap<String, String>,
     keys: &[Key],
     fetch: F,
 ) -> Result<(), ConfigError>
 where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<String, String>>,
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: Future<Output = Result<SecretValues, String>>,
 {
-    let resolve = |key: Key| {
-        let (vars, fetch) = (&*vars, &fetch);
-        async move {
-            if keys.contains(&key) {
-                resolve_secret(vars, key.vars(), fetch).await
-            } else {
-                Ok(None)
-            }
+    let mut wanted = Vec::new();
+    for key in Key::ALL.iter().copied().filter(|key| keys.contains(key)) {
+        if let Some(arn) = secret_arn(vars, key.vars())? {
+            wanted.push((key, arn));
         }
+    }
+    let Some((first, _)) = wanted.first() else {
+        return Ok(());
     };
-    let (jwt_value, cursor_value) = tokio::join!(resolve(Key::Jwt), resolve(Key::Cursor));
-    for (key, value) in [(Key::Jwt, jwt_value?), (Key::Cursor, cursor_value?)] {
-        if let Some(value) = value {
-            let (value_var, arn_var) = key.vars();
-            vars.remove(arn_var);
-            vars.insert(value_var.to_string(), value);
+    let first_arn_var = first.vars().1;
+    let fetched = fetch(wanted.iter().map(|(_, arn)| arn.clone()).collect())
+        .await
+        .map_err(|reason| ConfigError::SecretUnavailable {
+            arn: first_arn_var,
+            reason,
+        })?;
+    for (key, arn) in wanted {
+        let (value_var, arn_var) = key.vars();
+        let value = match fetched.get(&arn) {
+            Some(Ok(value)) => value.trim().to_string(),
+            Some(Err(reason)) => {
+                return Err(ConfigError::SecretUnavailable {
+                    arn: arn_var,
+                    reason: reason.clone(),
+                });
+            }
+            None => {
+                return Err(ConfigError::SecretUnavailable {
+                    arn: arn_var,
+                    reason: "Secrets Manager did not return it".into(),
+                });
+            }
+        };
+        if value.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError::Invalid {
+                name: arn_var,
+                reason: format!(
+                    "the secret must be at least {MIN_SECRET_BYTES} bytes, got {}",
+                    value.len()
+                ),
+            });
         }
+        vars.remove(arn_var);
+        vars.insert(value_var.to_string(), value);
     }
     Ok(())
 }
 
-/// The value of one key if it comes from Secrets Manager, `None` if it is set directly.
-async fn resolve_secret<F, Fut>(
+/// The ARN of one key if it comes from Secrets Manager, `None` if it is set directly.
+fn secret_arn(
     vars: &HashMap<String, String>,
     (value_var, arn_var): (&'static str, &'static str),
-    fetch: &F,
-) -> Result<Option<String>, ConfigError>
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<String, String>>,
-{
+) -> Result<Option<String>, ConfigError> {
     let set = |name: &str| {
         vars.get(name)
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let arn = match (set(value_var), set(arn_var)) {
-        (Some(_), Some(_)) => {
-            return Err(ConfigError::Invalid {
-                name: arn_var,
-                reason: format!("set either {arn_var} or {value_var}, not both"),
-            });
-        }
-        (None, None) => {
-            return Err(ConfigError::MissingSecret {
-                value: value_var,
-                arn: arn_var,
-            });
-        }
-        (Some(_), None) => return Ok(None),
-        (None, Some(arn)) => arn,
-    };
-    let value = fetch(arn)
-        .await
-        .map_err(|reason| ConfigError::SecretUnavailable {
-            arn: arn_var,
-            reason,
-        })?;
-    let value = value.trim().to_string();
-    if value.len() < MIN_SECRET_BYTES {
-        return Err(ConfigError::Invalid {
+    match (set(value_var), set(arn_var)) {
+        (Some(_), Some(_)) => Err(ConfigError::Invalid {
             name: arn_var,
-            reason: format!(
-                "the secret must be at least {MIN_SECRET_BYTES} bytes, got {}",
-                value.len()
-            ),
-        });
+            reason: format!("set either {arn_var} or {value_var}, not both"),
+        }),
+        (None, None) => Err(ConfigError::MissingSecret {
+            value: value_var,
+            arn: arn_var,
+        }),
+        (Some(_), None) => Ok(None),
+        (None, Some(arn)) => Ok(Some(arn)),
     }
-    Ok(Some(value))
 }
 
 /// A secret key, never printed.
@@ -296,8 +303,8 @@ impl Config {
     /// `*_SECRET_ARN` with `fetch` (see [`resolve_secrets`]).
     pub async fn from_env<F, Fut>(keys: &[Key], fetch: F) -> Result<Self, ConfigError>
     where
-        F: Fn(String) -> Fut,
-        Fut: Future<Output = Result<String, String>>,
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<SecretValues, String>>,
     {
         let mut vars = std::env::vars().collect();
         resolve_secrets(&mut vars, keys, fetch).await?;
@@ -726,19 +733,53 @@ mod tests {
     /// A stand-in for Secrets Manager: secrets by ARN; an unknown ARN fails as AWS would.
     fn secrets_manager(
         secrets: &[(&str, &str)],
-    ) -> impl Fn(String) -> std::future::Ready<Result<String, String>> {
+    ) -> impl FnOnce(Vec<String>) -> std::future::Ready<Result<SecretValues, String>> {
         let secrets: HashMap<String, String> = secrets
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |arn| {
-            std::future::ready(
-                secrets
-                    .get(&arn)
-                    .cloned()
-                    .ok_or_else(|| format!("ResourceNotFoundException: {arn}")),
-            )
+        move |arns| {
+            std::future::ready(Ok(arns
+                .into_iter()
+                .map(|arn| {
+                    let value = secrets
+                        .get(&arn)
+                        .cloned()
+                        .ok_or_else(|| format!("ResourceNotFoundException: {arn}"));
+                    (arn, value)
+                })
+                .collect()))
         }
+    }
+
+    #[tokio::test]
+    async fn both_keys_of_a_function_come_from_one_secrets_manager_call() {
+        let calls = std::cell::RefCell::new(Vec::new());
+        let mut vars = deployed_vars();
+        let fetch = |arns: Vec<String>| {
+            calls.borrow_mut().push(arns.clone());
+            secrets_manager(&[(JWT_ARN, JWT_KEY), (CURSOR_ARN, CURSOR_KEY)])(arns)
+        };
+        resolve_secrets(&mut vars, Key::ALL, fetch).await.unwrap();
+        assert_eq!(
+            calls.into_inner(),
+            [vec![JWT_ARN.to_string(), CURSOR_ARN.to_string()]]
+        );
+        let config = Config::from_vars(&vars).unwrap();
+        assert_eq!(config.cursor_secret.expose(), CURSOR_KEY.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn a_failed_secrets_manager_call_is_refused_naming_a_variable() {
+        let mut vars = deployed_vars();
+        let fetch = |_| std::future::ready(Err("dispatch failure: connection refused".into()));
+        let err = resolve_secrets(&mut vars, Key::ALL, fetch)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, ConfigError::SecretUnavailable { arn: "JWT_SECRET_ARN", reason } if reason.contains("connection refused")),
+            "{err}"
+        );
     }
 
     const JWT_ARN: &str = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:jwt-AbCdEf";
@@ -777,7 +818,8 @@ mod tests {
 
     #[tokio::test]
     async fn keys_given_directly_are_used_without_secrets_manager() {
-        let fetch = |arn: String| async move { panic!("nothing should be fetched, got {arn}") };
+        let fetch =
+            |arns: Vec<String>| async move { panic!("nothing should be fetched, got {arns:?}") };
         let mut vars = vars(&[]);
         resolve_secrets(&mut vars, Key::ALL, fetch).await.unwrap();
         let config = Config::from_vars(&vars).unwrap();
@@ -855,8 +897,8 @@ mod tests {
     }
 
     /// A fetch that fails the test if anything is read from Secrets Manager.
-    fn nothing_fetched(arn: String) -> std::future::Ready<Result<String, String>> {
-        panic!("nothing should be fetched, got {arn}")
+    fn nothing_fetched(arns: Vec<String>) -> std::future::Ready<Result<SecretValues, String>> {
+        panic!("nothing should be fetched, got {arns:?}")
     }
 
     #[tokio::test]

@@ -3,6 +3,8 @@
 //!   taskline-dev dynamodb-local --port N [--db-path DIR]   run DynamoDB Local (in memory without --db-path)
 //!   taskline-dev create-tables --endpoint URL [--name NAME]  create template.yaml's table(s), idempotent
 //!   taskline-dev free-port                                  print a free TCP port
+//!   taskline-dev seed-tasks --endpoint URL --name TABLE --user UUID --count N
+//!                                                           N tasks for a user without any (scripts/bench.py)
 
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
@@ -40,7 +42,11 @@ async fn main() -> ExitCode {
         }
         Some("create-tables") => create_tables(&args).await,
         Some("free-port") => free_port().map(|p| println!("{p}")).map_err(Into::into),
-        _ => Err("usage: taskline-dev dynamodb-local|create-tables|free-port (see source)".into()),
+        Some("seed-tasks") => seed_tasks(&args).await,
+        _ => Err(
+            "usage: taskline-dev dynamodb-local|create-tables|free-port|seed-tasks (see source)"
+                .into(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,5 +65,21 @@ async fn create_tables(args: &[String]) -> Result<(), Box<dyn std::error::Error 
         table.create(&client, &name).await?;
         eprintln!("taskline-dev: table {name} ready ({})", table.logical_id);
     }
+    Ok(())
+}
+
+async fn seed_tasks(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let endpoint = flag(args, "--endpoint").ok_or("--endpoint is required")?;
+    let table = flag(args, "--name").ok_or("--name is required")?;
+    let user = flag(args, "--user")
+        .and_then(|user| shared::auth::UserId::parse(&user))
+        .ok_or("--user UUID is required")?;
+    let count: usize = flag(args, "--count")
+        .ok_or("--count is required")?
+        .parse()?;
+    let client = tables::local_client(&endpoint).await;
+    let tasks = devtools::seed::tasks(count, 3, |i| format!("Seeded task {i}"));
+    let counts = devtools::seed::seed_tasks(&client, &table, user, &tasks).await?;
+    eprintln!("taskline-dev: {} tasks seeded for {user}", counts.total);
     Ok(())
 }

@@ -13,12 +13,16 @@ mod categories;
 use lambda_http::http::{Method, StatusCode, header};
 use serde_json::json;
 use shared::App;
+use shared::app::Bearer;
 use shared::auth::UserId;
 use shared::error::ApiError;
 use shared::http::{
-    IfMatch, Request, Response, Route, empty, json_object, json_response, serve, with_header,
+    IfMatch, Matched, Request, Response, Route, empty, json_object, json_response, serve,
+    with_header,
 };
-use shared::store::{CreateOutcome, ListPage, StoredTask, UnreadableTask, WriteOutcome, backoff};
+use shared::store::{
+    CreateOutcome, ListPage, StoreError, StoredTask, UnreadableTask, WriteOutcome, backoff,
+};
 use shared::tasks::{
     CategoryFilter, ListQuery, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId, TaskPatch,
     TaskReplace,
@@ -89,40 +93,58 @@ pub const WRITE_ATTEMPTS: u32 = 10;
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |endpoint, route, req| {
-        let user = app.authenticate(&req).await?;
-        // A malformed id names no task: 404 like any other missing task.
-        let id = || {
-            route
-                .param("id")
-                .and_then(TaskId::parse)
-                .ok_or_else(not_found)
-        };
-        match endpoint {
-            Endpoint::List => list(app, user, &req).await,
-            Endpoint::Create => create(app, user, &req).await,
-            Endpoint::Get => get(app, user, id()?).await,
-            Endpoint::Replace => {
-                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
-                let TaskCreate(fields) = TaskReplace::parse(json_object(&req)?)?;
-                let task = update(app, user, id, &if_match, Change::Replace(&fields)).await?;
-                task_response(StatusCode::OK, &task)
-            }
-            Endpoint::Patch => {
-                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
-                let patch = TaskPatch::parse(json_object(&req)?)?;
-                let task = update(app, user, id, &if_match, Change::Merge(&patch)).await?;
-                task_response(StatusCode::OK, &task)
-            }
-            Endpoint::Delete => {
-                let (id, if_match) = (id()?, IfMatch::from_request(&req)?);
-                delete(app, user, id, &if_match).await
-            }
-            Endpoint::Category(endpoint) => {
-                categories::handle(app, user, endpoint, &route, &req).await
-            }
-        }
+        // The token is verified here; its user's and session's standing is checked with each
+        // route's first DynamoDB call (issue 15: one round trip for a read, not two).
+        let bearer = app.bearer(&req).await?;
+        let answer = answer(app, &bearer, endpoint, &route, &req).await;
+        // No call if the route's first read or its transaction carried the check; otherwise
+        // (input refused before any call) a refused token is still a 401 first.
+        bearer.confirm().await?;
+        answer
     })
     .await
+}
+
+async fn answer(
+    app: &App,
+    bearer: &Bearer<'_>,
+    endpoint: Endpoint,
+    route: &Matched<Endpoint>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    // A malformed id names no task: 404 like any other missing task.
+    let id = || {
+        route
+            .param("id")
+            .and_then(TaskId::parse)
+            .ok_or_else(not_found)
+    };
+    match endpoint {
+        Endpoint::List => list(app, bearer, req).await,
+        Endpoint::Create => create(app, bearer, req).await,
+        Endpoint::Get => get(app, bearer, id()?).await,
+        Endpoint::Replace => {
+            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
+            let TaskCreate(fields) = TaskReplace::parse(json_object(req)?)?;
+            let task = update(app, bearer, id, &if_match, Change::Replace(&fields)).await?;
+            task_response(StatusCode::OK, &task)
+        }
+        Endpoint::Patch => {
+            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
+            let patch = TaskPatch::parse(json_object(req)?)?;
+            let task = update(app, bearer, id, &if_match, Change::Merge(&patch)).await?;
+            task_response(StatusCode::OK, &task)
+        }
+        Endpoint::Delete => {
+            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
+            delete(app, bearer, id, &if_match).await
+        }
+        Endpoint::Category(endpoint) => {
+            // Category writes carry no session condition: the standing comes first.
+            bearer.confirm().await?;
+            categories::handle(app, bearer.user(), endpoint, route, req).await
+        }
+    }
 }
 
 fn not_found() -> ApiError {
@@ -158,16 +180,21 @@ fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> 
     )
 }
 
-async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
+async fn create(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response, ApiError> {
     let TaskCreate(fields) = TaskCreate::parse(json_object(req)?)?;
     let task = Task::new(fields);
+    // The transaction requires the user active and, if not checked yet, the session alive.
+    let session = bearer.unconfirmed_session();
     match app
         .store
-        .create_task(user, &task, app.config.max_tasks_per_user)
+        .create_task(bearer.user(), session, &task, app.config.max_tasks_per_user)
         .await?
     {
         CreateOutcome::Created => {}
         CreateOutcome::AccountGone => return Err(account_gone()),
+        CreateOutcome::SessionEnded => {
+            return Err(ApiError::unauthorized_bearer("the session has ended"));
+        }
         CreateOutcome::QuotaFull => {
             return Err(ApiError::Conflict(
                 "the task quota of this account is reached; delete tasks to make room",
@@ -180,7 +207,8 @@ async fn create(app: &App, user: UserId, req: &Request) -> Result<Response, ApiE
     with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
 }
 
-async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiError> {
+async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response, ApiError> {
+    let user = bearer.user();
     let query = ListQuery::parse(req.uri().query())?;
     let keys = &app.cursors;
     let after = query
@@ -188,31 +216,34 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
         .as_deref()
         .map(|cursor| keys.open(user, &query.filters, cursor))
         .transpose()?;
-    // The live categories hide the ids of deleted ones: without a category filter all three
-    // reads run at once; a category filter needs them before the listing's query.
-    let (live, counts, mut page) = if query.filters.category.is_none() {
-        tokio::try_join!(
-            app.store.live_category_ids(user),
-            app.store.task_counts(user),
-            app.store
-                .list_tasks(user, &query.filters, query.limit, after),
-        )?
-    } else {
-        let (live, counts) = tokio::try_join!(
-            app.store.live_category_ids(user),
-            app.store.task_counts(user),
-        )?;
-        let page = match query.filters.category {
-            // A category that does not exist (or is being deleted) has no tasks.
-            Some(CategoryFilter::Category(id)) if !live.contains(&id) => ListPage::default(),
-            _ => {
-                app.store
-                    .list_tasks_among(user, &query.filters, &live, query.limit, after)
-                    .await?
+    // The live categories hide the ids of deleted ones. The totals come with the standing
+    // check, in its BatchGetItem, if that is still due; without a category filter every read
+    // runs at once, a category filter needs the live categories before the listing's query.
+    let filters = &query.filters;
+    // Boxed: the joined reads make a future too large for a test thread's stack otherwise.
+    let (counts, (live, mut page)) = bearer
+        .alongside_with_counts(Box::pin(async {
+            match filters.category {
+                None => tokio::try_join!(
+                    app.store.live_category_ids(user),
+                    app.store.list_tasks(user, filters, query.limit, after),
+                ),
+                Some(category) => {
+                    let live = app.store.live_category_ids(user).await?;
+                    let page = match category {
+                        // A category that does not exist (or is being deleted) has no tasks.
+                        CategoryFilter::Category(id) if !live.contains(&id) => ListPage::default(),
+                        _ => {
+                            app.store
+                                .list_tasks_among(user, filters, &live, query.limit, after)
+                                .await?
+                        }
+                    };
+                    Ok((live, page))
+                }
             }
-        };
-        (live, counts, page)
-    };
+        }))
+        .await?;
     for task in &mut page.tasks {
         task.hide_category_unless(|id| live.contains(&id));
     }
@@ -226,17 +257,20 @@ async fn list(app: &App, user: UserId, req: &Request) -> Result<Response, ApiErr
     ))
 }
 
-async fn get(app: &App, user: UserId, id: TaskId) -> Result<Response, ApiError> {
-    match read_task(app, user, id).await? {
+async fn get(app: &App, bearer: &Bearer<'_>, id: TaskId) -> Result<Response, ApiError> {
+    let stored = bearer.alongside(read_task(app, bearer.user(), id)).await?;
+    match stored.ok_or_else(not_found)? {
         StoredTask::Task(task) => task_response(StatusCode::OK, &task),
         StoredTask::Unreadable(current) => Err(unreadable(&current)),
     }
 }
 
-/// One task of the user as it reads (404 if there is none): its category is shown, and
+/// One task of the user as it reads (`None` if there is none): its category is shown, and
 /// counted by its writes, only while the category is live.
-async fn read_task(app: &App, user: UserId, id: TaskId) -> Result<StoredTask, ApiError> {
-    let mut stored = app.store.read_task(user, id).await?.ok_or_else(not_found)?;
+async fn read_task(app: &App, user: UserId, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
+    let Some(mut stored) = app.store.read_task(user, id).await? else {
+        return Ok(None);
+    };
     match &mut stored {
         StoredTask::Task(task) => {
             let live = app
@@ -249,7 +283,7 @@ async fn read_task(app: &App, user: UserId, id: TaskId) -> Result<StoredTask, Ap
             task.category_id = app.store.live_category(user, task.category_id).await?;
         }
     }
-    Ok(stored)
+    Ok(Some(stored))
 }
 
 /// What a PUT or PATCH does to the current fields.
@@ -273,13 +307,19 @@ impl Change<'_> {
 /// changes nothing is not a new version: the current task is returned as is.
 async fn update(
     app: &App,
-    user: UserId,
+    bearer: &Bearer<'_>,
     id: TaskId,
     if_match: &IfMatch,
     change: Change<'_>,
 ) -> Result<Task, ApiError> {
+    let user = bearer.user();
     for attempt in 1..=WRITE_ATTEMPTS {
-        let (next, outcome) = match read_task(app, user, id).await? {
+        // The first read goes with the standing check: confirmed before anything is written.
+        let stored = bearer
+            .alongside(read_task(app, user, id))
+            .await?
+            .ok_or_else(not_found)?;
+        let (next, outcome) = match stored {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {
                     return Err(ApiError::PreconditionFailed);
@@ -319,14 +359,16 @@ async fn update(
 
 async fn delete(
     app: &App,
-    user: UserId,
+    bearer: &Bearer<'_>,
     id: TaskId,
     if_match: &IfMatch,
 ) -> Result<Response, ApiError> {
+    let user = bearer.user();
     for attempt in 1..=WRITE_ATTEMPTS {
         // Deleting needs no more of the item than its key and version: an item that cannot
-        // be read can still be deleted.
-        let outcome = match read_task(app, user, id).await? {
+        // be read can still be deleted. The first read goes with the standing check.
+        let stored = bearer.alongside(read_task(app, user, id)).await?;
+        let outcome = match stored.ok_or_else(not_found)? {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {
                     return Err(ApiError::PreconditionFailed);

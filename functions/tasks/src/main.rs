@@ -1,6 +1,8 @@
 //! Lambda entry point of `tasks`: build everything once at cold start, then serve.
 
-#[tokio::main]
+// One invocation at a time (Lambda never sends the next before this one answers): a
+// current-thread runtime, no worker threads to wake and hand work between (issue 15).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::run(tasks::KEYS, tasks::handle).await
 }

@@ -290,6 +290,23 @@ pub(super) struct StandingItem {
     pub deleting: Option<i64>,
     #[serde(default)]
     pub absolute_expires_at: Option<i64>,
+    /// The counts item's totals, when the standing read also fetches it (a listing).
+    #[serde(default)]
+    pub total: Option<i64>,
+    #[serde(default)]
+    pub completed: Option<i64>,
+}
+
+impl StandingItem {
+    /// The totals of a counts item read along with the standing (a negative count, never
+    /// written by the API, reads as zero).
+    pub fn counts(&self) -> TaskCounts {
+        let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
+        TaskCounts {
+            total: count(self.total),
+            completed: count(self.completed),
+        }
+    }
 }
 
 /// The password hash of a user item, and its email when projected (a projection; absent for

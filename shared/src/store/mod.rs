@@ -42,6 +42,7 @@ mod sessions;
 mod tasks;
 mod throttle;
 mod users;
+mod warm;
 mod writes;
 
 pub use account::{PasswordWrite, SessionInfo, StoredPassword};

@@ -23,10 +23,10 @@ use super::keys::{
     Key, PK, SK, TASK_SK_PREFIX, attr, counts_key, n, s, sk_of, task_id_of_sk, task_key, task_sk,
     user_pk,
 };
-use super::users::user_exists_check;
+use super::users::{session_alive_check, user_exists_check};
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
-use crate::domain::{CategoryId, Timestamp, UserId};
+use crate::domain::{CategoryId, FamilyId, Timestamp, UserId};
 use crate::tasks::{
     CategoryFilter, ListFilters, ListPosition, Order, Task, TaskCounts, TaskFields, TaskId,
 };
@@ -46,6 +46,8 @@ pub enum CreateOutcome {
     Created,
     /// The user is gone or being deleted (a request that authenticated just before).
     AccountGone,
+    /// The session the create had to find alive has ended (or expired).
+    SessionEnded,
     /// The user holds the quota of tasks already.
     QuotaFull,
     /// The fresh id was taken (a UUIDv7 never collides; nothing was written).
@@ -255,9 +257,14 @@ impl Store {
     /// being deleted (a task created during an account deletion cannot outlive the account),
     /// and only while the user holds fewer than `quota` tasks (checked on the counts item in
     /// the same transaction, so parallel creates cannot exceed it either).
+    ///
+    /// `session`: the session of the request's token when its standing has not been checked
+    /// yet; the transaction then also requires that session to be alive at `now` (issue 15:
+    /// a create is one round trip, the standing check folded into its own transaction).
     pub async fn create_task(
         &self,
         user: UserId,
+        session: Option<(FamilyId, i64)>,
         task: &Task,
         quota: u64,
     ) -> Result<CreateOutcome, StoreError> {
@@ -266,17 +273,24 @@ impl Store {
             .condition_expression("attribute_not_exists(#sk)")
             .expression_attribute_names("#sk", SK)
             .build()?;
-        let mut items = vec![
-            conditional(CreateOutcome::AccountGone, user_exists_check(self, user)?),
-            conditional(
-                CreateOutcome::QuotaFull,
-                self.counts_update(user, 1, i64::from(task.fields.completed), Some(quota))?,
-            ),
-            conditional(
-                CreateOutcome::IdCollision,
-                TransactWriteItem::builder().put(put).build(),
-            ),
-        ];
+        let mut items = vec![conditional(
+            CreateOutcome::AccountGone,
+            user_exists_check(self, user)?,
+        )];
+        if let Some((family, now)) = session {
+            items.push(conditional(
+                CreateOutcome::SessionEnded,
+                session_alive_check(self, user, family, now)?,
+            ));
+        }
+        items.push(conditional(
+            CreateOutcome::QuotaFull,
+            self.counts_update(user, 1, i64::from(task.fields.completed), Some(quota))?,
+        ));
+        items.push(conditional(
+            CreateOutcome::IdCollision,
+            TransactWriteItem::builder().put(put).build(),
+        ));
         items.extend(self.category_moves(
             user,
             None,

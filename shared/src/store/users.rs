@@ -18,12 +18,14 @@ use aws_sdk_dynamodb::types::{
 
 use super::items::{EmailItem, PasswordItem, StandingItem, UserItem};
 use super::keys::{
-    Key, PK, SK, USER_SK, attr, email_key, family_sk, key, n, s, sk_of, text, user_key, user_pk,
+    COUNTS_SK, Key, PK, SK, USER_SK, attr, counts_key, email_key, family_sk, key, n, s, sk_of,
+    text, user_key, user_pk,
 };
 use super::writes::{backoff, condition_failed, conditional};
 use super::{Store, StoreError};
 use crate::auth::{Email, User};
 use crate::domain::{FamilyId, UserId};
+use crate::tasks::TaskCounts;
 
 /// Items of the partition read (keys only) and deleted per round of a sweep.
 const SWEEP_PAGE: i32 = 250;
@@ -99,6 +101,48 @@ pub(super) fn user_exists_check(
         .set_key(Some(user_key(user)))
         .condition_expression(USER_ACTIVE)
         .set_expression_attribute_names(Some(user_condition_names()))
+        .build()?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// Where the user and its session stand, from the items a standing read returned.
+fn standing_of(items: &[StandingItem], family_sk: &str, now: i64) -> Standing {
+    let find = |sk: &str| items.iter().find(|item| item.sk.as_deref() == Some(sk));
+    match find(USER_SK) {
+        None => Standing::NoAccount,
+        Some(StandingItem {
+            deleting: Some(_), ..
+        }) => Standing::Deleting,
+        Some(_) => Standing::Active {
+            // TTL deletes late: an expired family is gone even while its item remains.
+            session_alive: find(family_sk).is_some_and(|family| {
+                family
+                    .absolute_expires_at
+                    .is_none_or(|expires| now < expires)
+            }),
+        },
+    }
+}
+
+/// A condition-check item of a transaction: the session `family` of `user` still exists and
+/// has not passed its absolute expiry at `now` (what [`Store::standing`] calls alive; TTL
+/// deletes late, so expiry is checked, not only existence). Issue 15: a create carries it
+/// instead of a standing read before it.
+pub(super) fn session_alive_check(
+    store: &Store,
+    user: UserId,
+    family: FamilyId,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(store.table())
+        .set_key(Some(key(user_pk(user), family_sk(family))))
+        .condition_expression(
+            "attribute_exists(#sk) AND (attribute_not_exists(#expires) OR #expires > :now)",
+        )
+        .expression_attribute_names("#sk", SK)
+        .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
+        .expression_attribute_values(":now", n(now))
         .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
@@ -230,37 +274,58 @@ impl Store {
         family: FamilyId,
         now: i64,
     ) -> Result<Standing, StoreError> {
-        let family_sk = family_sk(family);
-        let wanted = KeysAndAttributes::builder()
+        let items = self.standing_items(user, family, false).await?;
+        Ok(standing_of(&items, &family_sk(family), now))
+    }
+
+    /// [`Self::standing`] and the user's task totals, in the standing check's one
+    /// `BatchGetItem` (issue 15: a listing makes one call fewer). The totals only mean
+    /// anything when the standing admits the request.
+    pub async fn standing_and_counts(
+        &self,
+        user: UserId,
+        family: FamilyId,
+        now: i64,
+    ) -> Result<(Standing, TaskCounts), StoreError> {
+        let items = self.standing_items(user, family, true).await?;
+        let counts = items
+            .iter()
+            .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
+            .map(StandingItem::counts)
+            .unwrap_or_default();
+        Ok((standing_of(&items, &family_sk(family), now), counts))
+    }
+
+    /// The user item and the family item (and the counts item, if `with_counts`), projected
+    /// to what a standing needs, in one consistent `BatchGetItem`.
+    async fn standing_items(
+        &self,
+        user: UserId,
+        family: FamilyId,
+        with_counts: bool,
+    ) -> Result<Vec<StandingItem>, StoreError> {
+        let mut wanted = KeysAndAttributes::builder()
             .keys(user_key(user))
-            .keys(key(user_pk(user), family_sk.clone()))
-            .projection_expression("#sk, #deleting, #expires")
+            .keys(key(user_pk(user), family_sk(family)))
             .expression_attribute_names("#sk", SK)
             .expression_attribute_names("#deleting", attr::DELETING)
             .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
-            .consistent_read(true)
-            .build()?;
-        let items = self
-            .batch_get(wanted)
+            .consistent_read(true);
+        wanted = if with_counts {
+            wanted
+                .keys(counts_key(user))
+                .projection_expression("#sk, #deleting, #expires, #total, #completed")
+                .expression_attribute_names("#total", attr::TOTAL)
+                .expression_attribute_names("#completed", attr::COMPLETED)
+        } else {
+            wanted.projection_expression("#sk, #deleting, #expires")
+        };
+        Ok(self
+            .batch_get(wanted.build()?)
             .await?
             .into_iter()
             .map(serde_dynamo::from_item::<_, StandingItem>)
-            .collect::<Result<Vec<_>, _>>()?;
-        let find = |sk: &str| items.iter().find(|item| item.sk.as_deref() == Some(sk));
-        Ok(match find(USER_SK) {
-            None => Standing::NoAccount,
-            Some(StandingItem {
-                deleting: Some(_), ..
-            }) => Standing::Deleting,
-            Some(_) => Standing::Active {
-                // TTL deletes late: an expired family is gone even while its item remains.
-                session_alive: find(&family_sk).is_some_and(|family| {
-                    family
-                        .absolute_expires_at
-                        .is_none_or(|expires| now < expires)
-                }),
-            },
-        })
+            .collect::<Result<Vec<_>, _>>()?)
     }
 
     /// The items of one consistent `BatchGetItem`, asking again for keys DynamoDB left

@@ -178,7 +178,12 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     let err = t.app.store.delete_task(user, &newest).await.unwrap();
     assert_eq!(err, WriteOutcome::AccountGone);
     let fresh = shared::tasks::Task::new(newest.fields.clone());
-    let err = t.app.store.create_task(user, &fresh, 10_000).await.unwrap();
+    let err = t
+        .app
+        .store
+        .create_task(user, None, &fresh, 10_000)
+        .await
+        .unwrap();
     assert_eq!(err, CreateOutcome::AccountGone);
 
     let now = sort_keys(&t, &id).await;

@@ -3,6 +3,7 @@
 mod categories;
 mod common;
 mod concurrency;
+mod dynamodb_calls;
 mod hostile_input;
 mod listing;
 mod quota;

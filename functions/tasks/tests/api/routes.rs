@@ -596,7 +596,7 @@ async fn a_task_cannot_be_created_for_a_deleted_account() {
     let err = t
         .app
         .store
-        .create_task(user, &shared::tasks::Task::new(fields), 10_000)
+        .create_task(user, None, &shared::tasks::Task::new(fields), 10_000)
         .await
         .unwrap();
     assert_eq!(err, shared::store::CreateOutcome::AccountGone);

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The Lambda-style benchmark (issue 15): the RELEASE binaries of the five functions, run the
+# way Lambda runs them by scripts/bench.py (a Runtime API emulator of our own), against an
+# in-memory DynamoDB Local and moto's Secrets Manager (so the deployed cold-start path, keys
+# read from Secrets Manager, is the one measured). Prints a table per run and writes JSON.
+#
+#   scripts/bench.sh                                    # build release, bench it
+#   BENCH_BEFORE_BIN_DIR=/path/to/old/release scripts/bench.sh   # also bench older binaries, same run
+#   BENCH_SKIP_BUILD=1 BENCH_BIN_DIR=target/release scripts/bench.sh
+#
+# Environment: BENCH_PORT_BASE (18400; uses base+10 .. base+14), BENCH_OUT (artifacts/bench.json),
+# BENCH_LISTS (500), BENCH_CREATES (500), BENCH_OTHER (50), BENCH_COLD_STARTS (5),
+# BENCH_BIG (10000: tasks of the big user of the list@N scaling check), BENCH_SCALING (100).
+# A measurement, not a test: figures depend on the machine and its load (printed with them).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+"$root/scripts/bootstrap.sh" moto
+
+base="${BENCH_PORT_BASE:-18400}"
+ddb_port=$((base + 10)) ddb_proxy=$((base + 11)) sm_port=$((base + 12)) sm_proxy=$((base + 13)) runtime=$((base + 14))
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+bin_dir="${BENCH_BIN_DIR:-$target_dir/release}"
+out="${BENCH_OUT:-$root/artifacts/bench.json}"
+
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+  cargo build --release -p register -p login -p refresh -p tasks -p account
+fi
+cargo build --quiet -p devtools --bin taskline-dev
+dev_tool="$target_dir/debug/taskline-dev"
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+
+"$dev_tool" dynamodb-local --port "$ddb_port" > /tmp/taskline-bench-ddb.log 2>&1 &
+pids+=($!)
+"$root/.tools/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$sm_port" > /tmp/taskline-bench-moto.log 2>&1 &
+pids+=($!)
+for port in "$ddb_port" "$sm_port"; do
+  for _ in $(seq 1 300); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+    sleep 0.1
+  done
+done
+"$dev_tool" create-tables --endpoint "http://127.0.0.1:$ddb_port" --name TasklineTable
+
+run() { # label bin_dir out
+  python3 "$root/scripts/bench.py" --label "$1" --bin-dir "$2" --out "$3" \
+    --ddb-port "$ddb_port" --ddb-proxy-port "$ddb_proxy" \
+    --secrets-port "$sm_port" --secrets-proxy-port "$sm_proxy" --runtime-port "$runtime" \
+    --n-list "${BENCH_LISTS:-500}" --n-create "${BENCH_CREATES:-500}" \
+    --n-other "${BENCH_OTHER:-50}" --cold-starts "${BENCH_COLD_STARTS:-5}" \
+    --big "${BENCH_BIG:-10000}" --n-scaling "${BENCH_SCALING:-100}" --dev-tool "$dev_tool"
+}
+if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then
+  run before "$BENCH_BEFORE_BIN_DIR" "${out%.json}-before.json"
+fi
+run "$(git rev-parse --short HEAD)" "$bin_dir" "$out"

@@ -1,0 +1,120 @@
+//! Issue 15: a Bearer request whose token is verified but whose standing (user, session) is
+//! checked *together with* the request's first DynamoDB call rather than before it, so a read
+//! is one round trip, not two. The guarantees of [`App::authenticate`] are kept: the
+//! standing's verdict wins over whatever the read returned, and nothing is written before the
+//! standing is confirmed unless the write's own transaction carries the condition (see
+//! [`crate::store::Store::create_task`]).
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::{App, DuringDeletion, admit};
+use crate::auth::unix_now;
+use crate::domain::{FamilyId, UserId};
+use crate::error::ApiError;
+use crate::store::{Store, StoreError};
+use crate::tasks::TaskCounts;
+
+/// The user of a Bearer request, its token verified; its standing checked by the first of
+/// [`Bearer::alongside`], [`Bearer::alongside_with_counts`], [`Bearer::unconfirmed_session`]
+/// (whose caller's transaction carries it) or [`Bearer::confirm`].
+#[derive(Debug)]
+pub struct Bearer<'a> {
+    store: &'a Store,
+    user: UserId,
+    /// The token's taskline session; `None` for an external provider's token, whose
+    /// standing was checked already when its identity was resolved.
+    session: Option<FamilyId>,
+    checked: AtomicBool,
+}
+
+impl<'a> Bearer<'a> {
+    /// A user whose standing is already confirmed.
+    pub(super) fn checked(app: &'a App, user: UserId) -> Self {
+        Self {
+            store: &app.store,
+            user,
+            session: None,
+            checked: AtomicBool::new(true),
+        }
+    }
+
+    /// A verified token whose user and session are still to be checked.
+    pub(super) fn unchecked(app: &'a App, user: UserId, session: FamilyId) -> Self {
+        Self {
+            store: &app.store,
+            user,
+            session: Some(session),
+            checked: AtomicBool::new(false),
+        }
+    }
+
+    /// The token's user: the partition every read and write of the request is on. Before the
+    /// standing is confirmed, only for reads run by [`Bearer::alongside`] or writes whose
+    /// transaction carries [`Bearer::unconfirmed_session`].
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// The session (and the time) a write's transaction must find alive, if the standing is
+    /// still unconfirmed. Calling it counts the standing as checked: the caller's transaction
+    /// now carries the check (its user condition is there already).
+    pub fn unconfirmed_session(&self) -> Option<(FamilyId, i64)> {
+        if self.checked.swap(true, Ordering::Relaxed) {
+            None
+        } else {
+            self.session.map(|session| (session, unix_now()))
+        }
+    }
+
+    /// The session still to check, marking it checked: whatever the outcome of the check
+    /// about to be made (a failure to read is the answer itself), it is not made again.
+    fn take_unchecked(&self) -> Option<FamilyId> {
+        if self.checked.swap(true, Ordering::Relaxed) {
+            None
+        } else {
+            self.session
+        }
+    }
+
+    /// Confirms the standing (one `BatchGetItem`) if no call of the request carried it: every
+    /// request ends with it, so a refused token is a 401 whatever else was wrong with the
+    /// request, as when authentication came first. No call once checked.
+    pub async fn confirm(&self) -> Result<(), ApiError> {
+        self.alongside(async { Ok(()) }).await
+    }
+
+    /// `read` (on [`Bearer::user`]'s partition), concurrently with the standing check if that
+    /// is still due. A refused standing wins over the read's outcome.
+    pub async fn alongside<T>(
+        &self,
+        read: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, ApiError> {
+        let Some(session) = self.take_unchecked() else {
+            return Ok(read.await?);
+        };
+        let (standing, read) =
+            tokio::join!(self.store.standing(self.user, session, unix_now()), read);
+        admit(self.user, standing?, DuringDeletion::Refuse)?;
+        Ok(read?)
+    }
+
+    /// [`Bearer::alongside`] for a listing, which also needs the user's totals: when the
+    /// standing is still due they come with it, in the same `BatchGetItem`.
+    pub async fn alongside_with_counts<T>(
+        &self,
+        read: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<(TaskCounts, T), ApiError> {
+        let Some(session) = self.take_unchecked() else {
+            return Ok(tokio::try_join!(self.store.task_counts(self.user), read)?);
+        };
+        let (standing, read) = tokio::join!(
+            self.store
+                .standing_and_counts(self.user, session, unix_now()),
+            read
+        );
+        let (standing, counts) = standing?;
+        admit(self.user, standing, DuringDeletion::Refuse)?;
+        Ok((counts, read?))
+    }
+}
