@@ -48,6 +48,24 @@ fn list<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
         .and_then(Value::as_sequence)
         .into_iter()
         .flatten()
+        .filter_map(with_defaults)
+}
+
+/// An element as a stack deployed with the parameters' defaults has it: an `!If` element
+/// is its first branch (every condition on the table holds with the defaults) and
+/// `!Ref AWS::NoValue` none.
+fn with_defaults(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Tagged(tagged) if tagged.tag == "If" => {
+            tagged.value.as_sequence()?.get(1).and_then(with_defaults)
+        }
+        Value::Tagged(tagged)
+            if tagged.tag == "Ref" && tagged.value.as_str() == Some("AWS::NoValue") =>
+        {
+            None
+        }
+        other => Some(other),
+    }
 }
 
 fn text<'a>(value: &'a Value, key: &str) -> Result<&'a str, Error> {

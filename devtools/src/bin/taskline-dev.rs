@@ -5,6 +5,10 @@
 //!   taskline-dev free-port                                  print a free TCP port
 //!   taskline-dev seed-tasks --endpoint URL --name TABLE --user UUID --count N
 //!                                                           N tasks for a user without any (scripts/bench.py)
+//!   taskline-dev backfill-indexes --name TABLE [--endpoint URL]
+//!                                                           write the sort-index keys of tasks written before
+//!                                                           the indexes existed (run once after deploying them;
+//!                                                           without --endpoint: the AWS account of the environment)
 
 use std::os::unix::process::CommandExt;
 use std::process::ExitCode;
@@ -43,8 +47,9 @@ async fn main() -> ExitCode {
         Some("create-tables") => create_tables(&args).await,
         Some("free-port") => free_port().map(|p| println!("{p}")).map_err(Into::into),
         Some("seed-tasks") => seed_tasks(&args).await,
+        Some("backfill-indexes") => backfill_indexes(&args).await,
         _ => Err(
-            "usage: taskline-dev dynamodb-local|create-tables|free-port|seed-tasks (see source)"
+            "usage: taskline-dev dynamodb-local|create-tables|free-port|seed-tasks|backfill-indexes (see source)"
                 .into(),
         ),
     };
@@ -81,5 +86,23 @@ async fn seed_tasks(args: &[String]) -> Result<(), Box<dyn std::error::Error + S
     let tasks = devtools::seed::tasks(count, 3, |i| format!("Seeded task {i}"));
     let counts = devtools::seed::seed_tasks(&client, &table, user, &tasks).await?;
     eprintln!("taskline-dev: {} tasks seeded for {user}", counts.total);
+    Ok(())
+}
+
+async fn backfill_indexes(args: &[String]) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let table = flag(args, "--name").ok_or("--name TABLE is required")?;
+    let client = match flag(args, "--endpoint") {
+        Some(endpoint) => tables::local_client(&endpoint).await,
+        None => aws_sdk_dynamodb::Client::new(
+            &aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
+        ),
+    };
+    let report = shared::store::Store::new(client, table.clone())
+        .backfill_index_keys()
+        .await?;
+    eprintln!(
+        "taskline-dev: {table}: index keys written on {} tasks, {} left (changed meanwhile or unreadable), {} pages scanned",
+        report.updated, report.skipped, report.pages
+    );
     Ok(())
 }

@@ -21,11 +21,12 @@ use shared::http::{
     with_header,
 };
 use shared::store::{
-    CreateOutcome, ListPage, StoreError, StoredTask, UnreadableTask, WriteOutcome, backoff,
+    CreateOutcome, ListPage, ListRequest, StoreError, StoredTask, UnreadableTask, WriteOutcome,
+    backoff,
 };
 use shared::tasks::{
     CategoryFilter, ListQuery, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId, TaskPatch,
-    TaskReplace,
+    TaskReplace, Timestamp,
 };
 
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
@@ -211,22 +212,35 @@ async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response,
     let user = bearer.user();
     let query = ListQuery::parse(req.uri().query())?;
     let keys = &app.cursors;
-    let after = query
+    let continuation = query
         .cursor
         .as_deref()
         .map(|cursor| keys.open(user, &query.filters, cursor))
         .transpose()?;
+    // Every page of one listing compares due dates with the time of its first page.
+    let as_of = continuation
+        .as_ref()
+        .and_then(|c| c.as_of)
+        .unwrap_or_else(Timestamp::now);
+    let after = continuation.as_ref().map(|c| &c.position);
     // The live categories hide the ids of deleted ones. The totals come with the standing
     // check, in its BatchGetItem, if that is still due; without a category filter every read
     // runs at once, a category filter needs the live categories before the listing's query.
     let filters = &query.filters;
+    let uncategorised = ListRequest {
+        filters,
+        live: &[],
+        limit: query.limit,
+        after,
+        as_of,
+    };
     // Boxed: the joined reads make a future too large for a test thread's stack otherwise.
     let (counts, (live, mut page)) = bearer
         .alongside_with_counts(Box::pin(async {
             match filters.category {
                 None => tokio::try_join!(
                     app.store.live_category_ids(user),
-                    app.store.list_tasks(user, filters, query.limit, after),
+                    app.store.list_tasks_among(user, uncategorised),
                 ),
                 Some(category) => {
                     let live = app.store.live_category_ids(user).await?;
@@ -234,9 +248,11 @@ async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response,
                         // A category that does not exist (or is being deleted) has no tasks.
                         CategoryFilter::Category(id) if !live.contains(&id) => ListPage::default(),
                         _ => {
-                            app.store
-                                .list_tasks_among(user, filters, &live, query.limit, after)
-                                .await?
+                            let request = ListRequest {
+                                live: &live,
+                                ..uncategorised
+                            };
+                            app.store.list_tasks_among(user, request).await?
                         }
                     };
                     Ok((live, page))
@@ -250,7 +266,7 @@ async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response,
     let items: Vec<_> = page.tasks.iter().map(Task::view).collect();
     let next_cursor = page
         .next
-        .map(|position| keys.seal(user, &query.filters, position));
+        .and_then(|position| keys.seal(user, &query.filters, &position, as_of));
     Ok(json_response(
         StatusCode::OK,
         &json!({"items": items, "next_cursor": next_cursor, "counts": counts}),

@@ -68,6 +68,18 @@ impl Timestamp {
         Self::parse_rfc3339(s).ok()
     }
 
+    /// Milliseconds since 1970-01-01T00:00:00Z (negative before).
+    pub fn unix_millis(self) -> i64 {
+        // Years 0000..=9999 are within ±3e14 ms: the i128 always fits.
+        i64::try_from(self.0.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+    }
+
+    /// The time `millis` milliseconds after the epoch, if its year is 0000..=9999.
+    pub fn from_unix_millis(millis: i64) -> Option<Self> {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000).ok()?;
+        Self::truncated(t).ok()
+    }
+
     pub fn to_rfc3339(self) -> String {
         // Every timestamp has a UTC year 0000..=9999, so formatting cannot fail.
         self.0.format(TIMESTAMP_FORMAT).unwrap_or_default()
@@ -92,6 +104,25 @@ impl<'de> Deserialize<'de> for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unix_millis_round_trip_within_range_only() {
+        for s in [
+            "0000-01-01T00:00:00.000Z",
+            "1969-12-31T23:59:59.999Z",
+            "9999-12-31T23:59:59.999Z",
+        ] {
+            let t = Timestamp::parse(s).unwrap();
+            assert_eq!(Timestamp::from_unix_millis(t.unix_millis()), Some(t), "{s}");
+        }
+        let last = Timestamp::parse("9999-12-31T23:59:59.999Z").unwrap();
+        assert_eq!(Timestamp::from_unix_millis(last.unix_millis() + 1), None);
+        assert_eq!(Timestamp::from_unix_millis(i64::MIN), None);
+        assert_eq!(
+            Timestamp::from_unix_millis(0).unwrap().to_rfc3339(),
+            "1970-01-01T00:00:00.000Z"
+        );
+    }
 
     #[test]
     fn due_dates_are_normalised_to_utc_z() {

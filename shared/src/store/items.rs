@@ -33,6 +33,12 @@ pub(super) struct TaskItem {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// The keys of the sort indexes (derived from the fields above; absent on tasks written
+    /// before the indexes existed, until the backfill writes them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority_key: Option<String>,
 }
 
 impl TaskItem {
@@ -51,6 +57,8 @@ impl TaskItem {
             created_at: task.created_at.to_rfc3339(),
             updated_at: task.updated_at.to_rfc3339(),
             version: task.version,
+            due_key: Some(keys::due_key(task.id, f.due_date)),
+            priority_key: Some(keys::priority_key(task.id, f.priority)),
         }
     }
 }
@@ -430,6 +438,7 @@ mod tests {
 
     use super::*;
     use crate::store::keys::{Key, n, s};
+    use crate::tasks::TaskId;
 
     fn layout(pairs: &[(&str, AttributeValue)]) -> Key {
         pairs
@@ -478,6 +487,11 @@ mod tests {
                 ("created_at", s(task.created_at.to_rfc3339())),
                 ("updated_at", s(task.updated_at.to_rfc3339())),
                 ("version", n(1)),
+                (
+                    "due_key",
+                    s(format!("D#2026-12-01T09:00:00.000Z#{}", task.id)),
+                ),
+                ("priority_key", s(format!("3#{}", task.id))),
             ]),
         );
         assert_eq!(Task::try_from(item).unwrap(), task);
@@ -488,14 +502,67 @@ mod tests {
             category_id: None,
             ..task.fields.clone()
         });
-        let written: Key = serde_dynamo::to_item(TaskItem::new(user, &bare)).unwrap();
+        let mut written: Key = serde_dynamo::to_item(TaskItem::new(user, &bare)).unwrap();
         assert!(
             !written.contains_key("description")
                 && !written.contains_key("due_date")
                 && !written.contains_key("category_id")
         );
-        let read: TaskItem = serde_dynamo::from_item(written).unwrap();
+        assert_eq!(written["due_key"], s(format!("N#{}", bare.id)));
+        let read: TaskItem = serde_dynamo::from_item(written.clone()).unwrap();
         assert_eq!(Task::try_from(read).unwrap(), bare);
+        // A task written before the sort indexes existed (no index keys) still reads.
+        written.remove("due_key");
+        written.remove("priority_key");
+        let old: TaskItem = serde_dynamo::from_item(written).unwrap();
+        assert_eq!(Task::try_from(old).unwrap(), bare);
+    }
+
+    #[test]
+    fn index_keys_sort_like_the_listing_orders() {
+        let (older, newer) = (TaskId::generate(), TaskId::generate());
+        let at = |t: &str| Timestamp::parse(t);
+        // Due: by time across the whole calendar, ties by creation, undated apart.
+        let mut due = vec![
+            keys::due_key(newer, at("2026-12-01T09:00:00Z")),
+            keys::due_key(older, at("9999-12-31T23:59:59.999Z")),
+            keys::due_key(older, at("0000-01-01T00:00:00Z")),
+            keys::due_key(older, at("2026-12-01T09:00:00Z")),
+            keys::due_key(older, at("2026-12-01T08:59:59.999Z")),
+        ];
+        due.sort();
+        let expected = [
+            keys::due_key(older, at("0000-01-01T00:00:00Z")),
+            keys::due_key(older, at("2026-12-01T08:59:59.999Z")),
+            keys::due_key(older, at("2026-12-01T09:00:00Z")),
+            keys::due_key(newer, at("2026-12-01T09:00:00Z")),
+            keys::due_key(older, at("9999-12-31T23:59:59.999Z")),
+        ];
+        assert_eq!(due, expected);
+        assert!(keys::due_key(older, None).starts_with(keys::DUE_KEY_UNDATED));
+        assert!(keys::due_key(older, None) < keys::due_key(newer, None));
+        // Priority: low < medium < high, ties by creation.
+        let mut priority = vec![
+            keys::priority_key(older, Priority::High),
+            keys::priority_key(newer, Priority::Low),
+            keys::priority_key(older, Priority::Medium),
+            keys::priority_key(older, Priority::Low),
+        ];
+        priority.sort();
+        assert_eq!(
+            priority,
+            [
+                keys::priority_key(older, Priority::Low),
+                keys::priority_key(newer, Priority::Low),
+                keys::priority_key(older, Priority::Medium),
+                keys::priority_key(older, Priority::High),
+            ]
+        );
+        // Every key fits in a cursor.
+        assert!(
+            keys::due_key(older, at("2026-12-01T09:00:00Z")).len()
+                <= crate::tasks::MAX_INDEX_KEY_BYTES
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::domain::{CategoryId, FamilyId, UserId};
-use crate::tasks::TaskId;
+use crate::domain::{CategoryId, FamilyId, Timestamp, UserId};
+use crate::tasks::{Priority, TaskId};
 
 /// Partition key attribute.
 pub const PK: &str = "user_id";
@@ -34,6 +34,18 @@ pub const IDENTITY_SK: &str = "IDENTITY";
 pub const THROTTLE_SK: &str = "THROTTLE";
 const REFRESH_SK_PREFIX: &str = "REFRESH#";
 
+/// The global secondary index serving `sort=due` (partition `user_id`, sort [`attr::DUE_KEY`]).
+pub const DUE_INDEX: &str = "by_due";
+/// The global secondary index serving `sort=priority` (partition `user_id`, sort
+/// [`attr::PRIORITY_KEY`]).
+pub const PRIORITY_INDEX: &str = "by_priority";
+/// Prefix of the due key of a task with a due date: the fixed-width UTC time follows, so keys
+/// sort like the times.
+pub const DUE_KEY_DATED: &str = "D#";
+/// Prefix of the due key of a task without a due date (they come after every dated key's
+/// range is read, in either order).
+pub const DUE_KEY_UNDATED: &str = "N#";
+
 /// Attribute names (other than the keys).
 pub mod attr {
     pub const TITLE: &str = "title";
@@ -45,6 +57,11 @@ pub mod attr {
     pub const CREATED_AT: &str = "created_at";
     pub const UPDATED_AT: &str = "updated_at";
     pub const VERSION: &str = "version";
+    /// A task's sort key in [`super::DUE_INDEX`] (see [`super::due_key`]); absent on tasks
+    /// written before the index existed, until the backfill writes it.
+    pub const DUE_KEY: &str = "due_key";
+    /// A task's sort key in [`super::PRIORITY_INDEX`] (see [`super::priority_key`]).
+    pub const PRIORITY_KEY: &str = "priority_key";
     pub const TOTAL: &str = "total";
     /// A task's category (absent when uncategorised, and on tasks written before categories).
     pub const CATEGORY_ID: &str = "category_id";
@@ -122,6 +139,25 @@ pub fn task_sk(id: TaskId) -> String {
 
 pub fn task_key(user: UserId, id: TaskId) -> Key {
     key(user_pk(user), task_sk(id))
+}
+
+/// A task's key in [`DUE_INDEX`]: `D#<due date, UTC, ms>#<id>`, or `N#<id>` without one.
+/// The id (a UUIDv7, whose text sorts by creation time) breaks ties by creation.
+pub fn due_key(id: TaskId, due: Option<Timestamp>) -> String {
+    match due {
+        Some(due) => format!("{DUE_KEY_DATED}{}#{id}", due.to_rfc3339()),
+        None => format!("{DUE_KEY_UNDATED}{id}"),
+    }
+}
+
+/// A task's key in [`PRIORITY_INDEX`]: `<rank>#<id>`, rank 1 (low) to 3 (high).
+pub fn priority_key(id: TaskId, priority: Priority) -> String {
+    let rank = match priority {
+        Priority::Low => 1,
+        Priority::Medium => 2,
+        Priority::High => 3,
+    };
+    format!("{rank}#{id}")
 }
 
 /// The task id a task item's sort key names.

@@ -16,8 +16,10 @@
 //! | login throttle (IP) | `LOGIN_IP#<ip>`    | `THROTTLE`                  |
 //! | identity link   | `EXT#<b64url(iss)>#<sub>` | `IDENTITY`               |
 //!
-//! Task items keep `title_lc` (the lowercased title, for `q`), `version` and, when
-//! categorised, `category_id`; the counts item holds numbers `total`, `completed` and
+//! Task items keep `title_lc` (the lowercased title, for `q`), `version`, the sort keys of
+//! the global secondary indexes `by_due` (`due_key`) and `by_priority` (`priority_key`; see
+//! [`keys::due_key`], [`keys::priority_key`], [`backfill`]) and, when categorised,
+//! `category_id`; the counts item holds numbers `total`, `completed` and
 //! `categories` (see [`tasks`], [`categories`]).
 //!
 //! The user item carries `deleting` once its account's deletion has begun: from then on every
@@ -33,6 +35,7 @@
 //! every failure is a [`StoreError`] that keeps its source: the store decides no HTTP status.
 
 mod account;
+mod backfill;
 mod categories;
 mod error;
 mod identities;
@@ -46,6 +49,7 @@ mod warm;
 mod writes;
 
 pub use account::{PasswordWrite, SessionInfo, StoredPassword};
+pub use backfill::BackfillReport;
 pub use categories::{CategoryCreation, CategoryWrite, StoredCategory};
 pub use error::StoreError;
 pub use identities::ExternalLink;
@@ -55,8 +59,8 @@ pub use keys::{
 };
 pub use sessions::{FamilyStart, GraceIssue, RefreshState, Rotation};
 pub use tasks::{
-    CreateOutcome, ListPage, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask, WriteOutcome,
-    counts_item, task_item,
+    CreateOutcome, ListPage, ListRequest, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask,
+    WriteOutcome, counts_item, task_item,
 };
 pub use throttle::{AttemptOutcome, LoginAttempt, Throttled};
 pub use users::{Deletion, Standing, UserCreation};

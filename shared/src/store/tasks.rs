@@ -20,15 +20,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Up
 
 use super::items::{CountsItem, TaskItem, TaskRemains};
 use super::keys::{
-    Key, PK, SK, TASK_SK_PREFIX, attr, counts_key, n, s, sk_of, task_id_of_sk, task_key, task_sk,
-    user_pk,
+    DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
+    counts_key, n, s, sk_of, task_id_of_sk, task_key, task_sk, text, user_pk,
 };
 use super::users::{session_alive_check, user_exists_check};
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
 use crate::domain::{CategoryId, FamilyId, Timestamp, UserId};
 use crate::tasks::{
-    CategoryFilter, ListFilters, ListPosition, Order, Task, TaskCounts, TaskFields, TaskId,
+    CategoryFilter, ListFilters, ListPosition, Order, Sort, Task, TaskCounts, TaskFields, TaskId,
 };
 
 /// The most task items one listing request reads from DynamoDB. Filters are applied after
@@ -482,75 +482,109 @@ impl Store {
     }
 
     /// One page of the user's tasks matching `filters`, after `after`, as if the user had no
-    /// category (tools and tests; see [`Self::list_tasks_among`]).
+    /// category, read now (tools and tests; see [`Self::list_tasks_among`]).
     pub async fn list_tasks(
         &self,
         user: UserId,
         filters: &ListFilters,
         limit: usize,
-        after: Option<ListPosition>,
+        after: Option<&ListPosition>,
     ) -> Result<ListPage, StoreError> {
-        self.list_tasks_among(user, filters, &[], limit, after)
-            .await
+        let request = ListRequest {
+            filters,
+            live: &[],
+            limit,
+            after,
+            as_of: Timestamp::now(),
+        };
+        self.list_tasks_among(user, request).await
     }
 
-    /// One page of the user's tasks matching `filters`, after `after`, knowing the user's
-    /// `live` categories: with `category=none`, a task naming a category not among them
-    /// (deleted, or being deleted) counts as uncategorised. Reads until the page (plus one
-    /// task, to know whether more follow) is full, the partition ends or
-    /// [`MAX_ITEMS_READ_PER_LIST`] items were read.
+    /// One page of the user's tasks as `request` asks. Reads the listing's key ranges in
+    /// order (see [`segments`]) until the page (plus one task, to know whether more follow)
+    /// is full, the ranges end or [`MAX_ITEMS_READ_PER_LIST`] items were read.
     pub async fn list_tasks_among(
         &self,
         user: UserId,
-        filters: &ListFilters,
-        live: &[CategoryId],
-        limit: usize,
-        after: Option<ListPosition>,
+        request: ListRequest<'_>,
     ) -> Result<ListPage, StoreError> {
-        let mut read = Listing::new(limit, filters.is_filtered());
-        let mut start = after.map(|p| task_key(user, p.0));
-        let filter = filter_expression(filters, live);
-        loop {
-            let read_limit = read.next_limit();
-            let output = self
-                .list_query(user, filters.order, &filter, read_limit, start.take())
-                .send()
-                .await?;
-            read.queries += 1;
-            read.items_read += usize::try_from(output.scanned_count).unwrap_or(0);
-            for item in output.items() {
-                read.keep(user, item);
-            }
-            start = output.last_evaluated_key;
-            if read.done(start.is_none()) {
-                break;
+        let filters = request.filters;
+        let filter = filter_expression(filters, request.live, request.as_of);
+        let segments = segments(filters, request.as_of);
+        // A listing resumes in the range holding its cursor's position.
+        let (first, mut start) = match request.after {
+            None => (0, None),
+            Some(position) => match segments.iter().position(|s| s.holds(position)) {
+                Some(i) => (i, segments.get(i).map(|s| s.start_key(user, position))),
+                // Unreachable: a cursor is sealed for these filters and this time, so its
+                // position lies in one of their ranges. Nothing to continue.
+                None => return Ok(ListPage::default()),
+            },
+        };
+        let mut read = Listing::new(request.limit, filters.is_filtered(), filters.sort);
+        for (i, segment) in segments.iter().enumerate().skip(first) {
+            loop {
+                let output = self
+                    .segment_query(user, segment, filters.order, &filter, read.next_limit())
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await?;
+                read.queries += 1;
+                read.items_read += usize::try_from(output.scanned_count).unwrap_or(0);
+                for item in output.items() {
+                    read.keep(user, item);
+                }
+                start = output.last_evaluated_key;
+                if let Some(key) = &start {
+                    read.reached(key);
+                }
+                let more_may_follow = start.is_some() || i + 1 < segments.len();
+                if read.is_full() || read.is_capped() {
+                    return Ok(read.page(more_may_follow));
+                }
+                if start.is_none() {
+                    break;
+                }
             }
         }
-        Ok(read.page(limit, start.as_ref()))
+        Ok(read.page(false))
     }
 
-    /// One `Query` of a listing: task items of `user` in `order`, filtered, from `start`.
-    fn list_query(
+    /// One `Query` of a listing: the task items of `user` in `segment`, in `order`, filtered.
+    fn segment_query(
         &self,
         user: UserId,
+        segment: &Segment,
         order: Order,
         (filter, names, values): &Filter,
         read_limit: usize,
-        start: Option<Key>,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let mut request = self
             .client()
             .query()
             .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :task)")
             .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":task", s(TASK_SK_PREFIX))
             .scan_index_forward(order == Order::Asc)
-            .consistent_read(true)
-            .limit(i32::try_from(read_limit).unwrap_or(i32::MAX))
-            .set_exclusive_start_key(start);
+            .limit(i32::try_from(read_limit).unwrap_or(i32::MAX));
+        request = match segment.index {
+            // Only the table reads consistently; an index is eventually consistent.
+            None => request.consistent_read(true),
+            Some(index) => request.index_name(index.name),
+        };
+        let key_attr = segment.index.map_or(SK, |index| index.key);
+        request = match &segment.range {
+            KeyRange::Any => request.key_condition_expression("#pk = :pk"),
+            KeyRange::Prefix(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#key, :prefix)")
+                .expression_attribute_names("#key", key_attr)
+                .expression_attribute_values(":prefix", s(prefix.clone())),
+            KeyRange::Between(lo, hi) => request
+                .key_condition_expression("#pk = :pk AND #key BETWEEN :lo AND :hi")
+                .expression_attribute_names("#key", key_attr)
+                .expression_attribute_values(":lo", s(lo.clone()))
+                .expression_attribute_values(":hi", s(hi.clone())),
+        };
         if let Some(expression) = filter {
             request = request.filter_expression(expression);
             for (k, v) in names {
@@ -580,75 +614,232 @@ impl Store {
     }
 }
 
+/// What one listing request asks the store for.
+#[derive(Debug, Clone, Copy)]
+pub struct ListRequest<'a> {
+    pub filters: &'a ListFilters,
+    /// The user's live categories: with `category=none`, a task naming a category not among
+    /// them (deleted, or being deleted) counts as uncategorised.
+    pub live: &'a [CategoryId],
+    pub limit: usize,
+    /// Where the listing continues (the position a cursor carried).
+    pub after: Option<&'a ListPosition>,
+    /// The listing's time: what `overdue` compares due dates with.
+    pub as_of: Timestamp,
+}
+
+/// A secondary index a listing reads, and its sort-key attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Index {
+    name: &'static str,
+    key: &'static str,
+}
+
+const DUE: Index = Index {
+    name: DUE_INDEX,
+    key: attr::DUE_KEY,
+};
+const PRIORITY: Index = Index {
+    name: PRIORITY_INDEX,
+    key: attr::PRIORITY_KEY,
+};
+
+/// Which sort keys of a segment a listing reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum KeyRange {
+    Any,
+    Prefix(String),
+    /// Inclusive bounds.
+    Between(String, String),
+}
+
+impl KeyRange {
+    fn contains(&self, key: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Prefix(prefix) => key.starts_with(prefix.as_str()),
+            Self::Between(lo, hi) => (lo.as_str()..=hi.as_str()).contains(&key),
+        }
+    }
+}
+
+/// One key range of the table (`index: None`) or of an index, read in the listing's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Segment {
+    index: Option<Index>,
+    range: KeyRange,
+}
+
+impl Segment {
+    /// Whether a listing that stopped at `position` continues in this segment.
+    fn holds(&self, position: &ListPosition) -> bool {
+        match (self.index, position.index_key.as_deref()) {
+            (None, None) => true,
+            (Some(_), Some(key)) => self.range.contains(key),
+            _ => false,
+        }
+    }
+
+    /// The `ExclusiveStartKey` that continues after `position`: the table's key, and the
+    /// index's sort key when reading an index.
+    fn start_key(&self, user: UserId, position: &ListPosition) -> Key {
+        let mut key = task_key(user, position.id);
+        if let (Some(index), Some(index_key)) = (self.index, &position.index_key) {
+            key.insert(index.key.to_string(), s(index_key.clone()));
+        }
+        key
+    }
+}
+
+/// The key ranges a listing reads, in order. By creation: the table's task items. By
+/// priority: the priority index. By due date: the dated keys (narrowed to the due-date
+/// filters: the bounds are also in the filter expression, which keeps them strict), then —
+/// in both orders, so that tasks without a due date come last — the undated keys, unless a
+/// filter needs a due date.
+fn segments(filters: &ListFilters, as_of: Timestamp) -> Vec<Segment> {
+    match filters.sort {
+        Sort::Created => vec![Segment {
+            index: None,
+            range: KeyRange::Prefix(TASK_SK_PREFIX.into()),
+        }],
+        Sort::Priority => vec![Segment {
+            index: Some(PRIORITY),
+            range: KeyRange::Any,
+        }],
+        Sort::Due => {
+            let before = match (filters.due_before, filters.overdue) {
+                (Some(before), Some(true)) => Some(before.min(as_of)),
+                (before, Some(true)) => before.or(Some(as_of)),
+                (before, _) => before,
+            };
+            let dated = |t: Option<Timestamp>, open: &str| {
+                t.map_or_else(
+                    || format!("{DUE_KEY_DATED}{open}"),
+                    |t| format!("{DUE_KEY_DATED}{}", t.to_rfc3339()),
+                )
+            };
+            // `~` sorts after every digit: above every dated key.
+            let mut segments = vec![Segment {
+                index: Some(DUE),
+                range: KeyRange::Between(dated(filters.due_after, ""), dated(before, "~")),
+            }];
+            let needs_due_date = filters.due_before.is_some()
+                || filters.due_after.is_some()
+                || filters.overdue == Some(true);
+            if !needs_due_date {
+                segments.push(Segment {
+                    index: Some(DUE),
+                    range: KeyRange::Prefix(DUE_KEY_UNDATED.into()),
+                });
+            }
+            segments
+        }
+    }
+}
+
 /// The progress of one listing across its `Query` calls.
 struct Listing {
     want: usize,
     filtered: bool,
+    /// The index attribute whose value is a kept task's position (`None`: the table's key).
+    index_key: Option<&'static str>,
     /// A filtered read keeps only some items: read in growing batches to save round trips.
     batch: usize,
-    tasks: Vec<Task>,
+    tasks: Vec<(Task, ListPosition)>,
+    /// The furthest position read (a `LastEvaluatedKey`, or the last task kept): where a
+    /// page cut short by the read cap continues.
+    reached: Option<ListPosition>,
     items_read: usize,
     queries: usize,
 }
 
 impl Listing {
-    fn new(limit: usize, filtered: bool) -> Self {
+    fn new(limit: usize, filtered: bool, sort: Sort) -> Self {
         let want = limit + 1;
         Self {
             want,
             filtered,
+            index_key: match sort {
+                Sort::Created => None,
+                Sort::Due => Some(DUE.key),
+                Sort::Priority => Some(PRIORITY.key),
+            },
             batch: if filtered { (want * 4).max(100) } else { want },
             tasks: Vec::with_capacity(want),
+            reached: None,
             items_read: 0,
             queries: 0,
         }
     }
 
-    /// The `Limit` of the next `Query`.
-    fn next_limit(&self) -> usize {
-        let budget = MAX_ITEMS_READ_PER_LIST - self.items_read;
+    /// The `Limit` of the next `Query`; grows for filtered reads.
+    fn next_limit(&mut self) -> usize {
+        let budget = MAX_ITEMS_READ_PER_LIST
+            .saturating_sub(self.items_read)
+            .max(1);
         if self.filtered {
-            self.batch.min(budget)
+            let limit = self.batch.min(budget);
+            self.batch = self.batch.saturating_mul(2);
+            limit
         } else {
-            (self.want - self.tasks.len()).min(budget)
+            (self.want.saturating_sub(self.tasks.len())).clamp(1, budget)
         }
+    }
+
+    /// The position of an item (or key) in this listing's order.
+    fn position_of(&self, item: &Item) -> Option<ListPosition> {
+        let id = task_id_of(item)?;
+        let index_key = match self.index_key {
+            None => None,
+            Some(attr) => Some(text(item, attr)?.to_string()),
+        };
+        Some(ListPosition { id, index_key })
     }
 
     /// Keeps a task read; one unreadable item never blocks the others: it is logged and
     /// skipped.
     fn keep(&mut self, user: UserId, item: &Item) {
-        match task_id_of(item).map(|id| stored_task(user, id, item)) {
-            Some(StoredTask::Task(task)) => self.tasks.push(task),
-            Some(StoredTask::Unreadable(_)) => {}
-            None => tracing::error!(
+        let Some(position) = self.position_of(item) else {
+            tracing::error!(
                 user_id = %user,
                 sk = sk_of(item).unwrap_or("(not a string)"),
                 "stored item with a malformed task key cannot be read"
-            ),
+            );
+            return;
+        };
+        if let StoredTask::Task(task) = stored_task(user, position.id, item) {
+            self.tasks.push((task, position.clone()));
+        }
+        self.reached = Some(position);
+    }
+
+    /// A `Query` stopped at `key` (its `LastEvaluatedKey`).
+    fn reached(&mut self, key: &Key) {
+        if let Some(position) = self.position_of(key) {
+            self.reached = Some(position);
         }
     }
 
-    /// Whether the page is complete after a `Query` (`ended`: the partition has no more).
-    fn done(&mut self, ended: bool) -> bool {
-        let done =
-            self.tasks.len() >= self.want || ended || self.items_read >= MAX_ITEMS_READ_PER_LIST;
-        self.batch = self.batch.saturating_mul(2);
-        done
+    fn is_full(&self) -> bool {
+        self.tasks.len() >= self.want
     }
 
-    fn page(mut self, limit: usize, last_read: Option<&Key>) -> ListPage {
+    fn is_capped(&self) -> bool {
+        self.items_read >= MAX_ITEMS_READ_PER_LIST
+    }
+
+    /// The page; `more_may_follow`: the read stopped before the listing's ranges ended.
+    fn page(mut self, more_may_follow: bool) -> ListPage {
+        let limit = self.want - 1;
         let next = if self.tasks.len() > limit {
             self.tasks.truncate(limit);
-            self.tasks.last().map(|t| ListPosition(t.id))
+            self.tasks.last().map(|(_, position)| position.clone())
+        } else if more_may_follow {
+            // Cut short by the read cap: continue after the furthest item read, matching or
+            // not.
+            self.reached.take()
         } else {
-            // Short page: the partition ended (no key), or the read cap was hit (continue
-            // after the last item read, matching or not; after the last task returned if
-            // that item's key is not a task id).
-            last_read.and_then(|key| {
-                task_id_of(key)
-                    .or(self.tasks.last().map(|t| t.id))
-                    .map(ListPosition)
-            })
+            None
         };
         tracing::debug!(
             items_read = self.items_read,
@@ -657,7 +848,7 @@ impl Listing {
             "listed tasks"
         );
         ListPage {
-            tasks: self.tasks,
+            tasks: self.tasks.into_iter().map(|(task, _)| task).collect(),
             next,
             items_read: self.items_read,
             queries: self.queries,
@@ -671,7 +862,7 @@ type Filter = (Option<String>, Names, Values);
 
 /// The `FilterExpression` of a listing's filters (all combined with AND); `live` are the
 /// user's live categories (what `category=none` excludes).
-fn filter_expression(filters: &ListFilters, live: &[CategoryId]) -> Filter {
+fn filter_expression(filters: &ListFilters, live: &[CategoryId], as_of: Timestamp) -> Filter {
     let mut clauses: Vec<String> = Vec::new();
     let mut names = Vec::new();
     let mut values: Values = Vec::new();
@@ -712,6 +903,30 @@ fn filter_expression(filters: &ListFilters, live: &[CategoryId]) -> Filter {
             }
         }
     }
+    if filters.due_before.is_some() || filters.due_after.is_some() || filters.overdue.is_some() {
+        names.push(("#due_date", attr::DUE_DATE));
+    }
+    // Due dates are stored as fixed-width UTC strings: comparing the strings compares the
+    // times. A task without a due date is neither before nor after any time.
+    if let Some(before) = filters.due_before {
+        clauses.push("#due_date < :due_before".into());
+        values.push((":due_before".into(), s(before.to_rfc3339())));
+    }
+    if let Some(after) = filters.due_after {
+        clauses.push("#due_date > :due_after".into());
+        values.push((":due_after".into(), s(after.to_rfc3339())));
+    }
+    if let Some(overdue) = filters.overdue {
+        clauses.push(if overdue {
+            "(#due_date < :as_of AND #completed = :not_done)".into()
+        } else {
+            "(attribute_not_exists(#due_date) OR #due_date >= :as_of OR #completed <> :not_done)"
+                .into()
+        });
+        names.push(("#completed", attr::COMPLETED));
+        values.push((":as_of".into(), s(as_of.to_rfc3339())));
+        values.push((":not_done".into(), AttributeValue::Bool(false)));
+    }
     let expression = (!clauses.is_empty()).then(|| clauses.join(" AND "));
     (expression, names, values)
 }
@@ -719,37 +934,169 @@ fn filter_expression(filters: &ListFilters, live: &[CategoryId]) -> Filter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::keys;
     use crate::tasks::Priority;
 
     #[test]
     fn filters_combine_with_and() {
+        let now = Timestamp::now();
         let (expression, names, values) = filter_expression(
             &ListFilters {
                 completed: Some(true),
                 priority: Some(Priority::Low),
                 q: Some("milk".into()),
-                order: Order::Desc,
-                category: None,
+                ..ListFilters::default()
             },
             &[],
+            now,
         );
         assert_eq!(
             expression.as_deref(),
             Some("#completed = :completed AND #priority = :priority AND contains(#title_lc, :q)")
         );
         assert_eq!((names.len(), values.len()), (3, 3));
-        assert_eq!(filter_expression(&ListFilters::default(), &[]).0, None);
+        assert_eq!(filter_expression(&ListFilters::default(), &[], now).0, None);
         let uncategorised = ListFilters {
             category: Some(CategoryFilter::Uncategorised),
             ..ListFilters::default()
         };
-        assert_eq!(filter_expression(&uncategorised, &[]).0, None);
+        assert_eq!(filter_expression(&uncategorised, &[], now).0, None);
         let live = [CategoryId::generate(), CategoryId::generate()];
-        let (expression, _, values) = filter_expression(&uncategorised, &live);
+        let (expression, _, values) = filter_expression(&uncategorised, &live, now);
         assert_eq!(
             expression.as_deref(),
             Some("(attribute_not_exists(#category_id) OR NOT (#category_id IN (:live0, :live1)))")
         );
         assert_eq!(values.len(), 2);
+    }
+
+    #[test]
+    fn due_sorts_read_dated_keys_then_undated_ones_unless_a_due_date_is_needed() {
+        let now = Timestamp::parse("2026-12-02T12:00:00Z").unwrap();
+        let due = |f: ListFilters| {
+            segments(
+                &ListFilters {
+                    sort: Sort::Due,
+                    ..f
+                },
+                now,
+            )
+        };
+        let undated = Segment {
+            index: Some(DUE),
+            range: KeyRange::Prefix("N#".into()),
+        };
+        let dated = |lo: &str, hi: &str| Segment {
+            index: Some(DUE),
+            range: KeyRange::Between(lo.into(), hi.into()),
+        };
+        assert_eq!(
+            due(ListFilters::default()),
+            [dated("D#", "D#~"), undated.clone()]
+        );
+        assert_eq!(
+            due(ListFilters {
+                overdue: Some(false),
+                ..ListFilters::default()
+            }),
+            [dated("D#", "D#~"), undated]
+        );
+        assert_eq!(
+            due(ListFilters {
+                overdue: Some(true),
+                ..ListFilters::default()
+            }),
+            [dated("D#", "D#2026-12-02T12:00:00.000Z")]
+        );
+        let later = Timestamp::parse("2027-01-01T00:00:00Z");
+        let earlier = Timestamp::parse("2026-01-01T00:00:00Z");
+        assert_eq!(
+            due(ListFilters {
+                due_before: later,
+                due_after: earlier,
+                overdue: Some(true),
+                ..ListFilters::default()
+            }),
+            [dated(
+                "D#2026-01-01T00:00:00.000Z",
+                "D#2026-12-02T12:00:00.000Z"
+            )]
+        );
+        assert_eq!(
+            due(ListFilters {
+                due_before: earlier,
+                ..ListFilters::default()
+            }),
+            [dated("D#", "D#2026-01-01T00:00:00.000Z")]
+        );
+        // The range holds the keys of tasks strictly inside it and the cursor positions
+        // within it; a task due exactly at the upper bound is outside.
+        let range = KeyRange::Between("D#".into(), "D#2026-12-02T12:00:00.000Z".into());
+        let id = TaskId::generate();
+        assert!(range.contains(&keys::due_key(
+            id,
+            Timestamp::parse("2026-12-02T11:59:59.999Z")
+        )));
+        assert!(!range.contains(&keys::due_key(id, Some(now))));
+        assert!(!range.contains(&keys::due_key(id, None)));
+        assert!(
+            KeyRange::Between("D#".into(), "D#~".into()).contains(&keys::due_key(
+                id,
+                Timestamp::parse("9999-12-31T23:59:59.999Z")
+            ))
+        );
+    }
+
+    #[test]
+    fn other_sorts_read_one_range() {
+        let now = Timestamp::now();
+        assert_eq!(
+            segments(&ListFilters::default(), now),
+            [Segment {
+                index: None,
+                range: KeyRange::Prefix("TASK#".into())
+            }]
+        );
+        let by_priority = ListFilters {
+            sort: Sort::Priority,
+            overdue: Some(true),
+            ..ListFilters::default()
+        };
+        assert_eq!(
+            segments(&by_priority, now),
+            [Segment {
+                index: Some(PRIORITY),
+                range: KeyRange::Any
+            }]
+        );
+    }
+
+    #[test]
+    fn due_date_filters_are_strict_and_overdue_excludes_completed_tasks() {
+        let now = Timestamp::parse("2026-12-02T12:00:00Z").unwrap();
+        let filters = ListFilters {
+            due_before: Timestamp::parse("2027-01-01T00:00:00Z"),
+            due_after: Timestamp::parse("2026-01-01T00:00:00Z"),
+            overdue: Some(true),
+            ..ListFilters::default()
+        };
+        let (expression, _, values) = filter_expression(&filters, &[], now);
+        assert_eq!(
+            expression.as_deref(),
+            Some(
+                "#due_date < :due_before AND #due_date > :due_after AND (#due_date < :as_of AND #completed = :not_done)"
+            )
+        );
+        assert!(values.contains(&(":as_of".into(), s("2026-12-02T12:00:00.000Z"))));
+        let not_overdue = ListFilters {
+            overdue: Some(false),
+            ..ListFilters::default()
+        };
+        assert_eq!(
+            filter_expression(&not_overdue, &[], now).0.as_deref(),
+            Some(
+                "(attribute_not_exists(#due_date) OR #due_date >= :as_of OR #completed <> :not_done)"
+            )
+        );
     }
 }

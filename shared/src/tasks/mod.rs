@@ -11,13 +11,13 @@ mod input;
 mod query;
 mod view;
 
-pub use cursor::{CursorKeys, ListPosition};
+pub use cursor::{Continuation, CursorKeys, ListPosition, MAX_INDEX_KEY_BYTES};
 pub use fields::{
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Priority, TaskDescription, TaskFields, TaskTitle,
 };
 pub use id::TaskId;
 pub use input::{NO_SUCH_CATEGORY, SERVER_OWNED_FIELDS, TaskCreate, TaskPatch, TaskReplace};
-pub use query::{CategoryFilter, ListFilters, ListQuery, Order};
+pub use query::{CategoryFilter, ListFilters, ListQuery, Order, Sort};
 pub use view::{Task, TaskCounts, TaskView};
 
 pub use crate::domain::{Timestamp, TimestampError};

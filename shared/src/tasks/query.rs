@@ -2,7 +2,7 @@
 //! (a bad value, a repeated or unknown parameter) is a 400, never silently ignored.
 
 use super::{MAX_TITLE_CHARS, Priority};
-use crate::domain::CategoryId;
+use crate::domain::{CategoryId, Timestamp};
 use crate::error::ApiError;
 
 /// Page size when `limit` is absent.
@@ -27,6 +27,29 @@ impl Order {
     }
 }
 
+/// What a listing is ordered by; every order breaks ties by creation (the task id, a UUIDv7),
+/// in the listing's direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    /// By creation (the default).
+    #[default]
+    Created,
+    /// By due date; tasks without one come last in both directions.
+    Due,
+    /// By priority, ranked low < medium < high.
+    Priority,
+}
+
+impl Sort {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Due => "due",
+            Self::Priority => "priority",
+        }
+    }
+}
+
 /// What selects and orders the tasks of a listing: a cursor is valid only for the same filters.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListFilters {
@@ -36,6 +59,14 @@ pub struct ListFilters {
     pub q: Option<String>,
     pub order: Order,
     pub category: Option<CategoryFilter>,
+    pub sort: Sort,
+    /// Only tasks due strictly before this time (tasks without a due date never match).
+    pub due_before: Option<Timestamp>,
+    /// Only tasks due strictly after this time (tasks without a due date never match).
+    pub due_after: Option<Timestamp>,
+    /// `true`: only tasks due before the listing's time and not completed; `false`: only the
+    /// others (no due date, due at or after that time, or completed).
+    pub overdue: Option<bool>,
 }
 
 /// `category=<id>` (that category's tasks) or `category=none` (uncategorised tasks).
@@ -71,6 +102,9 @@ impl ListFilters {
             || self.priority.is_some()
             || self.q.is_some()
             || self.category.is_some()
+            || self.due_before.is_some()
+            || self.due_after.is_some()
+            || self.overdue.is_some()
     }
 }
 
@@ -106,12 +140,17 @@ impl ListQuery {
     /// Sets one parameter.
     fn set(&mut self, name: &str, value: &str) -> Result<(), ApiError> {
         match name {
-            "completed" => {
-                self.filters.completed = Some(match value {
-                    "true" => true,
-                    "false" => false,
-                    _ => return Err(bad("completed must be true or false")),
-                })
+            "completed" => self.filters.completed = Some(parse_bool(name, value)?),
+            "overdue" => self.filters.overdue = Some(parse_bool(name, value)?),
+            "due_before" => self.filters.due_before = Some(parse_time(name, value)?),
+            "due_after" => self.filters.due_after = Some(parse_time(name, value)?),
+            "sort" => {
+                self.filters.sort = match value {
+                    "created" => Sort::Created,
+                    "due" => Sort::Due,
+                    "priority" => Sort::Priority,
+                    _ => return Err(bad("sort must be one of created, due, priority")),
+                }
             }
             "priority" => {
                 self.filters.priority = Some(
@@ -137,12 +176,35 @@ impl ListQuery {
             }
             other => {
                 return Err(bad(format!(
-                    "unknown query parameter {other:?} (known: completed, priority, q, category, order, limit, cursor)"
+                    "unknown query parameter {other:?} (known: completed, priority, q, category, \
+                     due_before, due_after, overdue, sort, order, limit, cursor)"
                 )));
             }
         }
         Ok(())
     }
+}
+
+/// `true` or `false`, nothing else.
+fn parse_bool(name: &str, value: &str) -> Result<bool, ApiError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(bad(format!("{name} must be true or false"))),
+    }
+}
+
+/// An RFC 3339 time within 0000..=9999 UTC. A `+` of an offset must be sent as `%2B`: in a
+/// query string a bare `+` means a space.
+fn parse_time(name: &str, value: &str) -> Result<Timestamp, ApiError> {
+    Timestamp::parse_rfc3339(value).map_err(|e| {
+        let hint = if value.contains(' ') {
+            " (a + in a query string means a space: send an offset's + as %2B)"
+        } else {
+            ""
+        };
+        bad(format!("{name} {}{hint}", e.message()))
+    })
 }
 
 /// `q`: trimmed, lowercased, at most a title long; empty means no filter.
@@ -209,6 +271,45 @@ mod tests {
     }
 
     #[test]
+    fn reads_due_filters_and_sorts() {
+        let q = ListQuery::parse(Some(
+            "due_before=2026-12-31T10:00:00%2B02:00&due_after=2026-01-01T00:00:00Z&overdue=true&sort=due",
+        ))
+        .unwrap();
+        let f = &q.filters;
+        assert_eq!(
+            f.due_before.map(Timestamp::to_rfc3339).as_deref(),
+            Some("2026-12-31T08:00:00.000Z")
+        );
+        assert_eq!(
+            f.due_after.map(Timestamp::to_rfc3339).as_deref(),
+            Some("2026-01-01T00:00:00.000Z")
+        );
+        assert_eq!(
+            (f.overdue, f.sort, f.order),
+            (Some(true), Sort::Due, Order::Desc)
+        );
+        assert!(f.is_filtered());
+        let sort = |raw: &str| ListQuery::parse(Some(raw)).unwrap().filters.sort;
+        assert_eq!(sort("sort=created"), Sort::Created);
+        assert_eq!(sort("sort=priority&order=asc"), Sort::Priority);
+        assert_eq!(ListQuery::parse(None).unwrap().filters.sort, Sort::Created);
+        assert!(
+            !ListQuery::parse(Some("sort=due"))
+                .unwrap()
+                .filters
+                .is_filtered()
+        );
+    }
+
+    #[test]
+    fn an_unencoded_plus_in_a_time_is_explained() {
+        let err = ListQuery::parse(Some("due_before=2026-12-31T10:00:00+02:00")).unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert!(err.to_string().contains("%2B"), "{err}");
+    }
+
+    #[test]
     fn malformed_parameters_are_400() {
         for raw in [
             "limit=abc",
@@ -227,6 +328,16 @@ mod tests {
             "category=",
             "category=work",
             "category=NONE",
+            "sort=title",
+            "sort=",
+            "sort=due&sort=due",
+            "overdue=yes",
+            "overdue=",
+            "due_before=tomorrow",
+            "due_before=2026-12-31",
+            "due_after=",
+            "due_after=10000-01-01T00:00:00Z",
+            "due_before=9999-12-31T23:59:59-23:59",
         ] {
             let err = ListQuery::parse(Some(raw)).unwrap_err();
             assert_eq!(err.status(), 400, "{raw}");

@@ -9,3 +9,4 @@ mod listing;
 mod quota;
 mod roundtrip;
 mod routes;
+mod sorting;
