@@ -941,6 +941,15 @@ export interface operations {
                 q?: string;
                 /** @description A category id (that category's tasks; none for an id that is not one of the caller's categories) or `none` (the tasks without a category) */
                 category?: "none" | string;
+                /** @description Only tasks due strictly before this time (RFC 3339; send an offset's `+` as `%2B`); tasks without a due date never match */
+                due_before?: string;
+                /** @description Only tasks due strictly after this time (RFC 3339; send an offset's `+` as `%2B`); tasks without a due date never match */
+                due_after?: string;
+                /** @description `true`: only tasks due before now and not completed; `false`: only the others. "Now" is the time of the listing's first page (its cursors carry it) */
+                overdue?: boolean;
+                /** @description `created` (the default), `due` (tasks without a due date last in both orders) or `priority` (low < medium < high); ties by creation, in the listing's order. The due and priority sorts are served by indexes (eventually consistent) */
+                sort?: "created" | "due" | "priority";
+                /** @description Direction of the sort (`desc` for every sort by default) */
                 order?: "desc" | "asc";
                 limit?: number;
                 /** @description The opaque `next_cursor` of the previous page, valid only with the same filters and user. Omit it for the first page: an empty, tampered or foreign cursor is 400. */

@@ -8,7 +8,7 @@ use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
 /// A fresh account's access token.
-async fn signed_up(client: &Client) -> String {
+pub(crate) async fn signed_up(client: &Client) -> String {
     let email = format!(
         "e2e-categories-{}@example.com",
         uuid::Uuid::now_v7().simple()
@@ -32,7 +32,7 @@ async fn signed_up(client: &Client) -> String {
     body["access_token"].as_str().unwrap().to_string()
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &Client,
     token: &str,
     method: Method,

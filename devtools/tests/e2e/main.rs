@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod categories;
+mod sorting;
 mod tasks;
 
 /// The stack under test (set by scripts/test.sh).
