@@ -132,9 +132,11 @@ async fn answer(
     };
     match endpoint {
         Endpoint::List => list(app, bearer, req).await,
-        Endpoint::Create => create(app, bearer, req).await,
+        // Boxed: creates and PUTs hold the most state across their calls; unboxed, the
+        // handler's future overflows a test thread's stack (debug builds).
+        Endpoint::Create => Box::pin(create(app, bearer, req)).await,
         Endpoint::Get => get(app, bearer, id()?).await,
-        Endpoint::Replace => put(app, bearer, route, req).await,
+        Endpoint::Replace => Box::pin(put(app, bearer, route, req)).await,
         Endpoint::Patch => {
             let (id, if_match) = (id()?, IfMatch::from_request(req)?);
             let patch = TaskPatch::parse(json_object(req)?)?;
@@ -229,7 +231,15 @@ async fn create(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Respons
             refused => Err(refused_create(refused)),
         };
     };
-    create_once(app, user, session, &task, &key, Fingerprint::of(req.body().as_ref())).await
+    create_once(
+        app,
+        user,
+        session,
+        &task,
+        &key,
+        Fingerprint::of(req.body().as_ref()),
+    )
+    .await
 }
 
 /// A POST with an `Idempotency-Key`: the create and the record of its answer in one

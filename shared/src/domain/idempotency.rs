@@ -76,7 +76,12 @@ mod tests {
 
     #[test]
     fn keys_are_1_to_255_printable_ascii_characters() {
-        for good in ["a", "8e03978e-40d5-43e8-bc93-6894a57f9324", "\"quoted\"", "a b~"] {
+        for good in [
+            "a",
+            "8e03978e-40d5-43e8-bc93-6894a57f9324",
+            "\"quoted\"",
+            "a b~",
+        ] {
             assert!(IdempotencyKey::parse(good).is_some(), "{good}");
         }
         assert!(IdempotencyKey::parse(&"k".repeat(255)).is_some());
@@ -94,7 +99,10 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert_eq!(Fingerprint::of(b"abc").as_str(), key.digest());
-        assert_ne!(Fingerprint::of(b"{\"a\":1}"), Fingerprint::of(b"{\"a\": 1}"));
+        assert_ne!(
+            Fingerprint::of(b"{\"a\":1}"),
+            Fingerprint::of(b"{\"a\": 1}")
+        );
         assert_eq!(format!("{key:?}"), "IdempotencyKey(..)");
     }
 }

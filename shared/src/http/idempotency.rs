@@ -54,7 +54,13 @@ mod tests {
         let longest = "k".repeat(MAX_IDEMPOTENCY_KEY_CHARS);
         assert!(key(&[longest.as_bytes()]).unwrap().is_some());
         let too_long = "k".repeat(MAX_IDEMPOTENCY_KEY_CHARS + 1);
-        for bad in [&b""[..], b"  ", too_long.as_bytes(), b"caf\xc3\xa9", b"a\tb"] {
+        for bad in [
+            &b""[..],
+            b"  ",
+            too_long.as_bytes(),
+            b"caf\xc3\xa9",
+            b"a\tb",
+        ] {
             assert_eq!(key(&[bad]).unwrap_err().status(), 400, "{bad:?}");
         }
         assert_eq!(key(&[b"a", b"a"]).unwrap_err().status(), 400);

@@ -112,7 +112,8 @@ impl PutPrecondition {
             (IfMatch::Any, IfNoneMatch::Any) => Ok(Self::CreateOnly),
             (if_match, IfNoneMatch::Absent) => Ok(Self::ReplaceOnly(if_match)),
             (_, IfNoneMatch::Any) => Err(ApiError::BadRequest(
-                "If-Match and If-None-Match: * exclude each other: a PUT replaces or creates".into(),
+                "If-Match and If-None-Match: * exclude each other: a PUT replaces or creates"
+                    .into(),
             )),
         }
     }

@@ -90,9 +90,8 @@ impl Store {
         }
         Ok(Some(KeyedCreate {
             fingerprint: Fingerprint::from_stored(item.fingerprint),
-            task_id: TaskId::parse(&item.task_id).ok_or(StoreError::Corrupt(
-                "idempotency record naming no task id",
-            ))?,
+            task_id: TaskId::parse(&item.task_id)
+                .ok_or(StoreError::Corrupt("idempotency record naming no task id"))?,
             response: item.response,
         }))
     }

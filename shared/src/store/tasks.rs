@@ -18,12 +18,12 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
+use super::idempotency::KeyedCreate;
 use super::items::{CountsItem, TaskItem, TaskRemains};
 use super::keys::{
     Key, PK, SK, TASK_SK_PREFIX, attr, counts_key, n, s, sk_of, task_id_of_sk, task_key, task_sk,
     user_pk,
 };
-use super::idempotency::KeyedCreate;
 use super::users::{session_alive_check, user_exists_check};
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};

@@ -155,10 +155,9 @@ impl Store {
             if attempt >= TRANSACT_ATTEMPTS {
                 // An item that names what being held means (another request in flight with
                 // the same idempotency key) answers that instead of "unavailable".
-                let still_held = reasons
-                    .iter()
-                    .zip(&held)
-                    .find_map(|(reason, held)| held.filter(|_| *reason == Reason::TransactionConflict));
+                let still_held = reasons.iter().zip(&held).find_map(|(reason, held)| {
+                    held.filter(|_| *reason == Reason::TransactionConflict)
+                });
                 if let Some(outcome) = still_held {
                     return Ok(outcome);
                 }

@@ -60,7 +60,12 @@ mod tests {
     fn client_ids_are_canonical_uuidv7_at_most_a_day_ahead() {
         let now = 1_795_420_800;
         let ahead = |secs: i64| v7_at(u64::try_from(now + secs).unwrap());
-        for ok in [ahead(-86_400 * 365), ahead(0), ahead(3600), ahead(MAX_ID_AHEAD_SECS)] {
+        for ok in [
+            ahead(-86_400 * 365),
+            ahead(0),
+            ahead(3600),
+            ahead(MAX_ID_AHEAD_SECS),
+        ] {
             assert!(TaskId::chosen_by_client(&ok, now).is_ok(), "{ok}");
         }
         assert_eq!(
@@ -73,7 +78,11 @@ mod tests {
         );
         let v4 = "9f1c8a52-3b4e-4d6f-8a7b-1c2d3e4f5a6b";
         for bad in [v4, "not-a-uuid", &ahead(0).to_uppercase(), ""] {
-            assert_eq!(TaskId::chosen_by_client(bad, now), Err(NOT_A_UUIDV7), "{bad}");
+            assert_eq!(
+                TaskId::chosen_by_client(bad, now),
+                Err(NOT_A_UUIDV7),
+                "{bad}"
+            );
         }
         let generated = TaskId::generate();
         let unix_now = time::OffsetDateTime::now_utc().unix_timestamp();
