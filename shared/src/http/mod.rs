@@ -278,6 +278,24 @@ mod tests {
     }
 
     #[test]
+    fn preflight_allows_the_precondition_and_idempotency_headers() {
+        let mut headers = preflight(None).headers().clone();
+        apply_cors(&mut headers, &config(), Some("http://localhost:5173"));
+        let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap();
+        for name in [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+        ] {
+            assert!(allowed.split(", ").any(|h| h == name), "{name}: {allowed}");
+        }
+    }
+
+    #[test]
     fn foreign_origin_gets_no_cors_headers() {
         let mut headers = preflight(None).headers().clone();
         apply_cors(&mut headers, &config(), Some("http://evil.example"));

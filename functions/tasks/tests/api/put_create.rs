@@ -97,12 +97,16 @@ async fn if_none_match_star_only_creates_and_an_existing_task_is_412_and_unchang
 async fn if_match_only_replaces_and_a_missing_task_is_404() {
     let t = TestApp::new().await;
     let (user, token) = t.signed_in_user().await;
+    let id = client_id();
     for if_match in ["\"1\"", "*"] {
-        let req = put(&client_id(), &token, json!({"title": "x"})).header("if-match", if_match);
+        let req = put(&id, &token, json!({"title": "x"})).header("if-match", if_match);
         send(&t, req).await.problem(404);
     }
     assert_eq!(counts(&t, &token).await, (0, 0));
     assert!(stored_task_keys(&t, &user.to_string()).await.is_empty());
+    // Without If-Match the same PUT creates.
+    let created = send(&t, put(&id, &token, json!({"title": "x"}))).await;
+    assert_eq!(created.status(), 201, "{}", created.text());
 
     let task = create(&t, &token, json!({"title": "kept"})).await;
     let id = task["id"].as_str().unwrap();
