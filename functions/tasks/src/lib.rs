@@ -19,7 +19,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use serde_json::json;
 use shared::App;
 use shared::app::Bearer;
-use shared::auth::{UserId, unix_now};
+use shared::auth::{FamilyId, UserId, unix_now};
 use shared::domain::{Fingerprint, IdempotencyKey};
 use shared::error::{ApiError, FieldError};
 use shared::http::{
@@ -249,7 +249,7 @@ async fn create(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Respons
 async fn create_once(
     app: &App,
     user: UserId,
-    mut session: Option<(shared::auth::FamilyId, i64)>,
+    mut session: Option<(FamilyId, i64)>,
     task: &Task,
     key: &IdempotencyKey,
     fingerprint: Fingerprint,
@@ -286,6 +286,7 @@ async fn create_once(
             None => backoff(attempt).await,
         }
     }
+    // Only if the key kept expiring under every round: as busy as a first still in flight.
     Err(key_in_flight())
 }
 
