@@ -12,6 +12,8 @@
 //! create is conditional on the counts item's total being below the user's quota. A write
 //! that attaches a task to a category, or detaches it, moves the categories' `task_count` in
 //! the same transaction, conditionally on the category being live (see [`super::categories`]).
+//! A create made with an idempotency key also writes the key's record in its transaction (see
+//! [`super::idempotency`]); a PUT that creates uses the same transaction under the client's id.
 
 use std::collections::HashMap;
 
