@@ -74,6 +74,9 @@ pub enum ApiError {
     Conflict(&'static str),
     #[error("precondition failed")]
     PreconditionFailed,
+    /// `If-None-Match: *` and the resource exists already (412).
+    #[error("exists already")]
+    ExistsAlready,
     #[error("payload too large")]
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]

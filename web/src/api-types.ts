@@ -97,6 +97,7 @@ export interface paths {
          */
         get: operations["listTasks"];
         put?: never;
+        /** @description With an `Idempotency-Key`, a retry of the same request (the same key and the same body bytes, within 24 hours, per user) is answered with the first response again (201, the same task id, `Location` and `ETag`, the body as first answered) and creates nothing. */
         post: operations["createTask"];
         delete?: never;
         options?: never;
@@ -109,13 +110,16 @@ export interface paths {
             query?: never;
             header?: never;
             path: {
-                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
+                /** @description The task's id; anything that is not one of the caller's tasks is 404, except for PUT, which creates a missing task under a client-generated UUIDv7 (lowercase, hyphenated, its time at most a day ahead; any other id is 422) */
                 id: string;
             };
             cookie?: never;
         };
         get: operations["getTask"];
-        /** Replace every writable field (omitted fields reset to their defaults) */
+        /**
+         * Replace every writable field (omitted fields reset to their defaults), or create the task
+         * @description A task that does not exist is created under the id of the path, a client-generated UUIDv7 (201), through the same checks as `POST /v1/tasks` (quota, category). `If-None-Match: *` only creates (412 if the task exists); `If-Match` only replaces (404 if it does not); both at once are 400. A replacement that changes nothing is no new version.
+         */
         put: operations["replaceTask"];
         post?: never;
         delete: operations["deleteTask"];
@@ -536,6 +540,18 @@ export interface components {
                 "application/json": components["schemas"]["Task"];
             };
         };
+        /** @description Created (or, for a POST retried with its `Idempotency-Key`, the first response again) */
+        CreatedTask: {
+            headers: {
+                /** @description `/v1/tasks/{id}` */
+                Location: string;
+                ETag: components["headers"]["ETag"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Task"];
+            };
+        };
         /** @description The category */
         OneCategory: {
             headers: {
@@ -651,7 +667,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The caller already has `MAX_TASKS_PER_USER` tasks (default 10,000); or, with an external identity provider, the first use of a token whose email belongs to another account */
+        /** @description The caller already has `MAX_TASKS_PER_USER` tasks (default 10,000) and the request would create one; a request with the `Idempotency-Key` of a create still in flight; other requests kept changing the task (retry); or, with an external identity provider, the first use of a token whose email belongs to another account */
         TaskQuota: {
             headers: {
                 [name: string]: unknown;
@@ -669,7 +685,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description `If-Match` does not match the current version */
+        /** @description `If-Match` does not match the current version, or `If-None-Match: *` and the task exists */
         PreconditionFailed: {
             headers: {
                 [name: string]: unknown;
@@ -696,7 +712,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Well-formed JSON with missing, mistyped, out-of-range, unknown or server-owned fields */
+        /** @description Well-formed JSON with missing, mistyped, out-of-range, unknown or server-owned fields; a PUT whose id is not a UUIDv7 or lies more than a day ahead (field `id`); an `Idempotency-Key` used with another body (field `Idempotency-Key`) */
         ValidationError: {
             headers: {
                 [name: string]: unknown;
@@ -779,6 +795,10 @@ export interface components {
     parameters: {
         /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
         IfMatch: string;
+        /** @description `*`: create only (412 if the task exists); any other value is 400 */
+        IfNoneMatch: string;
+        /** @description draft-ietf-httpapi-idempotency-key-header: 1 to 255 printable ASCII characters, compared exactly as sent (e.g. a UUID, quoted or not), per user, kept 24 hours. The same key with the same body answers the first response again; with another body 422; while the first request is still in flight 409. A malformed key is 400. Only a create that succeeded takes the key: after a refusal (4xx) the key is free for the corrected request. */
+        IdempotencyKey: string;
     };
     requestBodies: never;
     headers: {
@@ -979,7 +999,10 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description draft-ietf-httpapi-idempotency-key-header: 1 to 255 printable ASCII characters, compared exactly as sent (e.g. a UUID, quoted or not), per user, kept 24 hours. The same key with the same body answers the first response again; with another body 422; while the first request is still in flight 409. A malformed key is 400. Only a create that succeeded takes the key: after a refusal (4xx) the key is free for the corrected request. */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -996,18 +1019,7 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Created */
-            201: {
-                headers: {
-                    /** @description `/v1/tasks/{id}` */
-                    Location: string;
-                    ETag: components["headers"]["ETag"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Task"];
-                };
-            };
+            201: components["responses"]["CreatedTask"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             409: components["responses"]["TaskQuota"];
@@ -1022,7 +1034,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
+                /** @description The task's id; anything that is not one of the caller's tasks is 404, except for PUT, which creates a missing task under a client-generated UUIDv7 (lowercase, hyphenated, its time at most a day ahead; any other id is 422) */
                 id: string;
             };
             cookie?: never;
@@ -1043,9 +1055,11 @@ export interface operations {
             header?: {
                 /** @description `"<version>"` as returned in `ETag`, a comma-separated list of them, or `*`; a mismatch gives 412, a malformed value 400 */
                 "If-Match"?: components["parameters"]["IfMatch"];
+                /** @description `*`: create only (412 if the task exists); any other value is 400 */
+                "If-None-Match"?: components["parameters"]["IfNoneMatch"];
             };
             path: {
-                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
+                /** @description The task's id; anything that is not one of the caller's tasks is 404, except for PUT, which creates a missing task under a client-generated UUIDv7 (lowercase, hyphenated, its time at most a day ahead; any other id is 422) */
                 id: string;
             };
             cookie?: never;
@@ -1057,10 +1071,11 @@ export interface operations {
         };
         responses: {
             200: components["responses"]["OneTask"];
+            201: components["responses"]["CreatedTask"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
-            409: components["responses"]["ExternalIdentityConflict"];
+            409: components["responses"]["TaskQuota"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
@@ -1076,7 +1091,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
+                /** @description The task's id; anything that is not one of the caller's tasks is 404, except for PUT, which creates a missing task under a client-generated UUIDv7 (lowercase, hyphenated, its time at most a day ahead; any other id is 422) */
                 id: string;
             };
             cookie?: never;
@@ -1106,7 +1121,7 @@ export interface operations {
                 "If-Match"?: components["parameters"]["IfMatch"];
             };
             path: {
-                /** @description The task's id; anything that is not one of the caller's tasks is 404 */
+                /** @description The task's id; anything that is not one of the caller's tasks is 404, except for PUT, which creates a missing task under a client-generated UUIDv7 (lowercase, hyphenated, its time at most a day ahead; any other id is 422) */
                 id: string;
             };
             cookie?: never;

@@ -45,6 +45,10 @@ const CASES: &[(&str, u16)] = &[
     ("task-put.json", 200),
     ("task-patch.json", 200),
     ("task-delete.json", 204),
+    // Safe creates: a PUT under a client-generated id (create only), a POST with an
+    // Idempotency-Key.
+    ("task-put-create.json", 201),
+    ("tasks-create-idempotent.json", 201),
     ("categories-create.json", 201),
     ("categories-list.json", 200),
     ("category-get.json", 200),

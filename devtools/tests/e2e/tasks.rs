@@ -4,9 +4,10 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use crate::base_url;
+use crate::{base_url, url};
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
 
 async fn send(method: Method, path: &str, headers: &[(&str, &str)]) -> CheckedResponse {
     let mut request = Client::new().request(method, format!("{}{path}", base_url()));
@@ -94,7 +95,13 @@ async fn preflight_from_an_allowed_origin_is_approved() {
         "{methods}"
     );
     let headers = header(&response, "access-control-allow-headers").unwrap();
-    for h in ["Authorization", "Content-Type", "If-Match"] {
+    for h in [
+        "Authorization",
+        "Content-Type",
+        "If-Match",
+        "If-None-Match",
+        "Idempotency-Key",
+    ] {
         assert!(headers.contains(h), "{headers}");
     }
     assert!(header(&response, "vary").unwrap().contains("Origin"));
@@ -121,4 +128,90 @@ async fn preflight_from_a_foreign_origin_gets_no_cors_headers() {
     ] {
         assert!(header(&response, name).is_none(), "{name} was sent");
     }
+}
+
+/// A fresh account's access token.
+async fn signed_up(client: &Client) -> String {
+    let email = format!("e2e-tasks-{}@example.com", uuid::Uuid::now_v7().simple());
+    let password = "correct horse battery staple";
+    let response = client
+        .post(url("/v1/auth/register"))
+        .json(&json!({"email": email, "password": password, "name": "Tasks E2E"}))
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = client
+        .post(url("/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// The user's task totals, from a listing.
+async fn total(client: &Client, token: &str) -> u64 {
+    let response = client
+        .get(url("/v1/tasks?limit=1"))
+        .bearer_auth(token)
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let page: Value = response.json().await.unwrap();
+    page["counts"]["total"].as_u64().unwrap()
+}
+
+#[tokio::test]
+#[ignore = "needs the local stack: run scripts/test.sh"]
+async fn safe_creates_put_under_a_client_id_and_a_post_retried_with_its_idempotency_key() {
+    let client = Client::new();
+    let token = signed_up(&client).await;
+
+    // PUT of a client-generated UUIDv7: created once, then 412 for create-only.
+    let id = uuid::Uuid::now_v7().to_string();
+    let put = || {
+        client
+            .put(url(&format!("/v1/tasks/{id}")))
+            .bearer_auth(&token)
+            .header("if-none-match", "*")
+            .json(&json!({"title": "made offline"}))
+    };
+    let created = put().send_checked().await.unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    assert_eq!(
+        header(&created, "location").as_deref(),
+        Some(format!("/v1/tasks/{id}").as_str())
+    );
+    let task: Value = created.json().await.unwrap();
+    assert_eq!(
+        (task["id"].as_str(), task["version"].as_u64()),
+        (Some(id.as_str()), Some(1))
+    );
+    let again = put().send_checked().await.unwrap();
+    assert_eq!(again.status(), StatusCode::PRECONDITION_FAILED);
+
+    // POST retried with its Idempotency-Key: the first response again, one task.
+    let key = uuid::Uuid::now_v7().to_string();
+    let post = || {
+        client
+            .post(url("/v1/tasks"))
+            .bearer_auth(&token)
+            .header("idempotency-key", &key)
+            .header("content-type", "application/json")
+            .body(r#"{"title": "sent twice"}"#)
+    };
+    let first = post().send_checked().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_location = header(&first, "location");
+    let first_body: Value = first.json().await.unwrap();
+    let replay = post().send_checked().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(header(&replay, "location"), first_location);
+    let replay_body: Value = replay.json().await.unwrap();
+    assert_eq!(replay_body, first_body);
+    assert_eq!(total(&client, &token).await, 2);
 }

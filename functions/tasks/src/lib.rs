@@ -7,6 +7,11 @@
 //! read. A write that loses a race is re-read and retried (up to [`WRITE_ATTEMPTS`] times, with
 //! jittered backoff), so without `If-Match` no concurrent change is ever lost; with
 //! `If-Match` the re-read version no longer matches and the client gets 412.
+//!
+//! Safe creates (issue 13 §3): a PUT of a missing task creates it under the client's UUIDv7,
+//! through the same transaction as a POST (so a PUT-create that loses a race to another one
+//! re-reads and replaces, or gets 412 with `If-None-Match: *`); a POST with an
+//! `Idempotency-Key` records its answer in that transaction and answers a retry with it.
 
 mod categories;
 
@@ -14,15 +19,16 @@ use lambda_http::http::{Method, StatusCode, header};
 use serde_json::json;
 use shared::App;
 use shared::app::Bearer;
-use shared::auth::UserId;
-use shared::error::ApiError;
+use shared::auth::{FamilyId, UserId, unix_now};
+use shared::domain::{Fingerprint, IdempotencyKey};
+use shared::error::{ApiError, FieldError};
 use shared::http::{
-    IfMatch, Matched, Request, Response, Route, empty, json_object, json_response, serve,
-    with_header,
+    IfMatch, Matched, PutPrecondition, Request, Response, Route, empty, idempotency_key,
+    json_object, json_response, serve, text_response, with_header,
 };
 use shared::store::{
-    CreateOutcome, ListPage, ListRequest, StoreError, StoredTask, UnreadableTask, WriteOutcome,
-    backoff,
+    CreateOutcome, KeyedCreate, ListPage, ListRequest, StoreError, StoredTask, UnreadableTask,
+    WriteOutcome, backoff,
 };
 use shared::tasks::{
     CategoryFilter, ListQuery, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId, TaskPatch,
@@ -92,6 +98,10 @@ pub static ROUTES: &[Route<Endpoint>] = &[
 /// under sustained contention on one task).
 pub const WRITE_ATTEMPTS: u32 = 10;
 
+/// Rounds of a create with an idempotency key whose record expired between the create's
+/// condition and the read of the record (each round makes the key free or finds it taken).
+const KEYED_CREATE_ATTEMPTS: u32 = 3;
+
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |endpoint, route, req| {
         // The token is verified here; its user's and session's standing is checked with each
@@ -122,14 +132,11 @@ async fn answer(
     };
     match endpoint {
         Endpoint::List => list(app, bearer, req).await,
-        Endpoint::Create => create(app, bearer, req).await,
+        // Boxed: creates and PUTs hold the most state across their calls; unboxed, the
+        // handler's future overflows a test thread's stack (debug builds).
+        Endpoint::Create => Box::pin(create(app, bearer, req)).await,
         Endpoint::Get => get(app, bearer, id()?).await,
-        Endpoint::Replace => {
-            let (id, if_match) = (id()?, IfMatch::from_request(req)?);
-            let TaskCreate(fields) = TaskReplace::parse(json_object(req)?)?;
-            let task = update(app, bearer, id, &if_match, Change::Replace(&fields)).await?;
-            task_response(StatusCode::OK, &task)
-        }
+        Endpoint::Replace => Box::pin(put(app, bearer, route, req)).await,
         Endpoint::Patch => {
             let (id, if_match) = (id()?, IfMatch::from_request(req)?);
             let patch = TaskPatch::parse(json_object(req)?)?;
@@ -172,6 +179,27 @@ fn lost_every_race() -> ApiError {
     ApiError::Conflict("the task is being changed by other requests; retry")
 }
 
+fn key_in_flight() -> ApiError {
+    ApiError::Conflict("a request with this Idempotency-Key is still in flight; retry")
+}
+
+/// The error a create refused for a reason other than its id or idempotency key answers.
+fn refused_create(outcome: CreateOutcome) -> ApiError {
+    match outcome {
+        CreateOutcome::AccountGone => account_gone(),
+        CreateOutcome::SessionEnded => ApiError::unauthorized_bearer("the session has ended"),
+        CreateOutcome::QuotaFull => ApiError::Conflict(
+            "the task quota of this account is reached; delete tasks to make room",
+        ),
+        CreateOutcome::NoSuchCategory => no_such_category(),
+        CreateOutcome::KeyInFlight => key_in_flight(),
+        CreateOutcome::IdCollision => ApiError::Internal("task id collision".into()),
+        CreateOutcome::Created | CreateOutcome::KeyUsed => {
+            ApiError::Internal(format!("create outcome {outcome:?} taken for a refusal"))
+        }
+    }
+}
+
 /// A response carrying one task and its `ETag`.
 fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> {
     with_header(
@@ -181,31 +209,101 @@ fn task_response(status: StatusCode, task: &Task) -> Result<Response, ApiError> 
     )
 }
 
+/// The 201 of a create: the task, its `ETag` and `Location`.
+fn created_response(task: &Task) -> Result<Response, ApiError> {
+    let response = task_response(StatusCode::CREATED, task)?;
+    with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
+}
+
 async fn create(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response, ApiError> {
+    // A malformed key is refused before the body is read: the client meant this create to
+    // be safe to retry.
+    let key = idempotency_key(req)?;
     let TaskCreate(fields) = TaskCreate::parse(json_object(req)?)?;
     let task = Task::new(fields);
     // The transaction requires the user active and, if not checked yet, the session alive.
     let session = bearer.unconfirmed_session();
-    match app
-        .store
-        .create_task(bearer.user(), session, &task, app.config.max_tasks_per_user)
-        .await?
-    {
-        CreateOutcome::Created => {}
-        CreateOutcome::AccountGone => return Err(account_gone()),
-        CreateOutcome::SessionEnded => {
-            return Err(ApiError::unauthorized_bearer("the session has ended"));
+    let user = bearer.user();
+    let Some(key) = key else {
+        let quota = app.config.max_tasks_per_user;
+        return match app.store.create_task(user, session, &task, quota).await? {
+            CreateOutcome::Created => created_response(&task),
+            refused => Err(refused_create(refused)),
+        };
+    };
+    create_once(
+        app,
+        user,
+        session,
+        &task,
+        &key,
+        Fingerprint::of(req.body().as_ref()),
+    )
+    .await
+}
+
+/// A POST with an `Idempotency-Key`: the create and the record of its answer in one
+/// transaction; if the key is taken (and unexpired), the answer recorded for it when the body
+/// is the same (the first response's body as it was then, not the task as it is now), a 422
+/// when it is not.
+async fn create_once(
+    app: &App,
+    user: UserId,
+    mut session: Option<(FamilyId, i64)>,
+    task: &Task,
+    key: &IdempotencyKey,
+    fingerprint: Fingerprint,
+) -> Result<Response, ApiError> {
+    let first = KeyedCreate {
+        fingerprint,
+        task_id: task.id,
+        response: serde_json::to_string(&task.view())
+            .map_err(|e| ApiError::failed("serializing a task", e))?,
+    };
+    let quota = app.config.max_tasks_per_user;
+    for attempt in 1..=KEYED_CREATE_ATTEMPTS {
+        // A refusal on the key means the user's and session's conditions held (they come
+        // first): later rounds need not carry the session again.
+        let keyed = (key, &first, unix_now());
+        match app
+            .store
+            .create_task_once(user, session.take(), task, quota, keyed)
+            .await?
+        {
+            CreateOutcome::Created => return created_response(task),
+            CreateOutcome::KeyUsed => {}
+            refused => return Err(refused_create(refused)),
         }
-        CreateOutcome::QuotaFull => {
-            return Err(ApiError::Conflict(
-                "the task quota of this account is reached; delete tasks to make room",
-            ));
+        match app.store.keyed_create(user, key, unix_now()).await? {
+            Some(earlier) if earlier.fingerprint == first.fingerprint => return replay(&earlier),
+            Some(_) => {
+                return Err(ApiError::validation(
+                    "Idempotency-Key",
+                    "was used with another request body in the last 24 hours",
+                ));
+            }
+            // Expired since the create's condition saw it: the key is free again.
+            None => backoff(attempt).await,
         }
-        CreateOutcome::IdCollision => return Err(ApiError::Internal("task id collision".into())),
-        CreateOutcome::NoSuchCategory => return Err(no_such_category()),
     }
-    let response = task_response(StatusCode::CREATED, &task)?;
-    with_header(response, header::LOCATION, format!("/v1/tasks/{}", task.id))
+    // Only if the key kept expiring under every round: as busy as a first still in flight.
+    Err(key_in_flight())
+}
+
+/// The first answer of a create, again: 201 with its body as recorded, `Location` and the
+/// `ETag` every created task has (version 1).
+fn replay(earlier: &KeyedCreate) -> Result<Response, ApiError> {
+    let response = text_response(
+        StatusCode::CREATED,
+        "application/json",
+        earlier.response.clone(),
+    );
+    let response = with_header(response, header::ETAG, "\"1\"")?;
+    with_header(
+        response,
+        header::LOCATION,
+        format!("/v1/tasks/{}", earlier.task_id),
+    )
 }
 
 async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response, ApiError> {
@@ -335,42 +433,145 @@ async fn update(
             .alongside(read_task(app, user, id))
             .await?
             .ok_or_else(not_found)?;
-        let (next, outcome) = match stored {
-            StoredTask::Task(current) => {
-                if !if_match.matches(current.version) {
-                    return Err(ApiError::PreconditionFailed);
-                }
-                let fields = change.apply(&current.fields);
-                if fields == current.fields {
-                    return Ok(current);
-                }
-                let next = current.changed(fields);
-                let outcome = app.store.replace_task(user, &current, &next).await?;
-                (next, outcome)
-            }
-            StoredTask::Unreadable(current) => {
-                if !if_match.matches_stored(current.version) {
-                    return Err(ApiError::PreconditionFailed);
-                }
-                let Change::Replace(fields) = change else {
-                    return Err(unreadable(&current));
-                };
-                let next = current.replaced_by(fields.clone());
-                let outcome = app
-                    .store
-                    .replace_unreadable_task(user, &current, &next)
-                    .await?;
-                (next, outcome)
-            }
-        };
-        match outcome {
-            WriteOutcome::Written => return Ok(next),
-            WriteOutcome::Conflict => backoff(attempt).await,
-            WriteOutcome::AccountGone => return Err(account_gone()),
-            WriteOutcome::NoSuchCategory => return Err(no_such_category()),
+        if let Some(task) = change_once(app, user, stored, if_match, &change).await? {
+            return Ok(task);
         }
+        backoff(attempt).await;
     }
     Err(lost_every_race())
+}
+
+/// One round of [`update`] on the task as read: the task written (or the current one, if
+/// nothing changes), or `None` if it changed since it was read (re-read and decide again).
+async fn change_once(
+    app: &App,
+    user: UserId,
+    stored: StoredTask,
+    if_match: &IfMatch,
+    change: &Change<'_>,
+) -> Result<Option<Task>, ApiError> {
+    let (next, outcome) = match stored {
+        StoredTask::Task(current) => {
+            if !if_match.matches(current.version) {
+                return Err(ApiError::PreconditionFailed);
+            }
+            let fields = change.apply(&current.fields);
+            if fields == current.fields {
+                return Ok(Some(current));
+            }
+            let next = current.changed(fields);
+            let outcome = app.store.replace_task(user, &current, &next).await?;
+            (next, outcome)
+        }
+        StoredTask::Unreadable(current) => {
+            if !if_match.matches_stored(current.version) {
+                return Err(ApiError::PreconditionFailed);
+            }
+            let Change::Replace(fields) = change else {
+                return Err(unreadable(&current));
+            };
+            let next = current.replaced_by((*fields).clone());
+            let outcome = app
+                .store
+                .replace_unreadable_task(user, &current, &next)
+                .await?;
+            (next, outcome)
+        }
+    };
+    match outcome {
+        WriteOutcome::Written => Ok(Some(next)),
+        WriteOutcome::Conflict => Ok(None),
+        WriteOutcome::AccountGone => Err(account_gone()),
+        WriteOutcome::NoSuchCategory => Err(no_such_category()),
+    }
+}
+
+/// What a PUT did.
+enum Put {
+    Created(Task),
+    Replaced(Task),
+}
+
+/// `PUT /v1/tasks/{id}`: replaces the task, or creates it under the client's id if there is
+/// none (as [`PutPrecondition`] allows). The id must be one a client may choose (a canonical
+/// UUIDv7 at most a day ahead; else 422, with the body's field errors) because the PUT may
+/// create; GET, PATCH and DELETE keep answering 404 for any id that names no task.
+async fn put(
+    app: &App,
+    bearer: &Bearer<'_>,
+    route: &Matched<Endpoint>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let id = TaskId::chosen_by_client(route.param("id").unwrap_or_default(), unix_now())
+        .map_err(|message| FieldError::new("id", message));
+    let precondition = PutPrecondition::from_request(req)?;
+    let body = json_object(req).and_then(TaskReplace::parse);
+    let (id, TaskCreate(fields)) = match (id, body) {
+        (Ok(id), Ok(body)) => (id, body),
+        (Err(id), Ok(_)) => return Err(ApiError::Validation(vec![id])),
+        (Err(id), Err(ApiError::Validation(mut errors))) => {
+            errors.insert(0, id);
+            return Err(ApiError::Validation(errors));
+        }
+        (_, Err(malformed)) => return Err(malformed),
+    };
+    match create_or_replace(app, bearer, id, &precondition, &fields).await? {
+        Put::Created(task) => created_response(&task),
+        Put::Replaced(task) => task_response(StatusCode::OK, &task),
+    }
+}
+
+async fn create_or_replace(
+    app: &App,
+    bearer: &Bearer<'_>,
+    id: TaskId,
+    precondition: &PutPrecondition,
+    fields: &TaskFields,
+) -> Result<Put, ApiError> {
+    let user = bearer.user();
+    for attempt in 1..=WRITE_ATTEMPTS {
+        // The first read goes with the standing check: confirmed before anything is written.
+        let stored = bearer.alongside(read_task(app, user, id)).await?;
+        let written = match (stored, precondition.if_match()) {
+            (None, _) if !precondition.creates() => return Err(not_found()),
+            (None, _) => create_with_id(app, bearer, id, fields)
+                .await?
+                .map(Put::Created),
+            (Some(_), None) => return Err(ApiError::ExistsAlready),
+            (Some(stored), Some(if_match)) => {
+                change_once(app, user, stored, if_match, &Change::Replace(fields))
+                    .await?
+                    .map(Put::Replaced)
+            }
+        };
+        if let Some(written) = written {
+            return Ok(written);
+        }
+        backoff(attempt).await;
+    }
+    Err(lost_every_race())
+}
+
+/// Creates the task under the client's id, through the same transaction as a POST (user,
+/// session, quota, category); `None` if another request created it since it was read.
+async fn create_with_id(
+    app: &App,
+    bearer: &Bearer<'_>,
+    id: TaskId,
+    fields: &TaskFields,
+) -> Result<Option<Task>, ApiError> {
+    let task = Task::with_id(id, fields.clone());
+    let session = bearer.unconfirmed_session();
+    let quota = app.config.max_tasks_per_user;
+    match app
+        .store
+        .create_task(bearer.user(), session, &task, quota)
+        .await?
+    {
+        CreateOutcome::Created => Ok(Some(task)),
+        CreateOutcome::IdCollision => Ok(None),
+        refused => Err(refused_create(refused)),
+    }
 }
 
 async fn delete(

@@ -1,9 +1,13 @@
-//! Domain values every layer shares: ids and the one timestamp type. Imports nothing from
-//! the HTTP edge, the store or auth.
+//! Domain values every layer shares: ids, the one timestamp type and idempotency keys.
+//! Imports nothing from the HTTP edge, the store or auth.
 
+mod idempotency;
 mod ids;
 mod timestamp;
 
+pub use idempotency::{
+    Fingerprint, IDEMPOTENCY_WINDOW_SECS, IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS,
+};
 pub(crate) use ids::canonical_v7_id;
 pub use ids::{CategoryId, FamilyId, UserId, canonical_v7};
 pub use timestamp::{Timestamp, TimestampError};

@@ -2,13 +2,15 @@
 //! line per request, and response builders. Functions supply a route table and a handler.
 
 mod body;
+mod idempotency;
 mod precondition;
 mod problem;
 mod refresh_cookie;
 mod router;
 
 pub use body::{Field, Fields, MAX_BODY_BYTES, form_or_json_object, json_object, string};
-pub use precondition::IfMatch;
+pub use idempotency::idempotency_key;
+pub use precondition::{IfMatch, IfNoneMatch, PutPrecondition};
 pub use problem::PROBLEM_BASE;
 pub use refresh_cookie::{
     REFRESH_COOKIE, cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
@@ -29,7 +31,8 @@ pub type Request = lambda_http::Request;
 pub type Response = lambda_http::Response<Body>;
 
 /// Headers an SPA may send cross-origin, and response headers it may read.
-const ALLOWED_REQUEST_HEADERS: &str = "Authorization, Content-Type, If-Match";
+const ALLOWED_REQUEST_HEADERS: &str =
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key";
 const EXPOSED_RESPONSE_HEADERS: &str = "ETag, Location, Retry-After";
 /// How long a browser may cache a preflight answer.
 const PREFLIGHT_MAX_AGE_SECS: &str = "600";
@@ -272,6 +275,24 @@ mod tests {
             response.headers()[header::CONTENT_TYPE],
             "application/problem+json"
         );
+    }
+
+    #[test]
+    fn preflight_allows_the_precondition_and_idempotency_headers() {
+        let mut headers = preflight(None).headers().clone();
+        apply_cors(&mut headers, &config(), Some("http://localhost:5173"));
+        let allowed = headers[header::ACCESS_CONTROL_ALLOW_HEADERS]
+            .to_str()
+            .unwrap();
+        for name in [
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+        ] {
+            assert!(allowed.split(", ").any(|h| h == name), "{name}: {allowed}");
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Precondition headers of writes (`If-Match`), read into what the domain compares versions
-//! with.
+//! Precondition headers of writes (`If-Match`, and `If-None-Match: *` of a PUT that may
+//! create), read into what the domain compares versions with.
 
 use lambda_http::http::header;
 
@@ -62,6 +62,77 @@ impl IfMatch {
     }
 }
 
+/// The `If-None-Match` precondition of a PUT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfNoneMatch {
+    /// No header.
+    Absent,
+    /// `If-None-Match: *`: create only; an existing task is a 412.
+    Any,
+}
+
+impl IfNoneMatch {
+    /// Reads every `If-None-Match` header. Only `*` means something to a write (RFC 9110
+    /// §13.1.2: a list of tags is for conditional reads), so anything else is a malformed
+    /// request (400), not silently ignored: a client sending `If-None-Match: "3"` to a PUT
+    /// would otherwise overwrite version 3.
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        let mut found = Self::Absent;
+        for value in req.headers().get_all(header::IF_NONE_MATCH) {
+            match value.to_str().map(str::trim) {
+                Ok("*") => found = Self::Any,
+                _ => {
+                    return Err(ApiError::BadRequest(
+                        "If-None-Match on a write must be *".into(),
+                    ));
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// What the preconditions of a PUT (which may create, see docs/API.md) allow it to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PutPrecondition {
+    /// Neither header: replace the task, or create it if there is none.
+    Upsert,
+    /// `If-None-Match: *`: create only; an existing task is a 412.
+    CreateOnly,
+    /// `If-Match`: replace only; a missing task is a 404.
+    ReplaceOnly(IfMatch),
+}
+
+impl PutPrecondition {
+    /// Both headers at once can never hold together (a task either exists or not): a 400 that
+    /// says so, rather than a 412 whatever the state.
+    pub fn from_request(req: &Request) -> Result<Self, ApiError> {
+        match (IfMatch::from_request(req)?, IfNoneMatch::from_request(req)?) {
+            (IfMatch::Any, IfNoneMatch::Absent) => Ok(Self::Upsert),
+            (IfMatch::Any, IfNoneMatch::Any) => Ok(Self::CreateOnly),
+            (if_match, IfNoneMatch::Absent) => Ok(Self::ReplaceOnly(if_match)),
+            (_, IfNoneMatch::Any) => Err(ApiError::BadRequest(
+                "If-Match and If-None-Match: * exclude each other: a PUT replaces or creates"
+                    .into(),
+            )),
+        }
+    }
+
+    /// The `If-Match` an existing task is replaced under (`None`: it must not exist).
+    pub fn if_match(&self) -> Option<&IfMatch> {
+        match self {
+            Self::Upsert => Some(&IfMatch::Any),
+            Self::CreateOnly => None,
+            Self::ReplaceOnly(if_match) => Some(if_match),
+        }
+    }
+
+    /// Whether a missing task is created (else 404).
+    pub fn creates(&self) -> bool {
+        !matches!(self, Self::ReplaceOnly(_))
+    }
+}
+
 fn parse_quoted_version(tag: &str) -> Option<u64> {
     let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
     if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_digit()) {
@@ -100,6 +171,50 @@ mod tests {
         assert!(!weak.matches(3));
         for bad in ["3", "\"\"", "\"abc\"", "\"-1\"", "\"3", ""] {
             assert_eq!(if_match(&[bad]).unwrap_err().status(), 400, "{bad}");
+        }
+    }
+
+    fn if_none_match(values: &[&str]) -> Result<IfNoneMatch, ApiError> {
+        let mut builder = lambda_http::http::Request::builder();
+        for v in values {
+            builder = builder.header("if-none-match", *v);
+        }
+        IfNoneMatch::from_request(&builder.body(lambda_http::Body::Empty).unwrap())
+    }
+
+    #[test]
+    fn put_preconditions_choose_create_replace_or_either() {
+        let put = |headers: &[(&str, &str)]| {
+            let mut builder = lambda_http::http::Request::builder();
+            for (k, v) in headers {
+                builder = builder.header(*k, *v);
+            }
+            PutPrecondition::from_request(&builder.body(lambda_http::Body::Empty).unwrap())
+        };
+        assert_eq!(put(&[]).unwrap(), PutPrecondition::Upsert);
+        assert_eq!(
+            put(&[("if-none-match", "*")]).unwrap(),
+            PutPrecondition::CreateOnly
+        );
+        assert_eq!(
+            put(&[("if-match", "\"2\"")]).unwrap(),
+            PutPrecondition::ReplaceOnly(IfMatch::Versions(vec![2]))
+        );
+        let both = put(&[("if-match", "*"), ("if-none-match", "*")]);
+        assert_eq!(both.unwrap_err().status(), 400);
+        assert_eq!(
+            put(&[("if-none-match", "\"1\"")]).unwrap_err().status(),
+            400
+        );
+    }
+
+    #[test]
+    fn if_none_match_on_a_write_is_star_or_a_400() {
+        assert_eq!(if_none_match(&[]).unwrap(), IfNoneMatch::Absent);
+        assert_eq!(if_none_match(&["*"]).unwrap(), IfNoneMatch::Any);
+        assert_eq!(if_none_match(&[" * "]).unwrap(), IfNoneMatch::Any);
+        for bad in ["\"3\"", "W/\"1\"", "", "*, \"1\""] {
+            assert_eq!(if_none_match(&[bad]).unwrap_err().status(), 400, "{bad}");
         }
     }
 }

@@ -27,7 +27,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionFailed | Self::ExistsAlready => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -55,7 +55,7 @@ impl ApiError {
             Self::NotFound(_) => "not-found",
             Self::MethodNotAllowed { .. } => "method-not-allowed",
             Self::Conflict(_) => "conflict",
-            Self::PreconditionFailed => "precondition-failed",
+            Self::PreconditionFailed | Self::ExistsAlready => "precondition-failed",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType { .. } => "unsupported-media-type",
             Self::Validation(_) => "validation-error",
@@ -99,6 +99,7 @@ impl ApiError {
             Self::PreconditionFailed => {
                 "the resource has changed since the version given in If-Match".into()
             }
+            Self::ExistsAlready => "the resource exists already (If-None-Match: *)".into(),
             Self::PayloadTooLarge { limit } => {
                 format!("request body is larger than {} KiB", limit / 1024)
             }

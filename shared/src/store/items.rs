@@ -430,6 +430,21 @@ pub(super) struct ThrottleItem {
     pub expires_at: i64,
 }
 
+/// The record of a create made with an idempotency key (`sk = IDEM#<sha256 hex of the key>`),
+/// written in the create's own transaction: the fingerprint of the request body, the task and
+/// the body of the first response. `expires_at` is the table's TTL attribute; DynamoDB deletes
+/// late, so readers and the create's condition treat an expired record as absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct IdempotencyItem {
+    pub user_id: String,
+    pub sk: String,
+    pub fingerprint: String,
+    pub task_id: String,
+    pub response: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -723,6 +738,30 @@ mod tests {
                 ("failures", n(1)),
                 ("window_ends_at", n(9)),
                 ("expires_at", n(9)),
+            ]),
+        );
+    }
+
+    #[test]
+    fn idempotency_records_keep_their_layout() {
+        round_trips(
+            &IdempotencyItem {
+                user_id: "u".into(),
+                sk: "IDEM#ab".into(),
+                fingerprint: "cd".into(),
+                task_id: "t".into(),
+                response: "{}".into(),
+                created_at: 1,
+                expires_at: 86_401,
+            },
+            layout(&[
+                ("user_id", s("u")),
+                ("sk", s("IDEM#ab")),
+                ("fingerprint", s("cd")),
+                ("task_id", s("t")),
+                ("response", s("{}")),
+                ("created_at", n(1)),
+                ("expires_at", n(86_401)),
             ]),
         );
     }

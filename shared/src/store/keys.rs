@@ -33,6 +33,8 @@ pub const IDENTITY_SK: &str = "IDENTITY";
 /// Sort key of the per-email and per-IP login throttles.
 pub const THROTTLE_SK: &str = "THROTTLE";
 const REFRESH_SK_PREFIX: &str = "REFRESH#";
+/// Sort key prefix of idempotency records (`IDEM#<sha256 hex of the key>`).
+pub const IDEMPOTENCY_SK_PREFIX: &str = "IDEM#";
 
 /// The global secondary index serving `sort=due` (partition `user_id`, sort [`attr::DUE_KEY`]).
 pub const DUE_INDEX: &str = "by_due";
@@ -163,6 +165,11 @@ pub fn priority_key(id: TaskId, priority: Priority) -> String {
 /// The task id a task item's sort key names.
 pub fn task_id_of_sk(sk: &str) -> Option<TaskId> {
     sk.strip_prefix(TASK_SK_PREFIX).and_then(TaskId::parse)
+}
+
+/// The key of the record of idempotency key `digest` (see [`crate::domain::IdempotencyKey`]).
+pub fn idempotency_key(user: UserId, digest: &str) -> Key {
+    key(user_pk(user), format!("{IDEMPOTENCY_SK_PREFIX}{digest}"))
 }
 
 pub fn category_sk(id: CategoryId) -> String {

@@ -10,6 +10,7 @@
 //! | category name   | `<user uuid>`          | `CATNAME#<lowercased name>` |
 //! | refresh family  | `<user uuid>`          | `REFRESH#<family>`          |
 //! | refresh token   | `<user uuid>`          | `REFRESH#<family>#<hash>`   |
+//! | idempotency record | `<user uuid>`       | `IDEM#<sha256 hex of the key>` |
 //! | email reservation | `EMAIL#<email>`      | `EMAIL`                     |
 //! | login throttle (email) | `LOGIN#<email>` | `THROTTLE`                  |
 //! | login throttle (email, IP) | `LOGIN#<email>` | `THROTTLE#IP#<ip>`      |
@@ -38,6 +39,7 @@ mod account;
 mod backfill;
 mod categories;
 mod error;
+mod idempotency;
 mod identities;
 mod items;
 mod keys;
@@ -52,10 +54,11 @@ pub use account::{PasswordWrite, SessionInfo, StoredPassword};
 pub use backfill::BackfillReport;
 pub use categories::{CategoryCreation, CategoryWrite, StoredCategory};
 pub use error::StoreError;
+pub use idempotency::KeyedCreate;
 pub use identities::ExternalLink;
 pub use keys::{
-    CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, IDENTITY_SK, Key, PK, SK,
-    TASK_SK_PREFIX, TTL, USER_SK, key,
+    CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, IDEMPOTENCY_SK_PREFIX, IDENTITY_SK,
+    Key, PK, SK, TASK_SK_PREFIX, TTL, USER_SK, key,
 };
 pub use sessions::{FamilyStart, GraceIssue, RefreshState, Rotation};
 pub use tasks::{

@@ -12,12 +12,15 @@
 //! create is conditional on the counts item's total being below the user's quota. A write
 //! that attaches a task to a category, or detaches it, moves the categories' `task_count` in
 //! the same transaction, conditionally on the category being live (see [`super::categories`]).
+//! A create made with an idempotency key also writes the key's record in its transaction (see
+//! [`super::idempotency`]); a PUT that creates uses the same transaction under the client's id.
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
+use super::idempotency::KeyedCreate;
 use super::items::{CountsItem, TaskItem, TaskRemains};
 use super::keys::{
     DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
@@ -26,7 +29,7 @@ use super::keys::{
 use super::users::{session_alive_check, user_exists_check};
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
-use crate::domain::{CategoryId, FamilyId, Timestamp, UserId};
+use crate::domain::{CategoryId, FamilyId, IdempotencyKey, Timestamp, UserId};
 use crate::tasks::{
     CategoryFilter, ListFilters, ListPosition, Order, Sort, Task, TaskCounts, TaskFields, TaskId,
 };
@@ -50,10 +53,17 @@ pub enum CreateOutcome {
     SessionEnded,
     /// The user holds the quota of tasks already.
     QuotaFull,
-    /// The fresh id was taken (a UUIDv7 never collides; nothing was written).
+    /// The id was taken: a fresh UUIDv7 never collides, a client's (PUT) may have been
+    /// created meanwhile by another request. Nothing was written.
     IdCollision,
     /// The task's `category_id` names no live category of the user.
     NoSuchCategory,
+    /// The create's idempotency key is recorded for an earlier create (unexpired): nothing
+    /// was written; answer that one (see [`Store::keyed_create`]).
+    KeyUsed,
+    /// Another create with the same idempotency key held its record through every retry:
+    /// it is still in flight; nothing was written.
+    KeyInFlight,
 }
 
 /// How a conditional update or delete ended.
@@ -268,6 +278,37 @@ impl Store {
         task: &Task,
         quota: u64,
     ) -> Result<CreateOutcome, StoreError> {
+        self.create_task_keyed(user, session, task, quota, None)
+            .await
+    }
+
+    /// [`Self::create_task`] made with an idempotency key: the same transaction, which also
+    /// records `create` under `key` at `now` (Unix seconds) and is refused with
+    /// [`CreateOutcome::KeyUsed`] if an unexpired record of the key exists (see
+    /// [`super::idempotency`]). The record comes right after the user's and session's
+    /// conditions: a replay is answered even if the quota has filled or the category has
+    /// gone since the first create.
+    pub async fn create_task_once(
+        &self,
+        user: UserId,
+        session: Option<(FamilyId, i64)>,
+        task: &Task,
+        quota: u64,
+        (key, create, now): (&IdempotencyKey, &KeyedCreate, i64),
+    ) -> Result<CreateOutcome, StoreError> {
+        let record = self.record_create(user, key, create, now)?;
+        self.create_task_keyed(user, session, task, quota, Some(record))
+            .await
+    }
+
+    async fn create_task_keyed(
+        &self,
+        user: UserId,
+        session: Option<(FamilyId, i64)>,
+        task: &Task,
+        quota: u64,
+        record: Option<Conditional<CreateOutcome>>,
+    ) -> Result<CreateOutcome, StoreError> {
         let put = self
             .put_task(user, task)?
             .condition_expression("attribute_not_exists(#sk)")
@@ -283,13 +324,16 @@ impl Store {
                 session_alive_check(self, user, family, now)?,
             ));
         }
-        items.push(conditional(
-            CreateOutcome::QuotaFull,
-            self.counts_update(user, 1, i64::from(task.fields.completed), Some(quota))?,
-        ));
+        items.extend(record);
+        // The id before the quota: a PUT that lost the race to create its id re-reads and
+        // replaces, even when the winner took the last place of the quota.
         items.push(conditional(
             CreateOutcome::IdCollision,
             TransactWriteItem::builder().put(put).build(),
+        ));
+        items.push(conditional(
+            CreateOutcome::QuotaFull,
+            self.counts_update(user, 1, i64::from(task.fields.completed), Some(quota))?,
         ));
         items.extend(self.category_moves(
             user,

@@ -65,12 +65,29 @@ impl Reason {
 /// condition is the one that failed (outcomes are named by the caller, once, with the item).
 pub(super) struct Conditional<O> {
     pub if_refused: O,
+    /// What the transaction means if another transaction still held this item after every
+    /// attempt (`None`: the store is unavailable, as for any other item).
+    pub if_held: Option<O>,
     pub item: TransactWriteItem,
 }
 
 /// `item`, whose failed condition means `if_refused`.
 pub(super) fn conditional<O>(if_refused: O, item: TransactWriteItem) -> Conditional<O> {
-    Conditional { if_refused, item }
+    Conditional {
+        if_refused,
+        if_held: None,
+        item,
+    }
+}
+
+impl<O> Conditional<O> {
+    /// This item, meaning `outcome` when another transaction kept holding it.
+    pub fn or_if_held(self, outcome: O) -> Self {
+        Self {
+            if_held: Some(outcome),
+            ..self
+        }
+    }
 }
 
 /// Attempts of a transaction that keeps colliding with concurrent ones (each a few ms apart).
@@ -92,8 +109,15 @@ impl Store {
         done: O,
         items: Vec<Conditional<O>>,
     ) -> Result<O, StoreError> {
-        let (outcomes, items): (Vec<O>, Vec<TransactWriteItem>) =
-            items.into_iter().map(|c| (c.if_refused, c.item)).unzip();
+        let mut outcomes = Vec::with_capacity(items.len());
+        let mut held = Vec::with_capacity(items.len());
+        let mut transact_items = Vec::with_capacity(items.len());
+        for c in items {
+            outcomes.push(c.if_refused);
+            held.push(c.if_held);
+            transact_items.push(c.item);
+        }
+        let items = transact_items;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -129,6 +153,14 @@ impl Store {
                 return Err(StoreError::Cancelled(format!("{reasons:?}")));
             }
             if attempt >= TRANSACT_ATTEMPTS {
+                // An item that names what being held means (another request in flight with
+                // the same idempotency key) answers that instead of "unavailable".
+                let still_held = reasons.iter().zip(&held).find_map(|(reason, held)| {
+                    held.filter(|_| *reason == Reason::TransactionConflict)
+                });
+                if let Some(outcome) = still_held {
+                    return Ok(outcome);
+                }
                 return Err(StoreError::unavailable(format!(
                     "transaction cancelled {attempt} times: {reasons:?}"
                 )));

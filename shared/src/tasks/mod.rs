@@ -15,7 +15,7 @@ pub use cursor::{Continuation, CursorKeys, ListPosition, MAX_INDEX_KEY_BYTES};
 pub use fields::{
     MAX_DESCRIPTION_CHARS, MAX_TITLE_CHARS, Priority, TaskDescription, TaskFields, TaskTitle,
 };
-pub use id::TaskId;
+pub use id::{ID_FROM_THE_FUTURE, MAX_ID_AHEAD_SECS, NOT_A_UUIDV7, TaskId};
 pub use input::{NO_SUCH_CATEGORY, SERVER_OWNED_FIELDS, TaskCreate, TaskPatch, TaskReplace};
 pub use query::{CategoryFilter, ListFilters, ListQuery, Order, Sort};
 pub use view::{Task, TaskCounts, TaskView};

@@ -18,9 +18,14 @@ pub struct Task {
 impl Task {
     /// A new task (version 1).
     pub fn new(fields: TaskFields) -> Self {
+        Self::with_id(TaskId::generate(), fields)
+    }
+
+    /// A new task (version 1) under an id the client chose (a create by PUT).
+    pub fn with_id(id: TaskId, fields: TaskFields) -> Self {
         let now = Timestamp::now();
         Self {
-            id: TaskId::generate(),
+            id,
             fields,
             created_at: now,
             updated_at: now,

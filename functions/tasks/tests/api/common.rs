@@ -62,3 +62,36 @@ pub async fn counts(t: &TestApp, token: &str) -> (u64, u64) {
 pub fn task_path(id: &str) -> String {
     format!("/v1/tasks/{id}")
 }
+
+/// A UUIDv7 (canonical) whose time lies `secs` from now (negative: in the past), as a client
+/// generates one for a PUT that creates.
+pub fn v7_id_in(secs: i64) -> String {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let at = u64::try_from(now + secs).expect("a time after 1970");
+    uuid::Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, at, 0)).to_string()
+}
+
+/// A fresh client-generated task id.
+pub fn client_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The sort keys of the task items of a user's partition.
+pub async fn stored_task_keys(t: &TestApp, user: &str) -> Vec<String> {
+    t.partition(user)
+        .await
+        .iter()
+        .filter_map(|item| item["sk"].as_s().ok().cloned())
+        .filter(|sk| sk.starts_with("TASK#"))
+        .collect()
+}
+
+/// The field names of a 422 problem's `errors`, in order.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -80,6 +80,43 @@ async fn list_get_and_create_are_one_round_trip_and_writes_two() {
     assert_eq!((calls, trips), (names(&["BatchGetItem"]), 1));
 }
 
+/// Safe creates (issue 13 §3): a PUT that creates is a put's two round trips; a POST with an
+/// `Idempotency-Key` stays one (the record is in the create's transaction), and its replay is
+/// two (the refused transaction, then the read of the record).
+#[tokio::test]
+async fn a_put_create_is_two_round_trips_a_keyed_create_one_and_its_replay_two() {
+    let t = TestApp::new().await;
+    let (_, token) = t.signed_in_user().await;
+    // A PUT that creates: the read with the standing check, then the create's transaction.
+    let (put_created, calls, trips) = counted(
+        &t,
+        TestRequest::put(&task_path(&uuid::Uuid::now_v7().to_string()))
+            .bearer(&token)
+            .json(&json!({"title": "put-created"})),
+    )
+    .await;
+    assert_eq!(put_created.status(), 201, "{}", put_created.text());
+    let expected = names(&["BatchGetItem", "GetItem", "TransactWriteItems"]);
+    assert_eq!((calls, trips), (expected, 2));
+
+    // A POST with an Idempotency-Key is still one transaction; its replay reads the record.
+    let keyed = || {
+        TestRequest::post("/v1/tasks")
+            .bearer(&token)
+            .header("idempotency-key", "counted-key")
+            .json(&json!({"title": "keyed"}))
+    };
+    let (first, calls, trips) = counted(&t, keyed()).await;
+    assert_eq!(first.status(), 201, "{}", first.text());
+    assert_eq!((calls, trips), (names(&["TransactWriteItems"]), 1));
+    let (replayed, calls, trips) = counted(&t, keyed()).await;
+    assert_eq!(replayed.status(), 201, "{}", replayed.text());
+    assert_eq!(
+        (calls, trips),
+        (names(&["GetItem", "TransactWriteItems"]), 2)
+    );
+}
+
 /// Every session family item of the user, by sort key.
 async fn family_sks(t: &TestApp, user: &str) -> Vec<String> {
     t.partition(user)
@@ -161,6 +198,14 @@ async fn assert_every_operation_refused(t: &TestApp, user: &str, token: &str, id
         TestRequest::patch(&missing).json(&json!({"completed": true})),
         TestRequest::put(&task_path(id)).json(&json!({"title": "replaced"})),
         TestRequest::put(&task_path(id)).json(&json!({"nonsense": 1})),
+        // A PUT that would create, and a POST with an idempotency key.
+        TestRequest::put(&missing).json(&json!({"title": "created?"})),
+        TestRequest::put(&missing)
+            .header("if-none-match", "*")
+            .json(&json!({"title": "created?"})),
+        TestRequest::post("/v1/tasks")
+            .header("idempotency-key", "refused-key")
+            .json(&json!({"title": "keyed orphan"})),
         TestRequest::delete(&task_path(id)),
     ];
     for req in requests {

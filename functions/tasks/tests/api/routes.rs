@@ -237,7 +237,9 @@ async fn another_users_task_is_404_for_every_method_and_untouched() {
 
     for req in [
         TestRequest::get(&path),
-        TestRequest::put(&path).json(&json!({"title": "stolen"})),
+        TestRequest::put(&path)
+            .header("if-match", "*")
+            .json(&json!({"title": "stolen"})),
         TestRequest::patch(&path).json(&json!({"title": "stolen"})),
         TestRequest::delete(&path),
         TestRequest::patch(&path)
@@ -252,13 +254,26 @@ async fn another_users_task_is_404_for_every_method_and_untouched() {
     assert_eq!(listing["items"], json!([]));
     assert_eq!(listing["counts"], json!({"total": 0, "completed": 0}));
 
+    // A PUT without If-Match creates a task of the caller's own under that id (ids are per
+    // user): it neither reveals nor touches the owner's task.
+    let own = send(
+        &t,
+        TestRequest::put(&path)
+            .bearer(&other)
+            .json(&json!({"title": "mine"})),
+    )
+    .await;
+    assert_eq!(own.status(), 201, "{}", own.text());
+    assert_eq!(own.json()["title"], "mine");
+    assert_eq!(counts(&t, &other).await, (1, 0));
+
     let fetched = send(&t, TestRequest::get(&path).bearer(&owner)).await;
     assert_eq!(fetched.json(), task);
     assert_eq!(counts(&t, &owner).await, (1, 1));
 }
 
 #[tokio::test]
-async fn missing_and_malformed_ids_are_404_for_every_method() {
+async fn missing_and_malformed_ids_are_404_for_every_method_but_put() {
     let t = TestApp::new().await;
     let (_, token) = t.signed_in_user().await;
     let existing = create(&t, &token, json!({"title": "x"})).await;
@@ -275,12 +290,32 @@ async fn missing_and_malformed_ids_are_404_for_every_method() {
         let path = task_path(id);
         for req in [
             TestRequest::get(&path),
-            TestRequest::put(&path).json(&json!({"title": "x"})),
             TestRequest::patch(&path).json(&json!({"title": "x"})),
             TestRequest::delete(&path),
         ] {
             send(&t, req.bearer(&token)).await.problem(404);
         }
+    }
+    // A PUT replacing only (If-Match) of a missing task is a 404 too.
+    let replace_only = TestRequest::put(&task_path(&missing))
+        .header("if-match", "*")
+        .json(&json!({"title": "x"}));
+    send(&t, replace_only.bearer(&token)).await.problem(404);
+    // A PUT may create (see put_create.rs): a malformed id is a 422 there, with or without
+    // If-Match, and a missing one is created.
+    for id in [
+        "not-a-uuid",
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        &existing_id.to_uppercase(),
+        &existing_id.replace('-', ""),
+        "..%2F..%2Fusers",
+    ] {
+        let req = TestRequest::put(&task_path(id)).json(&json!({"title": "x"}));
+        send(&t, req.bearer(&token)).await.problem(422);
+        let req = TestRequest::put(&task_path(id))
+            .header("if-match", "\"1\"")
+            .json(&json!({"title": "x"}));
+        send(&t, req.bearer(&token)).await.problem(422);
     }
     assert_eq!(counts(&t, &token).await, (1, 0));
 }
