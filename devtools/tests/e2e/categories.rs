@@ -2,55 +2,15 @@
 //! `/v1/categories*` to the tasks function): create, file a task, filter, delete, and the task
 //! left without a category. Every response is checked against openapi.yaml.
 
-use crate::url;
-use devtools::openapi::{CheckedResponse, CheckedSend};
+use crate::{call, signed_up};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-
-/// A fresh account's access token.
-pub(crate) async fn signed_up(client: &Client) -> String {
-    let email = format!(
-        "e2e-categories-{}@example.com",
-        uuid::Uuid::now_v7().simple()
-    );
-    let password = "correct horse battery staple";
-    let response = client
-        .post(url("/v1/auth/register"))
-        .json(&json!({"email": email, "password": password, "name": "Categories E2E"}))
-        .send_checked()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let response = client
-        .post(url("/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send_checked()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
-pub(crate) async fn call(
-    client: &Client,
-    token: &str,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> CheckedResponse {
-    let mut request = client.request(method, url(path)).bearer_auth(token);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    request.send_checked().await.unwrap()
-}
 
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test.sh"]
 async fn a_category_files_tasks_filters_them_and_its_deletion_leaves_them_uncategorised() {
     let client = Client::new();
-    let token = signed_up(&client).await;
+    let token = signed_up(&client, "categories").await;
     let response = call(
         &client,
         &token,

@@ -13,7 +13,8 @@ fn base_url() -> String {
 }
 
 use devtools::openapi::{CheckedResponse, CheckedSend};
-use reqwest::Client;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
 
 const COOKIE: &str = shared::http::REFRESH_COOKIE;
 
@@ -48,4 +49,41 @@ async fn refresh(client: &Client, cookie: &str) -> CheckedResponse {
         .send_checked()
         .await
         .unwrap()
+}
+
+/// A fresh account's access token (`label` names the test in the email).
+async fn signed_up(client: &Client, label: &str) -> String {
+    let email = format!("e2e-{label}-{}@example.com", uuid::Uuid::now_v7().simple());
+    let password = "correct horse battery staple";
+    let response = client
+        .post(url("/v1/auth/register"))
+        .json(&json!({"email": email, "password": password, "name": "E2E"}))
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let response = client
+        .post(url("/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+/// One Bearer request with an optional JSON body.
+async fn call(
+    client: &Client,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> CheckedResponse {
+    let mut request = client.request(method, url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send_checked().await.unwrap()
 }

@@ -2,7 +2,7 @@
 //! `make dev` creates from template.yaml carry the sort indexes, and a listing by due date or
 //! priority pages through them. Every response is checked against openapi.yaml.
 
-use crate::categories::{call, signed_up};
+use crate::{call, signed_up};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 #[ignore = "needs the local stack: run scripts/test.sh"]
 async fn tasks_sort_by_due_date_and_priority_and_filter_overdue_over_http() {
     let client = Client::new();
-    let token = signed_up(&client).await;
+    let token = signed_up(&client, "sorting").await;
     for (title, body) in [
         (
             "late",

@@ -4,7 +4,7 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use crate::{base_url, url};
+use crate::{base_url, signed_up, url};
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -130,28 +130,6 @@ async fn preflight_from_a_foreign_origin_gets_no_cors_headers() {
     }
 }
 
-/// A fresh account's access token.
-async fn signed_up(client: &Client) -> String {
-    let email = format!("e2e-tasks-{}@example.com", uuid::Uuid::now_v7().simple());
-    let password = "correct horse battery staple";
-    let response = client
-        .post(url("/v1/auth/register"))
-        .json(&json!({"email": email, "password": password, "name": "Tasks E2E"}))
-        .send_checked()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CREATED);
-    let response = client
-        .post(url("/v1/auth/login"))
-        .json(&json!({"email": email, "password": password}))
-        .send_checked()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_string()
-}
-
 /// The user's task totals, from a listing.
 async fn total(client: &Client, token: &str) -> u64 {
     let response = client
@@ -169,7 +147,7 @@ async fn total(client: &Client, token: &str) -> u64 {
 #[ignore = "needs the local stack: run scripts/test.sh"]
 async fn safe_creates_put_under_a_client_id_and_a_post_retried_with_its_idempotency_key() {
     let client = Client::new();
-    let token = signed_up(&client).await;
+    let token = signed_up(&client, "tasks").await;
 
     // PUT of a client-generated UUIDv7: created once, then 412 for create-only.
     let id = uuid::Uuid::now_v7().to_string();
