@@ -187,3 +187,57 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
         );
     }
 }
+
+/// The index names a `!Sub "${TasklineTable.Arn}/index/<name>"` resource grants.
+fn granted_indexes(statement: &Value) -> BTreeSet<String> {
+    let resources = match &statement["Resource"] {
+        Value::Sequence(list) => list.clone(),
+        single => vec![single.clone()],
+    };
+    resources
+        .iter()
+        .filter_map(|r| match r {
+            Value::Tagged(tagged) if tagged.tag == "Sub" => tagged.value.as_str(),
+            _ => None,
+        })
+        .filter_map(|arn| arn.strip_prefix("${TasklineTable.Arn}/index/"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_sort_indexes_the_store_reads_are_the_tables_and_the_tasks_function_may_query_them() {
+    let template = yaml("template.yaml");
+    let table = &template["Resources"]["TasklineTable"]["Properties"];
+    // Every index, whichever branch of an `!If` declares it (the upgrade parameter).
+    let declared: BTreeSet<String> = table["GlobalSecondaryIndexes"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|index| match index {
+            Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.get(1).cloned(),
+            other => Some(other.clone()),
+        })
+        .filter_map(|index| index["IndexName"].as_str().map(str::to_string))
+        .collect();
+    let read: BTreeSet<String> = [shared::store::DUE_INDEX, shared::store::PRIORITY_INDEX]
+        .map(str::to_string)
+        .into();
+    assert_eq!(declared, read, "indexes of the table");
+    let tasks = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("tasks"))
+        .unwrap();
+    let granted: BTreeSet<String> = tasks["Properties"]["Policies"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["Statement"].as_sequence())
+        .flatten()
+        .filter(|s| s["Action"].as_str() == Some("dynamodb:Query"))
+        .flat_map(granted_indexes)
+        .collect();
+    assert_eq!(granted, read, "indexes the tasks function may Query");
+}

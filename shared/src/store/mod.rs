@@ -57,8 +57,8 @@ pub use error::StoreError;
 pub use idempotency::KeyedCreate;
 pub use identities::ExternalLink;
 pub use keys::{
-    CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, IDEMPOTENCY_SK_PREFIX, IDENTITY_SK,
-    Key, PK, SK, TASK_SK_PREFIX, TTL, USER_SK, key,
+    CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, DUE_INDEX, IDEMPOTENCY_SK_PREFIX,
+    IDENTITY_SK, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, TTL, USER_SK, key,
 };
 pub use sessions::{FamilyStart, GraceIssue, RefreshState, Rotation};
 pub use tasks::{
