@@ -308,3 +308,39 @@ step('safe create: the next create action sends a new key', async () => {
   assert.ok(!keyed.includes(key), 'a key never used before');
   assert.equal(new Set(posts.map((r) => r.headers['idempotency-key'])).size, posts.length - 1, 'only the retry repeated a key');
 });
+
+step('safe create: when every retry is lost too, "Add task" again repeats the same create', async () => {
+  const title = 'Send parcel';
+  const keys = [];
+  const onRequest = (request) => {
+    if (request.method() === 'POST' && request.url() === `${API_URL}/v1/tasks`) keys.push(request.headers()['idempotency-key']);
+  };
+  page.on('request', onRequest);
+  const lost = [];
+  await page.route('**/v1/tasks', async (route) => {
+    if (route.request().method() !== 'POST') return route.continue();
+    lost.push((await route.fetch()).status()); // arrives, the answer is lost
+    await route.abort('failed');
+  });
+  const form = page.getByRole('form', { name: 'New task' });
+  try {
+    await form.getByLabel('Title').fill(title);
+    await form.getByRole('button', { name: 'Add task' }).click();
+    await until(async () => ((await form.getByRole('alert').textContent()) ?? '').includes('Cannot reach the server'), 'the lost create is reported');
+  } finally {
+    await page.unroute('**/v1/tasks');
+  }
+  assert.ok(lost.length > 1, 'the client retried');
+  assert.deepEqual(lost, lost.map(() => 201), 'the first created it, the retries got its answer again');
+  assert.equal(await form.getByLabel('Title').inputValue(), title, 'the form keeps the input');
+
+  await form.getByRole('button', { name: 'Add task' }).click();
+  await page.getByText(`Task "${title}" added.`).waitFor();
+  await taskRow(title).waitFor();
+  page.off('request', onRequest);
+  assert.equal(keys.length, lost.length + 1);
+  assert.equal(new Set(keys).size, 1, 'every attempt, also the one the user started, carried the first key');
+  assert.equal(await taskRow(title).count(), 1);
+  const r = await api('GET', `/v1/tasks?q=${encodeURIComponent(title)}`, { token });
+  assert.deepEqual(r.body.items.map((t) => t.title), [title], 'the API has exactly one');
+});
