@@ -207,6 +207,18 @@ describe('ApiClient requests', () => {
     expect(calls[3].path).toBe('/v1/tasks?category=none');
   });
 
+  it('sends sorts and due-date filters (an offset\'s + as %2B)', async () => {
+    const { api, calls } = fakeApi((call) =>
+      call.path === '/v1/auth/refresh' ? json(200, { access_token: 'T' }) : json(200, page),
+    );
+    await api.listTasks({ sort: 'due', order: 'asc', overdue: true, limit: 10 });
+    await api.listTasks({ due_before: '2026-12-31T17:00:00+01:00', due_after: '2026-01-01T00:00:00Z', overdue: false, sort: 'priority' });
+    expect(calls[1].path).toBe('/v1/tasks?overdue=true&sort=due&order=asc&limit=10');
+    expect(calls[2].path).toBe(
+      '/v1/tasks?due_before=2026-12-31T17%3A00%3A00%2B01%3A00&due_after=2026-01-01T00%3A00%3A00Z&overdue=false&sort=priority',
+    );
+  });
+
   it('sends category writes with If-Match to their routes', async () => {
     const category = { id: 'c1', name: 'Work', color: '#3B82F6', task_count: 0, created_at: 't', updated_at: 't', version: 2 };
     const { api, calls } = fakeApi((call) => {
@@ -291,5 +303,85 @@ describe('account calls', () => {
     expect((error as ApiError).status).toBe(403);
     expect(refreshes(calls)).toBe(0);
     expect(sessionsLost()).toBe(0);
+  });
+});
+
+describe('safe creates (Idempotency-Key)', () => {
+  const created = { id: 't1', title: 'Buy milk', version: 1 };
+  const input = { title: 'Buy milk', description: null, priority: 'high' as const, due_date: '2026-12-24T00:00:00Z', category_id: null };
+  const posts = (calls: Call[]) => calls.filter((c) => c.method === 'POST' && c.path === '/v1/tasks');
+
+  /** A signed-in client whose POST /v1/tasks answers with `answers` in turn (then 201). */
+  function creating(answers: (() => Response | Promise<Response>)[]) {
+    const fake = fakeApi((call) => {
+      if (call.path === '/v1/auth/refresh') return json(200, { access_token: 'T' });
+      return answers.shift()?.() ?? json(201, created);
+    });
+    fake.api.createRetryDelaysMs = [0, 0, 0];
+    return fake;
+  }
+
+  it('sends an Idempotency-Key with the create', async () => {
+    const { api, calls } = creating([]);
+    await expect(api.createTask(input)).resolves.toEqual(created);
+    const [post] = posts(calls);
+    expect(post.headers['Idempotency-Key']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(post.headers['Content-Type']).toBe('application/json');
+    expect(JSON.parse(post.body!)).toEqual(input);
+  });
+
+  it('a create that got no response, a 5xx or a 409 is retried with the same key and body bytes', async () => {
+    const { api, calls } = creating([
+      () => Promise.reject(new TypeError('Failed to fetch')),
+      () => json(503, { title: 'Service Unavailable', status: 503 }),
+      () => json(409, { title: 'Conflict', status: 409, detail: 'a request with this Idempotency-Key is still in flight; retry' }),
+    ]);
+    await expect(api.createTask(input)).resolves.toEqual(created);
+    const sent = posts(calls);
+    expect(sent).toHaveLength(4);
+    expect(new Set(sent.map((c) => c.headers['Idempotency-Key'])).size).toBe(1);
+    expect(new Set(sent.map((c) => c.body)).size).toBe(1);
+    expect(sent[0].body).toBe(JSON.stringify(input));
+  });
+
+  it('gives up after a bounded number of attempts with the last error', async () => {
+    const { api, calls } = creating(Array.from({ length: 10 }, () => () => Promise.reject(new TypeError('Failed to fetch'))));
+    const error = (await api.createTask(input).catch((e: unknown) => e)) as ApiError;
+    expect(error).toBeInstanceOf(ApiError);
+    expect(error.status).toBe(0);
+    expect(posts(calls)).toHaveLength(1 + api.createRetryDelaysMs.length);
+  });
+
+  it('an answer about the body (422, 400) is not retried', async () => {
+    const { api, calls } = creating([
+      () => json(422, { title: 'Unprocessable Content', status: 422, errors: [{ field: 'title', message: 'empty' }] }),
+    ]);
+    const error = (await api.createTask({ ...input, title: '' }).catch((e: unknown) => e)) as ApiError;
+    expect(error.status).toBe(422);
+    expect(posts(calls)).toHaveLength(1);
+  });
+
+  it('each create action gets a new key; passing a key repeats that action', async () => {
+    const { api, calls } = creating([]);
+    await api.createTask(input);
+    await api.createTask(input);
+    await api.createTask(input, 'my-key');
+    const keys = posts(calls).map((c) => c.headers['Idempotency-Key']);
+    expect(keys[0]).not.toBe(keys[1]);
+    expect(keys[2]).toBe('my-key');
+  });
+
+  it('a 401 on a create refreshes and resends the same key and body', async () => {
+    const { api, calls } = fakeApi((call) => {
+      if (call.path === '/v1/auth/login') return json(200, { access_token: 'A' });
+      if (call.path === '/v1/auth/refresh') return json(200, { access_token: 'B' });
+      return call.headers.Authorization === 'Bearer B' ? json(201, created) : unauthorized();
+    });
+    await api.login('a@example.com', 'password1');
+    await api.createTask(input);
+    const sent = posts(calls);
+    expect(sent.map((c) => c.headers.Authorization)).toEqual(['Bearer A', 'Bearer B']);
+    expect(sent[0].headers['Idempotency-Key']).toBe(sent[1].headers['Idempotency-Key']);
+    expect(sent[0].body).toBe(sent[1].body);
   });
 });

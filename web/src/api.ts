@@ -59,6 +59,10 @@ type Fetch = typeof fetch;
 
 interface RequestOptions {
   body?: unknown;
+  /** The body already serialised, sent byte for byte (a keyed create's retries must repeat it). */
+  json?: string;
+  /** Sent as `Idempotency-Key` (POST /v1/tasks). */
+  idempotencyKey?: string;
   /** The task (or category) version this write is based on; sent as `If-Match: "<version>"`. */
   ifMatch?: number;
   /** Send the access token, and on 401 refresh once and retry. */
@@ -76,6 +80,12 @@ export class ApiClient {
   private refreshing: Promise<boolean> | null = null;
   /** Called when a refresh fails: the session is over and the user must log in again. */
   onSessionLost: () => void = () => {};
+  /**
+   * Waits before each retry of a create whose outcome is unknown (so at most 1 + length
+   * attempts): short, since a lost response is usually a blip, and growing, so a struggling
+   * API is not hammered. Tests set it to zeros.
+   */
+  createRetryDelaysMs: readonly number[] = [300, 1000, 2500];
 
   /**
    * `baseUrl` is the API's origin (`https://api.example.com`), or `/` for the page's own origin
@@ -214,6 +224,10 @@ export class ApiClient {
     if (query.priority) params.set('priority', query.priority);
     if (query.q) params.set('q', query.q);
     if (query.category) params.set('category', query.category);
+    if (query.due_before) params.set('due_before', query.due_before);
+    if (query.due_after) params.set('due_after', query.due_after);
+    if (query.overdue !== undefined) params.set('overdue', String(query.overdue));
+    if (query.sort) params.set('sort', query.sort);
     if (query.order) params.set('order', query.order);
     if (query.limit !== undefined) params.set('limit', String(query.limit));
     if (query.cursor) params.set('cursor', query.cursor);
@@ -221,8 +235,25 @@ export class ApiClient {
     return this.request<TaskPage>('GET', `/v1/tasks${search ? `?${search}` : ''}`);
   }
 
-  createTask(input: TaskInput): Promise<Task> {
-    return this.request<Task>('POST', '/v1/tasks', { body: input });
+  /**
+   * POST /v1/tasks with an `Idempotency-Key`: one key per create action (pass the same `key`
+   * again only to repeat that action with the same input). A failure that leaves it unknown
+   * whether the task was created (no response, 5xx) or a 409 (the same key still in flight) is
+   * retried a few times with the same key and the same body bytes: the API then answers the
+   * first create again instead of making a second task (it fingerprints the raw body, so the
+   * body is serialised once, never per attempt).
+   */
+  async createTask(input: TaskInput, key: string = newIdempotencyKey()): Promise<Task> {
+    const options: RequestOptions = { json: JSON.stringify(input), idempotencyKey: key };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.request<Task>('POST', '/v1/tasks', options);
+      } catch (error) {
+        const delay = this.createRetryDelaysMs[attempt];
+        if (delay === undefined || !retriable(error)) throw error;
+        await sleep(delay);
+      }
+    }
   }
 
   /** JSON merge patch of `task`, only if it is still at `task.version` (else 412). */
@@ -318,15 +349,17 @@ export class ApiClient {
     options: RequestOptions,
     token: string | null,
   ): Promise<Response> {
+    const body = options.json ?? (options.body === undefined ? undefined : JSON.stringify(options.body));
     const headers: Record<string, string> = {};
-    if (options.body !== undefined) headers['Content-Type'] = 'application/json';
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
     if (token !== null) headers['Authorization'] = `Bearer ${token}`;
     if (options.ifMatch !== undefined) headers['If-Match'] = `"${options.ifMatch}"`;
+    if (options.idempotencyKey !== undefined) headers['Idempotency-Key'] = options.idempotencyKey;
     try {
       return await this.fetchImpl(`${this.baseUrl}${path}`, {
         method,
         headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        body,
         credentials: 'include',
         cache: 'no-store',
       });
@@ -339,6 +372,34 @@ export class ApiClient {
       });
     }
   }
+}
+
+/**
+ * A fresh `Idempotency-Key`: a random UUID. `crypto.randomUUID` exists only in secure contexts
+ * (https, localhost); elsewhere (a dev server on a LAN address) one is built from
+ * `getRandomValues`, which every browser has.
+ */
+export function newIdempotencyKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
+  bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * Whether a keyed create may be repeated: no response (status 0: the request may or may not have
+ * arrived), a server error, or 409 (its key still in flight; a 409 for the task quota just comes
+ * back again). Anything else is an answer about this body that a repeat would not change.
+ */
+function retriable(error: unknown): boolean {
+  if (!(error instanceof ApiError)) return false;
+  return error.status === 0 || error.status === 409 || error.status >= 500;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Reads a problem+json body; falls back to the status line for anything else. */

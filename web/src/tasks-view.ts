@@ -1,7 +1,7 @@
 // The signed-in screen: counts, filters, search, paging, create/edit/complete/delete, and the
 // categories (their panel, the category filter, a task's category).
 
-import { ApiError, PRIORITIES, type ApiClient, type Category, type Priority, type Task, type TaskInput, type TaskPage, type TaskQuery, type User } from './api';
+import { ApiError, PRIORITIES, newIdempotencyKey, type ApiClient, type Category, type Priority, type Task, type TaskInput, type TaskPage, type TaskQuery, type User } from './api';
 import { editForm, submit } from './auth-views';
 import { CategoriesPanel, swatch } from './categories-view';
 import { h } from './dom';
@@ -17,6 +17,19 @@ export interface TasksCallbacks {
 
 const PRIORITY_OPTIONS = PRIORITIES.map((p) => [p, capitalize(p)] as const);
 
+type Sort = NonNullable<TaskQuery['sort']>;
+type Order = NonNullable<TaskQuery['order']>;
+/** The list's orders, as `<sort>-<order>` values of one select (the first is the API's default). */
+const SORT_OPTIONS = [
+  ['created-desc', 'Newest first'],
+  ['created-asc', 'Oldest first'],
+  ['due-asc', 'Due date, soonest first'],
+  ['due-desc', 'Due date, latest first'],
+  ['priority-desc', 'Priority, high to low'],
+  ['priority-asc', 'Priority, low to high'],
+] as const satisfies readonly (readonly [`${Sort}-${Order}`, string])[];
+type SortChoice = (typeof SORT_OPTIONS)[number][0];
+
 export class TasksView {
   readonly element: HTMLElement;
   private user: User | null = null;
@@ -24,11 +37,20 @@ export class TasksView {
   private nextCursor: string | null = null;
   private counts: TaskPage['counts'] | null = null;
   private editingId: string | null = null;
-  private filters: { completed: '' | 'true' | 'false'; priority: '' | Priority; q: string; category: string } = {
+  private filters: {
+    completed: '' | 'true' | 'false';
+    priority: '' | Priority;
+    q: string;
+    category: string;
+    overdue: boolean;
+    sort: SortChoice;
+  } = {
     completed: '',
     priority: '',
     q: '',
     category: '',
+    overdue: false,
+    sort: 'created-desc',
   };
   private readonly categoriesPanel: CategoriesPanel;
   /** Category choosers kept in step with the categories: the filter's and the new task's. */
@@ -103,10 +125,26 @@ export class TasksView {
       formAlert(),
       h('button', { type: 'submit' }, 'Add task'),
     );
+    // The key of a create whose outcome is unknown (the client's own retries ran out): sending
+    // the same input again repeats that create, so the API answers it instead of adding a
+    // second task. Any other input is a new create with a new key.
+    let unsettled: { body: string; key: string } | null = null;
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       void submit(form, async () => {
-        const task = await this.api.createTask(readTaskForm(form));
+        const input = readTaskForm(form);
+        const body = JSON.stringify(input);
+        const key = unsettled?.body === body ? unsettled.key : newIdempotencyKey();
+        unsettled = { body, key };
+        let task: Task;
+        try {
+          task = await this.api.createTask(input, key);
+          unsettled = null;
+        } catch (error) {
+          // Answered (4xx): the key was not taken, but a new try of other input needs a new one.
+          if (error instanceof ApiError && error.status >= 400 && error.status < 500 && error.status !== 409) unsettled = null;
+          throw error;
+        }
         form.reset();
         this.announce(`Task "${task.title}" added.`);
         await this.reload(this.items.length + 1);
@@ -125,7 +163,9 @@ export class TasksView {
       field({ name: 'completed', label: 'Status', options: [['', 'All'], ['false', 'Open'], ['true', 'Completed']] }),
       field({ name: 'priority', label: 'Priority', options: [['', 'Any'], ...PRIORITY_OPTIONS] }),
       field({ name: 'category', label: 'Category', options: [['', 'Any']] }),
+      field({ name: 'overdue', label: 'Overdue only', type: 'checkbox' }),
       field({ name: 'q', label: 'Search titles', type: 'search' }),
+      field({ name: 'sort', label: 'Sort by', options: SORT_OPTIONS }),
       h('button', { type: 'submit' }, 'Search'),
     );
     const apply = () => {
@@ -134,7 +174,10 @@ export class TasksView {
         priority: control(filters, 'priority').value as '' | Priority,
         q: control(filters, 'q').value.trim(),
         category: control(filters, 'category').value,
+        overdue: (control(filters, 'overdue') as HTMLInputElement).checked,
+        sort: control(filters, 'sort').value as SortChoice,
       };
+      // From the first page: a cursor is bound to its listing's filters and sort.
       void this.reload(PAGE_SIZE);
     };
     filters.addEventListener('submit', (event) => {
@@ -144,6 +187,8 @@ export class TasksView {
     control(filters, 'completed').addEventListener('change', apply);
     control(filters, 'priority').addEventListener('change', apply);
     control(filters, 'category').addEventListener('change', apply);
+    control(filters, 'overdue').addEventListener('change', apply);
+    control(filters, 'sort').addEventListener('change', apply);
     return h(
       'section',
       { 'aria-labelledby': 'list-heading' },
@@ -158,12 +203,18 @@ export class TasksView {
     );
   }
 
+  /** The listing's query; "Load more" sends the same with the cursor (cursors are bound to it). */
   private query(cursor: string | null, limit: number): TaskQuery {
+    const [sort, order] = this.filters.sort.split('-') as [Sort, Order];
     return {
       completed: this.filters.completed === '' ? undefined : this.filters.completed === 'true',
       priority: this.filters.priority || undefined,
       q: this.filters.q || undefined,
       category: this.filters.category || undefined,
+      overdue: this.filters.overdue || undefined,
+      // The default order is left out, so the plain listing stays the plain URL.
+      sort: this.filters.sort === 'created-desc' ? undefined : sort,
+      order: this.filters.sort === 'created-desc' ? undefined : order,
       limit,
       cursor: cursor ?? undefined,
     };
@@ -223,16 +274,22 @@ export class TasksView {
       this.countsLine.textContent = `${total} ${total === 1 ? 'task' : 'tasks'}, ${completed} completed, ${total - completed} open`;
     }
     const filtered =
-      this.filters.completed !== '' || this.filters.priority !== '' || this.filters.q !== '' || this.filters.category !== '';
+      this.filters.completed !== '' ||
+      this.filters.priority !== '' ||
+      this.filters.q !== '' ||
+      this.filters.category !== '' ||
+      this.filters.overdue;
     this.empty.textContent = filtered ? 'No tasks match these filters.' : 'No tasks yet: add one above.';
     this.empty.hidden = this.items.length > 0;
     this.more.hidden = this.nextCursor === null;
+    const now = Date.now();
     this.list.replaceChildren(
-      ...this.items.map((task) => (task.id === this.editingId ? this.editor(task) : this.row(task))),
+      ...this.items.map((task) => (task.id === this.editingId ? this.editor(task) : this.row(task, now))),
     );
   }
 
-  private row(task: Task): HTMLElement {
+  private row(task: Task, now: number): HTMLElement {
+    const overdue = isOverdue(task, now);
     const itemAlert = h('div', { class: 'form-error', role: 'alert' });
     const checkbox = h('input', {
       type: 'checkbox',
@@ -247,7 +304,7 @@ export class TasksView {
     });
     return h(
       'li',
-      { class: task.completed ? 'task done' : 'task', 'data-task-id': task.id },
+      { class: task.completed ? 'task done' : overdue ? 'task overdue' : 'task', 'data-task-id': task.id },
       checkbox,
       h(
         'div',
@@ -255,7 +312,9 @@ export class TasksView {
         h('span', { class: 'title' }, task.title),
         ' ',
         h('span', { class: `priority priority-${task.priority}` }, `${capitalize(task.priority)} priority`),
-        task.due_date && h('span', { class: 'due' }, ` · due ${task.due_date.slice(0, 10)}`),
+        task.due_date && h('span', { class: 'due' }, ' · due ', h('time', { datetime: task.due_date }, formatDue(task.due_date))),
+        // Said in words, not only by colour, so screen readers and colour-blind users get it.
+        overdue && h('span', { class: 'overdue-badge' }, 'Overdue'),
         this.categoryBadge(task.category_id),
         task.description && h('p', { class: 'description' }, task.description),
         itemAlert,
@@ -402,6 +461,22 @@ function taskFields(
     field({ name: 'due_date', label: 'Due date', type: 'date', value: task.due_date?.slice(0, 10) ?? '' }),
     field({ name: 'category_id', label: 'Category', value: task.category_id ?? '', options: categoryOptions }),
   ];
+}
+
+/**
+ * Overdue as the API's `overdue=true` means it: due before now and not completed. A due date
+ * picked in the form is midnight UTC of that day, so such a task is overdue from the start of
+ * its day (UTC), as the filter lists it.
+ */
+function isOverdue(task: Task, now: number): boolean {
+  return !task.completed && task.due_date !== null && Date.parse(task.due_date) < now;
+}
+
+/** The day of a due date (UTC, as the form stores it), with the time when it is not midnight. */
+function formatDue(due: string): string {
+  const iso = new Date(due).toISOString();
+  const [day, time] = [iso.slice(0, 10), iso.slice(11, 16)];
+  return time === '00:00' ? day : `${day} ${time} UTC`;
 }
 
 /** Replaces the options of a select, keeping its choice if that is still among them. */
