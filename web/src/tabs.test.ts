@@ -44,12 +44,14 @@ afterEach(() => {
 function browser(count: number, locks: Locks | null = browserLocks()) {
   const name = `test-${Math.random()}`;
   const clock = { now: 1_000_000 };
-  const tabs = Array.from({ length: count }, () => {
+  /** A tab of this browser, opened now. */
+  const open = () => {
     const tab = new TabCoordinator(locks, new BroadcastChannel(name), () => clock.now);
     opened.push(tab);
     return tab;
-  });
-  return { tabs, clock };
+  };
+  const tabs = Array.from({ length: count }, open);
+  return { tabs, clock, open };
 }
 
 /** A refresh endpoint: counts calls, issues token-1, token-2, ... after `delayMs`. */
@@ -82,6 +84,18 @@ describe('tabs refreshing at once', () => {
     await new Promise((resolve) => setTimeout(resolve, 10)); // the announcement is delivered
     clock.now += 2_000;
     expect(await tabs[1].refresh(api.refresh)).toBe('token-1');
+    expect(api.calls()).toBe(1);
+  });
+
+  it('a tab whose script started after the announcement asks for the token instead of refreshing', async () => {
+    const { tabs, clock, open } = browser(1);
+    const api = server();
+    expect(await tabs[0].refresh(api.refresh)).toBe('token-1');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    // Opened after tab 1 refreshed and announced: it never heard the announcement.
+    const late = open();
+    clock.now += 3_000;
+    expect(await late.refresh(api.refresh)).toBe('token-1');
     expect(api.calls()).toBe(1);
   });
 

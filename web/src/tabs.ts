@@ -3,12 +3,20 @@
 // short reuse grace) see a replay and end the session. So a refresh runs under a Web Lock held
 // by one tab at a time, and the tab that refreshed announces the new access token on a
 // BroadcastChannel; a tab that was waiting for the lock takes that token instead of spending
-// the cookie again. The token is only passed between tabs' memory (same origin), never stored.
+// the cookie again; a tab whose script started after that announcement asks the others for a
+// fresh token before refreshing. The token is only passed between tabs' memory (same origin),
+// never stored.
 
 /** A token another tab obtained at most this long ago is taken instead of refreshing. */
 export const SHARED_TOKEN_MAX_AGE_MS = 10_000;
 /** How long a tab that waited for the lock gives the holder's announcement to arrive. */
 export const ANNOUNCEMENT_WAIT_MS = 200;
+/**
+ * How long a tab about to refresh waits for another tab's answer to "has anyone a fresh token?".
+ * A tab whose script started after another tab refreshed (and announced) missed that
+ * announcement: asking lets it take that token instead of spending the cookie once more.
+ */
+export const ASK_WAIT_MS = 100;
 
 const LOCK_NAME = 'taskline-refresh';
 const CHANNEL_NAME = 'taskline-session';
@@ -26,7 +34,7 @@ export interface Channel {
   close(): void;
 }
 
-type Message = { type: 'token'; token: string } | { type: 'signed-out' };
+type Message = { type: 'token'; token: string } | { type: 'signed-out' } | { type: 'ask' };
 
 /** Performs one refresh: the new access token, or null when there is no session. */
 export type Refresh = () => Promise<string | null>;
@@ -78,6 +86,12 @@ export class TabCoordinator {
   private async underLock(refresh: Refresh, replacing: string | null, waited: boolean): Promise<string | null> {
     // Another tab held the lock: it was refreshing, and its announcement may still be on the way.
     if (waited && !this.fresh(replacing)) await this.announcement(ANNOUNCEMENT_WAIT_MS);
+    // Uncontended: a tab that refreshed before this one listened may still hold a fresh token.
+    if (!waited && !this.fresh(replacing) && this.channel) {
+      const answered = this.announcement(ASK_WAIT_MS);
+      this.post({ type: 'ask' });
+      await answered;
+    }
     const token = this.fresh(replacing);
     if (token !== null) return token;
     return this.refreshAndAnnounce(refresh);
@@ -105,6 +119,10 @@ export class TabCoordinator {
       this.shared = { token: message.token, receivedAt: this.now() };
     } else if (message?.type === 'signed-out') {
       this.shared = null;
+    } else if (message?.type === 'ask') {
+      const token = this.fresh(null);
+      if (token !== null) this.post({ type: 'token', token });
+      return;
     }
     this.arrived?.();
   }
