@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 use super::items::{CategoryItem, CategoryNameItem};
 use super::keys::{
     CATEGORY_SK_PREFIX, Key, PK, SK, TASK_SK_PREFIX, attr, category_key, category_name_sk,
-    counts_key, key, n, s, user_pk,
+    counts_key, key, n, prefix_end, s, user_pk,
 };
 use super::users::{USER_ACTIVE, user_condition_names, user_exists_check};
 use super::writes::{Conditional, conditional, written};
@@ -283,11 +283,12 @@ impl Store {
             .client()
             .query()
             .table_name(self.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
             .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":prefix", s(CATEGORY_SK_PREFIX))
+            .expression_attribute_values(":lo", s(CATEGORY_SK_PREFIX))
+            .expression_attribute_values(":hi", s(prefix_end(CATEGORY_SK_PREFIX)))
             .consistent_read(true)
             .into_paginator()
             .send();

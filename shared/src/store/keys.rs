@@ -162,6 +162,16 @@ pub fn priority_key(id: TaskId, priority: Priority) -> String {
     format!("{rank}#{id}")
 }
 
+/// The last sort key beginning with `prefix`, for a key condition `sk BETWEEN prefix AND
+/// prefix_end(prefix)` that reads the same items as `begins_with(sk, prefix)`: for the keys
+/// whose rest is ASCII (ids, the index keys), which every key family queried this way has.
+/// Why not `begins_with`: DynamoDB Local evaluates it by reading the whole partition (a
+/// `CATEGORY#` query of a 10,000-task partition took 12 ms instead of 4), while both read just
+/// the range in DynamoDB; the tests and benchmarks run on DynamoDB Local.
+pub fn prefix_end(prefix: &str) -> String {
+    format!("{prefix}\u{10FFFF}")
+}
+
 /// The task id a task item's sort key names.
 pub fn task_id_of_sk(sk: &str) -> Option<TaskId> {
     sk.strip_prefix(TASK_SK_PREFIX).and_then(TaskId::parse)

@@ -24,7 +24,7 @@ use super::idempotency::KeyedCreate;
 use super::items::{CountsItem, TaskItem, TaskRemains};
 use super::keys::{
     DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
-    counts_key, n, s, sk_of, task_id_of_sk, task_key, task_sk, text, user_pk,
+    counts_key, n, prefix_end, s, sk_of, task_id_of_sk, task_key, task_sk, text, user_pk,
 };
 use super::users::{session_alive_check, user_exists_check};
 use super::writes::{Conditional, conditional};
@@ -620,9 +620,10 @@ impl Store {
         request = match &segment.range {
             KeyRange::Any => request.key_condition_expression("#pk = :pk"),
             KeyRange::Prefix(prefix) => request
-                .key_condition_expression("#pk = :pk AND begins_with(#key, :prefix)")
+                .key_condition_expression("#pk = :pk AND #key BETWEEN :lo AND :hi")
                 .expression_attribute_names("#key", key_attr)
-                .expression_attribute_values(":prefix", s(prefix.clone())),
+                .expression_attribute_values(":lo", s(prefix.clone()))
+                .expression_attribute_values(":hi", s(prefix_end(prefix))),
             KeyRange::Between(lo, hi) => request
                 .key_condition_expression("#pk = :pk AND #key BETWEEN :lo AND :hi")
                 .expression_attribute_names("#key", key_attr)
