@@ -1,6 +1,7 @@
 // Two tabs of one browser restored together (issue 10 §4): both need a refresh at once. They
 // coordinate (Web Locks + BroadcastChannel, src/tabs.ts): the refresh cookie is spent once,
-// both end signed in and working, and the session survives (a later reload refreshes again).
+// both end signed in and working, a tab opened later takes their token too, and the session
+// survives (a later reload of a tab alone refreshes again).
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -55,6 +56,14 @@ test('two tabs restored together refresh once and both stay signed in', async ()
   await screenshot(tabs[1], 'second-tab-signed-in');
   assert.equal(refreshes().length, 1, 'the tabs spent the refresh cookie once between them');
 
+  // A tab opened after the others refreshed missed their announcement: it asks them for the
+  // token instead of spending the cookie again.
+  const late = await browser.context.newPage();
+  await late.goto(WEB_URL);
+  await yourTasks(late).waitFor();
+  assert.equal(refreshes().length, 1, 'a tab opened later took the token of the others');
+  await late.close();
+
   // Both tabs work: each writes a task with its access token.
   for (const [i, tab] of tabs.entries()) {
     const form = tab.getByRole('form', { name: 'New task' });
@@ -64,7 +73,9 @@ test('two tabs restored together refresh once and both stay signed in', async ()
     assert.equal((await created).status(), 201, `tab ${i + 1} creates a task`);
   }
 
-  // The session is intact: a reload (no token in memory any more) refreshes again, successfully.
+  // The session is intact: alone (no other tab to hand it a token), a reload (no token in
+  // memory any more) refreshes again, successfully.
+  await tabs[1].close();
   const refreshed = tabs[0].waitForResponse((r) => r.url() === `${API_URL}/v1/auth/refresh`);
   await tabs[0].reload();
   assert.equal((await refreshed).status(), 200, 'the refresh cookie still works');
