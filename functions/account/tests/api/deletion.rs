@@ -39,6 +39,28 @@ async fn an_account_of_5000_tasks_and_several_sessions_is_deleted_completely() {
     )
     .await
     .unwrap();
+    // And a task created with an Idempotency-Key: its record lives in the partition too.
+    let keyed = shared::tasks::Task::new(tasks(1, 0, |_| "keyed".into())[0].fields.clone());
+    let record = shared::store::KeyedCreate {
+        fingerprint: shared::domain::Fingerprint::of(b"{\"title\":\"keyed\"}"),
+        task_id: keyed.id,
+        response: "{}".into(),
+    };
+    let key = shared::domain::IdempotencyKey::parse("retry-me").unwrap();
+    let now = shared::auth::unix_now();
+    let created = t
+        .app
+        .store
+        .create_task_once(user_id(&id), None, &keyed, 10_000, (&key, &record, now))
+        .await
+        .unwrap();
+    assert_eq!(created, CreateOutcome::Created);
+    assert!(
+        sort_keys(&t, &id)
+            .await
+            .iter()
+            .any(|sk| sk.starts_with(shared::store::IDEMPOTENCY_SK_PREFIX))
+    );
     assert!(t.partition(&id).await.len() > 5000);
 
     // A budget no slow test machine runs out of: this test is about completeness.
