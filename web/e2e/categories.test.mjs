@@ -3,8 +3,8 @@
 // without a category, and the API agrees at every step.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { WEB_URL, api, launchBrowser, login, register, screenshot, uniqueEmail, until } from './harness.mjs';
+import { after, before } from 'node:test';
+import { WEB_URL, api, launchBrowser, login, register, screenshot, storySteps, uniqueEmail, until } from './harness.mjs';
 
 const email = uniqueEmail('categories');
 const password = 'correct horse battery staple';
@@ -12,20 +12,8 @@ const password = 'correct horse battery staple';
 let browser;
 let page;
 let token;
-let failed = false;
 
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) return t.skip('an earlier step failed');
-    try {
-      await fn(t);
-    } catch (error) {
-      failed = true;
-      await screenshot(page, `FAILED-categories-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
-      throw error;
-    }
-  });
-}
+const step = storySteps('categories-', () => page);
 
 before(async () => {
   await register(email, password, 'Category Tester');

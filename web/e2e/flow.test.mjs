@@ -6,7 +6,7 @@
 // skipped (they would only fail for the same reason).
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before } from 'node:test';
 import {
   API_URL,
   WEB_URL,
@@ -16,6 +16,7 @@ import {
   register,
   screenshot,
   serveForeignOrigin,
+  storySteps,
   uniqueEmail,
   until,
 } from './harness.mjs';
@@ -28,20 +29,7 @@ let browser;
 let page;
 /** Every request the SPA sent to the API, in order. */
 const sent = [];
-let failed = false;
-
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) return t.skip('an earlier step failed');
-    try {
-      await fn(t);
-    } catch (error) {
-      failed = true;
-      await screenshot(page, `FAILED-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
-      throw error;
-    }
-  });
-}
+const step = storySteps('', () => page);
 
 before(async () => {
   browser = await launchBrowser();

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { test } from 'node:test';
 import { chromium } from 'playwright-core';
 
 function required(name) {
@@ -126,4 +127,26 @@ export async function serveForeignOrigin() {
 
 export function uniqueEmail(tag) {
   return `e2e-${tag}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}@example.com`;
+}
+
+/**
+ * The `step(name, fn)` of a file whose tests are the steps of one story, run in order: after a
+ * failed step the later ones are skipped (they would fail for the same reason), and the page
+ * the story was on is saved as `FAILED-<prefix><step>.png`. `currentPage` is asked at the
+ * failure, since the page is opened in `before`.
+ */
+export function storySteps(prefix, currentPage) {
+  let failed = false;
+  return function step(name, fn) {
+    test(name, async (t) => {
+      if (failed) return t.skip('an earlier step failed');
+      try {
+        await fn(t);
+      } catch (error) {
+        failed = true;
+        await screenshot(currentPage(), `FAILED-${prefix}${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
+        throw error;
+      }
+    });
+  };
 }

@@ -5,8 +5,8 @@
 // the same Idempotency-Key and makes exactly one task.
 
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
-import { API_URL, WEB_URL, api, launchBrowser, login, register, screenshot, uniqueEmail, until } from './harness.mjs';
+import { after, before } from 'node:test';
+import { API_URL, WEB_URL, api, launchBrowser, login, register, screenshot, storySteps, uniqueEmail, until } from './harness.mjs';
 
 const email = uniqueEmail('sorting');
 const password = 'correct horse battery staple';
@@ -15,22 +15,10 @@ const PAGE_SIZE = 10; // the SPA's page (src/tasks-view.ts)
 let browser;
 let page;
 let token;
-let failed = false;
 /** The requests the page sent to the API: method, path (with query) and headers. */
 const sent = [];
 
-function step(name, fn) {
-  test(name, async (t) => {
-    if (failed) return t.skip('an earlier step failed');
-    try {
-      await fn(t);
-    } catch (error) {
-      failed = true;
-      await screenshot(page, `FAILED-sorting-${name.replace(/\W+/g, '-').slice(0, 40)}`).catch(() => {});
-      throw error;
-    }
-  });
-}
+const step = storySteps('sorting-', () => page);
 
 before(async () => {
   await register(email, password, 'Sort Tester');
