@@ -12,7 +12,7 @@
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::items::IdempotencyItem;
-use super::keys::{IDEMPOTENCY_SK_PREFIX, SK, TTL, idempotency_key, n, user_pk};
+use super::keys::{SK, TTL, idempotency_key, idempotency_sk, n, user_pk};
 use super::tasks::CreateOutcome;
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
@@ -43,7 +43,7 @@ impl Store {
     ) -> Result<Conditional<CreateOutcome>, StoreError> {
         let item = IdempotencyItem {
             user_id: user_pk(user),
-            sk: format!("{IDEMPOTENCY_SK_PREFIX}{}", key.digest()),
+            sk: idempotency_sk(&key.digest()),
             fingerprint: create.fingerprint.as_str().to_string(),
             task_id: create.task_id.to_string(),
             response: create.response.clone(),

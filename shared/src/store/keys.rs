@@ -177,9 +177,14 @@ pub fn task_id_of_sk(sk: &str) -> Option<TaskId> {
     sk.strip_prefix(TASK_SK_PREFIX).and_then(TaskId::parse)
 }
 
-/// The key of the record of idempotency key `digest` (see [`crate::domain::IdempotencyKey`]).
+/// Sort key of the record of idempotency key `digest` (see [`crate::domain::IdempotencyKey`]).
+pub fn idempotency_sk(digest: &str) -> String {
+    format!("{IDEMPOTENCY_SK_PREFIX}{digest}")
+}
+
+/// The key of the record of idempotency key `digest`.
 pub fn idempotency_key(user: UserId, digest: &str) -> Key {
-    key(user_pk(user), format!("{IDEMPOTENCY_SK_PREFIX}{digest}"))
+    key(user_pk(user), idempotency_sk(digest))
 }
 
 pub fn category_sk(id: CategoryId) -> String {

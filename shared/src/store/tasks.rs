@@ -619,11 +619,6 @@ impl Store {
         let key_attr = segment.index.map_or(SK, |index| index.key);
         request = match &segment.range {
             KeyRange::Any => request.key_condition_expression("#pk = :pk"),
-            KeyRange::Prefix(prefix) => request
-                .key_condition_expression("#pk = :pk AND #key BETWEEN :lo AND :hi")
-                .expression_attribute_names("#key", key_attr)
-                .expression_attribute_values(":lo", s(prefix.clone()))
-                .expression_attribute_values(":hi", s(prefix_end(prefix))),
             KeyRange::Between(lo, hi) => request
                 .key_condition_expression("#pk = :pk AND #key BETWEEN :lo AND :hi")
                 .expression_attribute_names("#key", key_attr)
@@ -693,16 +688,20 @@ const PRIORITY: Index = Index {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum KeyRange {
     Any,
-    Prefix(String),
     /// Inclusive bounds.
     Between(String, String),
 }
 
 impl KeyRange {
+    /// The keys beginning with `prefix`, as a range (see [`prefix_end`]: a `BETWEEN`, not a
+    /// `begins_with`).
+    fn prefix(prefix: &str) -> Self {
+        Self::Between(prefix.to_string(), prefix_end(prefix))
+    }
+
     fn contains(&self, key: &str) -> bool {
         match self {
             Self::Any => true,
-            Self::Prefix(prefix) => key.starts_with(prefix.as_str()),
             Self::Between(lo, hi) => (lo.as_str()..=hi.as_str()).contains(&key),
         }
     }
@@ -745,17 +744,17 @@ fn segments(filters: &ListFilters, as_of: Timestamp) -> Vec<Segment> {
     match filters.sort {
         Sort::Created => vec![Segment {
             index: None,
-            range: KeyRange::Prefix(TASK_SK_PREFIX.into()),
+            range: KeyRange::prefix(TASK_SK_PREFIX),
         }],
         Sort::Priority => vec![Segment {
             index: Some(PRIORITY),
             range: KeyRange::Any,
         }],
         Sort::Due => {
-            let before = match (filters.due_before, filters.overdue) {
-                (Some(before), Some(true)) => Some(before.min(as_of)),
-                (before, Some(true)) => before.or(Some(as_of)),
-                (before, _) => before,
+            // Overdue tasks are due before the listing's time.
+            let before = match filters.overdue {
+                Some(true) => Some(filters.due_before.map_or(as_of, |b| b.min(as_of))),
+                _ => filters.due_before,
             };
             let dated = |t: Option<Timestamp>, open: &str| {
                 t.map_or_else(
@@ -774,7 +773,7 @@ fn segments(filters: &ListFilters, as_of: Timestamp) -> Vec<Segment> {
             if !needs_due_date {
                 segments.push(Segment {
                     index: Some(DUE),
-                    range: KeyRange::Prefix(DUE_KEY_UNDATED.into()),
+                    range: KeyRange::prefix(DUE_KEY_UNDATED),
                 });
             }
             segments
@@ -1029,7 +1028,7 @@ mod tests {
         };
         let undated = Segment {
             index: Some(DUE),
-            range: KeyRange::Prefix("N#".into()),
+            range: KeyRange::prefix("N#"),
         };
         let dated = |lo: &str, hi: &str| Segment {
             index: Some(DUE),
@@ -1099,7 +1098,7 @@ mod tests {
             segments(&ListFilters::default(), now),
             [Segment {
                 index: None,
-                range: KeyRange::Prefix("TASK#".into())
+                range: KeyRange::prefix("TASK#")
             }]
         );
         let by_priority = ListFilters {
