@@ -54,7 +54,7 @@ fn list<'a>(value: &'a Value, key: &str) -> impl Iterator<Item = &'a Value> {
 /// An element as a stack deployed with the parameters' defaults has it: an `!If` element
 /// is its first branch (every condition on the table holds with the defaults) and
 /// `!Ref AWS::NoValue` none.
-fn with_defaults(value: &Value) -> Option<&Value> {
+pub fn with_defaults(value: &Value) -> Option<&Value> {
     match value {
         Value::Tagged(tagged) if tagged.tag == "If" => {
             tagged.value.as_sequence()?.get(1).and_then(with_defaults)

@@ -209,15 +209,12 @@ fn granted_indexes(statement: &Value) -> BTreeSet<String> {
 fn the_sort_indexes_the_store_reads_are_the_tables_and_the_tasks_function_may_query_them() {
     let template = yaml("template.yaml");
     let table = &template["Resources"]["TasklineTable"]["Properties"];
-    // Every index, whichever branch of an `!If` declares it (the upgrade parameter).
+    // Every index of a stack deployed with the defaults (the upgrade parameter's `!If` too).
     let declared: BTreeSet<String> = table["GlobalSecondaryIndexes"]
         .as_sequence()
         .unwrap()
         .iter()
-        .filter_map(|index| match index {
-            Value::Tagged(tagged) if tagged.tag == "If" => tagged.value.get(1).cloned(),
-            other => Some(other.clone()),
-        })
+        .filter_map(devtools::tables::with_defaults)
         .filter_map(|index| index["IndexName"].as_str().map(str::to_string))
         .collect();
     let read: BTreeSet<String> = [shared::store::DUE_INDEX, shared::store::PRIORITY_INDEX]
