@@ -14,7 +14,7 @@ use shared::categories::CategoryId;
 use shared::store::task_item;
 use shared::tasks::{Priority, Task, TaskFields, TaskTitle};
 
-use crate::common::{create, list, send, task_path, walk};
+use crate::common::{create, field_errors, list, send, task_path, walk};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -54,15 +54,6 @@ async fn task_count(t: &TestApp, token: &str, id: &str) -> u64 {
 
 fn id_of(value: &Value) -> String {
     value["id"].as_str().unwrap().to_string()
-}
-
-fn field_errors(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().unwrap().to_string())
-        .collect()
 }
 
 fn sk(item: &Item) -> &str {

@@ -87,7 +87,7 @@ pub async fn stored_task_keys(t: &TestApp, user: &str) -> Vec<String> {
 }
 
 /// The field names of a 422 problem's `errors`, in order.
-pub fn error_fields(problem: &Value) -> Vec<String> {
+pub fn field_errors(problem: &Value) -> Vec<String> {
     problem["errors"]
         .as_array()
         .expect("errors")

@@ -3,7 +3,7 @@
 //! items that no longer parse (written directly to DynamoDB Local, as an older version or a
 //! hand-made seed would have left them).
 
-use crate::common::{counts, create, list, send, task_path, walk};
+use crate::common::{counts, create, field_errors, list, send, task_path, walk};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
@@ -11,15 +11,6 @@ use serde_json::{Value, json};
 /// The two times of the issue: one past 9999-12-31 in UTC (panicked), one before 0000-01-01
 /// in UTC (stored as year -1, then unreadable).
 const UNSTORABLE_DUE_DATES: [&str; 2] = ["9999-12-31T23:59:59-23:59", "0000-01-01T00:00:00+00:01"];
-
-fn field_errors(problem: &Value) -> Vec<&str> {
-    problem["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect()
-}
 
 #[tokio::test]
 async fn due_dates_the_store_cannot_hold_are_422_on_post_put_and_patch() {

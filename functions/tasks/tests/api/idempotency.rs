@@ -4,7 +4,7 @@
 //! key make one task; keys are per user; an expired key is free again; a malformed key is 400;
 //! a refused create does not take its key.
 
-use crate::common::{counts, error_fields, send, stored_task_keys, task_path};
+use crate::common::{counts, field_errors, send, stored_task_keys, task_path};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest, call};
 use serde_json::json;
@@ -87,7 +87,7 @@ async fn the_same_key_with_another_body_is_422_and_creates_nothing() {
     // Other bytes are another request, even for the same fields (raw-body fingerprint).
     for body in [r#"{"title": "two"}"#, r#"{"title":"one"}"#] {
         let problem = send(&t, keyed(&token, KEY, body)).await.problem(422);
-        assert_eq!(error_fields(&problem), ["Idempotency-Key"], "{body}");
+        assert_eq!(field_errors(&problem), ["Idempotency-Key"], "{body}");
     }
     assert_eq!(counts(&t, &token).await, (1, 0));
     assert_eq!(stored_task_keys(&t, &user.to_string()).await.len(), 1);

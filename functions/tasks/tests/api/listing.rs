@@ -251,6 +251,12 @@ async fn malformed_queries_are_400() {
         "cursor=",
         "limit=5&limit=6",
         "sort=title",
+        "overdue=1",
+        "due_before=next-week",
+        "due_after=2026-12-01",
+        // An unencoded `+` of an offset arrives as a space.
+        "due_before=2026-12-01T00:00:00+01:00",
+        "due_after=10000-01-01T00:00:00Z",
     ] {
         let problem = send(
             &t,

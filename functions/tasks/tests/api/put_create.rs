@@ -5,7 +5,7 @@
 //! racing PUT-creates of one id make exactly one task.
 
 use crate::common::{
-    client_id, counts, create, error_fields, send, stored_task_keys, task_path, v7_id_in,
+    client_id, counts, create, field_errors, send, stored_task_keys, task_path, v7_id_in,
 };
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::{Value, json};
@@ -135,7 +135,7 @@ async fn ids_that_are_not_uuidv7_or_lie_more_than_a_day_ahead_are_422_naming_id(
         let problem = send(&t, put(&id, &token, json!({"title": "x"})))
             .await
             .problem(422);
-        assert_eq!(error_fields(&problem), ["id"], "{id}");
+        assert_eq!(field_errors(&problem), ["id"], "{id}");
     }
     // The id's error comes with the body's.
     let problem = send(
@@ -144,7 +144,7 @@ async fn ids_that_are_not_uuidv7_or_lie_more_than_a_day_ahead_are_422_naming_id(
     )
     .await
     .problem(422);
-    assert_eq!(error_fields(&problem), ["id", "version", "title"]);
+    assert_eq!(field_errors(&problem), ["id", "version", "title"]);
     assert_eq!(counts(&t, &token).await, (0, 0));
 
     // An hour ahead (a client's fast clock) is fine.
@@ -206,7 +206,7 @@ async fn a_put_create_obeys_the_quota_and_the_category_rules_of_a_post() {
     )
     .await
     .problem(422);
-    assert_eq!(error_fields(&problem), ["category_id"]);
+    assert_eq!(field_errors(&problem), ["category_id"]);
     assert_eq!(counts(&t, &token).await, (0, 0));
 
     let response = send(
