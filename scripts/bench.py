@@ -37,6 +37,8 @@ import time
 import uuid
 import zipfile
 import io
+import contextlib
+import signal
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ORIGIN = "http://localhost:5173"
@@ -476,8 +478,33 @@ class Bench:
         self.jwt_arn, self.cursor_arn = jwt["ARN"], cursor["ARN"]
         self.extra_env = {}
 
+    @contextlib.contextmanager
+    def profiled(self, op, fn):
+        """With --perf-dir: `perf record` (cpu-clock samples, user and kernel) of `fn`'s process
+        while `op` runs, into <perf-dir>/<op>.data. For a build with symbols (the `profiling`
+        profile); the figures of a profiled run are not the benchmark's."""
+        if not self.args.perf_dir:
+            yield
+            return
+        os.makedirs(self.args.perf_dir, exist_ok=True)
+        perf = subprocess.Popen(
+            ["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-p", str(fn.proc.pid),
+             "-o", os.path.join(self.args.perf_dir, f"{op}.data")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)  # perf attaches before the first invoke
+        try:
+            yield
+        finally:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
+
     def measure(self, op, fn, events, check):
-        """Runs `events` through `fn` (already warm), recording per-invoke figures."""
+        """Runs `events` through `fn` (already warm), recording per-invoke figures (profiled
+        with --perf-dir)."""
+        with self.profiled(op, fn):
+            self._measure(op, fn, events, check)
+
+    def _measure(self, op, fn, events, check):
         wall, calls, trips, rru, wru = [], [], [], [], []
         ticks0, ns0 = fn.cpu_ticks(), fn.cpu_ns()
         for ev in events:
@@ -752,6 +779,7 @@ def main():
     p.add_argument("--big", type=int, default=10000, help="tasks of the big user of list@N")
     p.add_argument("--n-scaling", type=int, default=100, help="first pages of each list@ user")
     p.add_argument("--dev-tool", required=True, help="target/debug/taskline-dev (seed-tasks)")
+    p.add_argument("--perf-dir", help="perf record each measured operation into this folder")
     a = p.parse_args()
     bench = Bench(a)
     make_proxy(a.ddb_proxy_port, a.ddb_port, bench.ddb, add_capacity=True)

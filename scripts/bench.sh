@@ -10,7 +10,9 @@
 #
 # Environment: BENCH_PORT_BASE (18400; uses base+10 .. base+14), BENCH_OUT (artifacts/bench.json),
 # BENCH_LISTS (500), BENCH_CREATES (500), BENCH_OTHER (50), BENCH_COLD_STARTS (5),
-# BENCH_BIG (10000: tasks of the big user of the list@N scaling check), BENCH_SCALING (100).
+# BENCH_BIG (10000: tasks of the big user of the list@N scaling check), BENCH_SCALING (100),
+# BENCH_PERF_DIR (a `perf record` of each measured operation there; for a profile, bench the
+# build with symbols: `cargo build --profile profiling`, BENCH_BIN_DIR=target/profiling).
 # A measurement, not a test: figures depend on the machine and its load (printed with them).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -54,7 +56,8 @@ run() { # label bin_dir out
     --secrets-port "$sm_port" --secrets-proxy-port "$sm_proxy" --runtime-port "$runtime" \
     --n-list "${BENCH_LISTS:-500}" --n-create "${BENCH_CREATES:-500}" \
     --n-other "${BENCH_OTHER:-50}" --cold-starts "${BENCH_COLD_STARTS:-5}" \
-    --big "${BENCH_BIG:-10000}" --n-scaling "${BENCH_SCALING:-100}" --dev-tool "$dev_tool"
+    --big "${BENCH_BIG:-10000}" --n-scaling "${BENCH_SCALING:-100}" --dev-tool "$dev_tool" \
+    ${BENCH_PERF_DIR:+--perf-dir "$BENCH_PERF_DIR"}
 }
 if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then
   run before "$BENCH_BEFORE_BIN_DIR" "${out%.json}-before.json"

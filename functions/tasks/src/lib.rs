@@ -27,8 +27,8 @@ use shared::http::{
     json_object, json_response, serve, text_response, with_header,
 };
 use shared::store::{
-    CreateOutcome, KeyedCreate, ListPage, ListRequest, StoreError, StoredTask, UnreadableTask,
-    WriteOutcome, backoff,
+    CreateOutcome, KeyedCreate, ListPage, ListRequest, StoredTask, UnreadableTask, WriteOutcome,
+    backoff,
 };
 use shared::tasks::{
     CategoryFilter, ListQuery, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId, TaskPatch,
@@ -372,7 +372,7 @@ async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response,
 }
 
 async fn get(app: &App, bearer: &Bearer<'_>, id: TaskId) -> Result<Response, ApiError> {
-    let stored = bearer.alongside(read_task(app, bearer.user(), id)).await?;
+    let stored = read_task(app, bearer, id).await?;
     match stored.ok_or_else(not_found)? {
         StoredTask::Task(task) => task_response(StatusCode::OK, &task),
         StoredTask::Unreadable(current) => Err(unreadable(&current)),
@@ -380,9 +380,15 @@ async fn get(app: &App, bearer: &Bearer<'_>, id: TaskId) -> Result<Response, Api
 }
 
 /// One task of the user as it reads (`None` if there is none): its category is shown, and
-/// counted by its writes, only while the category is live.
-async fn read_task(app: &App, user: UserId, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
-    let Some(mut stored) = app.store.read_task(user, id).await? else {
+/// counted by its writes, only while the category is live. The first read of a request also
+/// checks the standing, in the same `BatchGetItem` (see [`Bearer::read_task`]).
+async fn read_task(
+    app: &App,
+    bearer: &Bearer<'_>,
+    id: TaskId,
+) -> Result<Option<StoredTask>, ApiError> {
+    let user = bearer.user();
+    let Some(mut stored) = bearer.read_task(id).await? else {
         return Ok(None);
     };
     match &mut stored {
@@ -429,10 +435,7 @@ async fn update(
     let user = bearer.user();
     for attempt in 1..=WRITE_ATTEMPTS {
         // The first read goes with the standing check: confirmed before anything is written.
-        let stored = bearer
-            .alongside(read_task(app, user, id))
-            .await?
-            .ok_or_else(not_found)?;
+        let stored = read_task(app, bearer, id).await?.ok_or_else(not_found)?;
         if let Some(task) = change_once(app, user, stored, if_match, &change).await? {
             return Ok(task);
         }
@@ -531,7 +534,7 @@ async fn create_or_replace(
     let user = bearer.user();
     for attempt in 1..=WRITE_ATTEMPTS {
         // The first read goes with the standing check: confirmed before anything is written.
-        let stored = bearer.alongside(read_task(app, user, id)).await?;
+        let stored = read_task(app, bearer, id).await?;
         let written = match (stored, precondition.if_match()) {
             (None, _) if !precondition.creates() => return Err(not_found()),
             (None, _) => create_with_id(app, bearer, id, fields)
@@ -584,7 +587,7 @@ async fn delete(
     for attempt in 1..=WRITE_ATTEMPTS {
         // Deleting needs no more of the item than its key and version: an item that cannot
         // be read can still be deleted. The first read goes with the standing check.
-        let stored = bearer.alongside(read_task(app, user, id)).await?;
+        let stored = read_task(app, bearer, id).await?;
         let outcome = match stored.ok_or_else(not_found)? {
             StoredTask::Task(current) => {
                 if !if_match.matches(current.version) {

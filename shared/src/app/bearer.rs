@@ -12,8 +12,8 @@ use super::{App, DuringDeletion, admit};
 use crate::auth::unix_now;
 use crate::domain::{FamilyId, UserId};
 use crate::error::ApiError;
-use crate::store::{Store, StoreError};
-use crate::tasks::TaskCounts;
+use crate::store::{Store, StoreError, StoredTask};
+use crate::tasks::{TaskCounts, TaskId};
 
 /// The user of a Bearer request, its token verified; its standing checked by the first of
 /// [`Bearer::alongside`], [`Bearer::alongside_with_counts`], [`Bearer::unconfirmed_session`]
@@ -97,6 +97,21 @@ impl<'a> Bearer<'a> {
             tokio::join!(self.store.standing(self.user, session, unix_now()), read);
         admit(self.user, standing?, DuringDeletion::Refuse)?;
         Ok(read?)
+    }
+
+    /// The task `id` of [`Bearer::user`] (a consistent read, readable or not), in the
+    /// standing check's `BatchGetItem` when that is still due (issue 15: a get is one call,
+    /// not a `BatchGetItem` and a `GetItem`). A refused standing wins over the task.
+    pub async fn read_task(&self, id: TaskId) -> Result<Option<StoredTask>, ApiError> {
+        let Some(session) = self.take_unchecked() else {
+            return Ok(self.store.read_task(self.user, id).await?);
+        };
+        let (standing, task) = self
+            .store
+            .standing_and_task(self.user, session, unix_now(), id)
+            .await?;
+        admit(self.user, standing, DuringDeletion::Refuse)?;
+        Ok(task)
     }
 
     /// [`Bearer::alongside`] for a listing, which also needs the user's totals: when the

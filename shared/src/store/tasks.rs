@@ -198,7 +198,7 @@ impl UnreadableTask {
 }
 
 /// Reads a task item; one that does not parse is logged with its key (never its values).
-fn stored_task(user: UserId, id: TaskId, item: &Item) -> StoredTask {
+pub(super) fn stored_task(user: UserId, id: TaskId, item: &Item) -> StoredTask {
     match task_from_item(item) {
         Ok(task) => StoredTask::Task(task),
         Err(reason) => {

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
@@ -19,13 +20,14 @@ use aws_sdk_dynamodb::types::{
 use super::items::{EmailItem, PasswordItem, StandingItem, UserItem};
 use super::keys::{
     COUNTS_SK, Key, PK, SK, USER_SK, attr, counts_key, email_key, family_sk, key, n, s, sk_of,
-    text, user_key, user_pk,
+    task_key, task_sk, text, user_key, user_pk,
 };
+use super::tasks::{StoredTask, stored_task};
 use super::writes::{backoff, condition_failed, conditional};
 use super::{Store, StoreError};
 use crate::auth::{Email, User};
 use crate::domain::{FamilyId, UserId};
-use crate::tasks::TaskCounts;
+use crate::tasks::{TaskCounts, TaskId};
 
 /// Items of the partition read (keys only) and deleted per round of a sweep.
 const SWEEP_PAGE: i32 = 250;
@@ -103,6 +105,24 @@ pub(super) fn user_exists_check(
         .set_expression_attribute_names(Some(user_condition_names()))
         .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
+/// What a standing read fetches besides the user and family items.
+#[derive(Debug, Clone, Copy)]
+enum Along {
+    Nothing,
+    /// The counts item (a listing's totals).
+    Counts,
+    /// A task item, whole (a get, and the first read of a write).
+    Task(TaskId),
+}
+
+/// The items of a standing read, as what a standing needs of them.
+fn standing_items(items: Vec<Key>) -> Result<Vec<StandingItem>, StoreError> {
+    Ok(items
+        .into_iter()
+        .map(serde_dynamo::from_item::<_, StandingItem>)
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// Where the user and its session stand, from the items a standing read returned.
@@ -274,7 +294,7 @@ impl Store {
         family: FamilyId,
         now: i64,
     ) -> Result<Standing, StoreError> {
-        let items = self.standing_items(user, family, false).await?;
+        let items = standing_items(self.standing_read(user, family, Along::Nothing).await?)?;
         Ok(standing_of(&items, &family_sk(family), now))
     }
 
@@ -287,7 +307,7 @@ impl Store {
         family: FamilyId,
         now: i64,
     ) -> Result<(Standing, TaskCounts), StoreError> {
-        let items = self.standing_items(user, family, true).await?;
+        let items = standing_items(self.standing_read(user, family, Along::Counts).await?)?;
         let counts = items
             .iter()
             .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
@@ -296,36 +316,59 @@ impl Store {
         Ok((standing_of(&items, &family_sk(family), now), counts))
     }
 
-    /// The user item and the family item (and the counts item, if `with_counts`), projected
-    /// to what a standing needs, in one consistent `BatchGetItem`.
-    async fn standing_items(
+    /// [`Self::standing`] and the task `id` of the user (readable or not), in the standing
+    /// check's one `BatchGetItem` (issue 15: a get is one call). The task only means anything
+    /// when the standing admits the request.
+    pub async fn standing_and_task(
         &self,
         user: UserId,
         family: FamilyId,
-        with_counts: bool,
-    ) -> Result<Vec<StandingItem>, StoreError> {
-        let mut wanted = KeysAndAttributes::builder()
+        now: i64,
+        id: TaskId,
+    ) -> Result<(Standing, Option<StoredTask>), StoreError> {
+        let task_sk = task_sk(id);
+        let (task, standing): (Vec<_>, Vec<_>) = self
+            .standing_read(user, family, Along::Task(id))
+            .await?
+            .into_iter()
+            .partition(|item| sk_of(item) == Some(task_sk.as_str()));
+        let task = task.first().map(|item| stored_task(user, id, item));
+        let standing = standing_items(standing)?;
+        Ok((standing_of(&standing, &family_sk(family), now), task))
+    }
+
+    /// The user item and the family item, and what `along` names, in one consistent
+    /// `BatchGetItem`.
+    async fn standing_read(
+        &self,
+        user: UserId,
+        family: FamilyId,
+        along: Along,
+    ) -> Result<Vec<Key>, StoreError> {
+        let wanted = KeysAndAttributes::builder()
             .keys(user_key(user))
             .keys(key(user_pk(user), family_sk(family)))
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_names("#deleting", attr::DELETING)
-            .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
             .consistent_read(true);
-        wanted = if with_counts {
+        let standing_names = |wanted: KeysAndAttributesBuilder| {
             wanted
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_names("#deleting", attr::DELETING)
+                .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
+        };
+        let wanted = match along {
+            Along::Nothing => {
+                standing_names(wanted).projection_expression("#sk, #deleting, #expires")
+            }
+            Along::Counts => standing_names(wanted)
                 .keys(counts_key(user))
                 .projection_expression("#sk, #deleting, #expires, #total, #completed")
                 .expression_attribute_names("#total", attr::TOTAL)
-                .expression_attribute_names("#completed", attr::COMPLETED)
-        } else {
-            wanted.projection_expression("#sk, #deleting, #expires")
+                .expression_attribute_names("#completed", attr::COMPLETED),
+            // The whole task item: one projection holds for every key of a batch, so the
+            // user and family items come whole too (a few hundred bytes, the same read units).
+            Along::Task(id) => wanted.keys(task_key(user, id)),
         };
-        Ok(self
-            .batch_get(wanted.build()?)
-            .await?
-            .into_iter()
-            .map(serde_dynamo::from_item::<_, StandingItem>)
-            .collect::<Result<Vec<_>, _>>()?)
+        self.batch_get(wanted.build()?).await
     }
 
     /// The items of one consistent `BatchGetItem`, asking again for keys DynamoDB left
