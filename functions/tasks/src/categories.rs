@@ -165,6 +165,9 @@ async fn delete(
             .ok_or_else(not_found)?
         {
             StoredCategory::Deleting => {
+                // Resumed: listed among the categories being deleted (a no-op unless the
+                // deletion was begun by a version that kept no such list).
+                app.store.list_as_deleting(user, id).await?;
                 marked = true;
                 break;
             }

@@ -321,46 +321,47 @@ async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response,
         .and_then(|c| c.as_of)
         .unwrap_or_else(Timestamp::now);
     let after = continuation.as_ref().map(|c| &c.position);
-    // The live categories hide the ids of deleted ones. The totals come with the standing
-    // check, in its BatchGetItem, if that is still due; without a category filter every read
-    // runs at once, a category filter needs the live categories before the listing's query.
+    // The categories being deleted (whose ids tasks still name until detached, and which
+    // read as absent) come with the totals, from the counts item, which comes with the
+    // standing check in its BatchGetItem if that is still due. Their tasks read as
+    // uncategorised: hidden after the query, except that `category=none` must know them
+    // before its query (its filter includes their tasks).
     let filters = &query.filters;
-    let uncategorised = ListRequest {
+    let request = ListRequest {
         filters,
-        live: &[],
+        deleting: &[],
         limit: query.limit,
         after,
         as_of,
     };
     // Boxed: the joined reads make a future too large for a test thread's stack otherwise.
-    let (counts, (live, mut page)) = bearer
-        .alongside_with_counts(Box::pin(async {
-            match filters.category {
-                None => tokio::try_join!(
-                    app.store.live_category_ids(user),
-                    app.store.list_tasks_among(user, uncategorised),
-                ),
-                Some(category) => {
-                    let live = app.store.live_category_ids(user).await?;
-                    let page = match category {
-                        // A category that does not exist (or is being deleted) has no tasks.
-                        CategoryFilter::Category(id) if !live.contains(&id) => ListPage::default(),
-                        _ => {
-                            let request = ListRequest {
-                                live: &live,
-                                ..uncategorised
-                            };
-                            app.store.list_tasks_among(user, request).await?
-                        }
-                    };
-                    Ok((live, page))
-                }
-            }
-        }))
-        .await?;
-    for task in &mut page.tasks {
-        task.hide_category_unless(|id| live.contains(&id));
+    let (totals, mut page) = match filters.category {
+        Some(CategoryFilter::Uncategorised) => {
+            let (totals, ()) = bearer.alongside_with_totals(async { Ok(()) }).await?;
+            let request = ListRequest {
+                deleting: &totals.deleting_categories,
+                ..request
+            };
+            let page = Box::pin(app.store.list_tasks_among(user, request)).await?;
+            (totals, page)
+        }
+        _ => {
+            bearer
+                .alongside_with_totals(Box::pin(app.store.list_tasks_among(user, request)))
+                .await?
+        }
+    };
+    let deleting = &totals.deleting_categories;
+    if let Some(CategoryFilter::Category(id)) = filters.category
+        && deleting.contains(&id)
+    {
+        // A category being deleted is gone: it has no tasks (whatever the query found).
+        page = ListPage::default();
     }
+    for task in &mut page.tasks {
+        task.hide_category_unless(|id| !deleting.contains(&id));
+    }
+    let counts = totals.counts;
     let items: Vec<_> = page.tasks.iter().map(Task::view).collect();
     let next_cursor = page
         .next

@@ -12,11 +12,12 @@ use super::{App, DuringDeletion, admit};
 use crate::auth::unix_now;
 use crate::domain::{FamilyId, UserId};
 use crate::error::ApiError;
-use crate::store::{Store, StoreError, StoredTask};
-use crate::tasks::{TaskCounts, TaskId};
+use crate::store::{ListingTotals, Store, StoreError, StoredTask};
+use crate::tasks::TaskId;
 
 /// The user of a Bearer request, its token verified; its standing checked by the first of
-/// [`Bearer::alongside`], [`Bearer::alongside_with_counts`], [`Bearer::unconfirmed_session`]
+/// [`Bearer::alongside`], [`Bearer::alongside_with_totals`], [`Bearer::read_task`],
+/// [`Bearer::unconfirmed_session`]
 /// (whose caller's transaction carries it) or [`Bearer::confirm`].
 #[derive(Debug)]
 pub struct Bearer<'a> {
@@ -114,22 +115,26 @@ impl<'a> Bearer<'a> {
         Ok(task)
     }
 
-    /// [`Bearer::alongside`] for a listing, which also needs the user's totals: when the
-    /// standing is still due they come with it, in the same `BatchGetItem`.
-    pub async fn alongside_with_counts<T>(
+    /// [`Bearer::alongside`] for a listing, which also needs what the counts item holds
+    /// (the user's totals, the categories being deleted): when the standing is still due they
+    /// come with it, in the same `BatchGetItem`.
+    pub async fn alongside_with_totals<T>(
         &self,
         read: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<(TaskCounts, T), ApiError> {
+    ) -> Result<(ListingTotals, T), ApiError> {
         let Some(session) = self.take_unchecked() else {
-            return Ok(tokio::try_join!(self.store.task_counts(self.user), read)?);
+            return Ok(tokio::try_join!(
+                self.store.listing_totals(self.user),
+                read
+            )?);
         };
         let (standing, read) = tokio::join!(
             self.store
-                .standing_and_counts(self.user, session, unix_now()),
+                .standing_and_totals(self.user, session, unix_now()),
             read
         );
-        let (standing, counts) = standing?;
+        let (standing, totals) = standing?;
         admit(self.user, standing, DuringDeletion::Refuse)?;
-        Ok((counts, read?))
+        Ok((totals, read?))
     }
 }

@@ -9,9 +9,12 @@
 //! gone or going.
 //!
 //! Deleting a category: mark it `deleting` (from then on it reads as absent, no task can be
-//! attached to it, its name is free and it no longer counts), detach its tasks page by page,
-//! then delete the item. A deletion cut short leaves a marked item that the next `DELETE`
-//! resumes; meanwhile its tasks read as uncategorised.
+//! attached to it, its name is free and it no longer counts) and add its id to the counts
+//! item's `deleting_categories` set in the same transaction, detach its tasks page by page,
+//! then take it out of the set and delete the item. A deletion cut short leaves a marked item
+//! that the next `DELETE` resumes; meanwhile its tasks read as uncategorised: a listing learns
+//! which categories are being deleted from the counts item it reads with the standing check,
+//! not from a query of every category (issue 15: one DynamoDB call fewer per listing).
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
@@ -368,7 +371,8 @@ impl Store {
     }
 
     /// Begins the deletion of `current` if it is still that version: marks it (epoch seconds
-    /// `now`), releases its name and uncounts it, atomically, only while the user is active.
+    /// `now`), releases its name, uncounts it and lists it among the categories being
+    /// deleted, atomically, only while the user is active.
     pub async fn mark_category_deleting(
         &self,
         user: UserId,
@@ -388,9 +392,11 @@ impl Store {
         let uncounted = Update::builder()
             .table_name(self.table())
             .set_key(Some(counts_key(user)))
-            .update_expression("ADD #categories :minus_one")
+            .update_expression("ADD #categories :minus_one, #deleting_categories :id")
             .expression_attribute_names("#categories", attr::CATEGORIES)
+            .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES)
             .expression_attribute_values(":minus_one", n(-1))
+            .expression_attribute_values(":id", id_set(current.id))
             .build()?;
         let items = vec![
             conditional(CategoryWrite::AccountGone, user_exists_check(self, user)?),
@@ -464,13 +470,46 @@ impl Store {
         written(update.send().await)
     }
 
+    /// Lists category `id`, whose deletion has begun, among the categories being deleted
+    /// (idempotent). For a deletion resumed by `DELETE`: one begun by a version that did not
+    /// keep the set is listed from then on. Writes nothing into a partition whose counts item
+    /// is gone (an account being deleted).
+    pub async fn list_as_deleting(&self, user: UserId, id: CategoryId) -> Result<(), StoreError> {
+        self.deleting_set(user, "ADD", id).await
+    }
+
+    /// `ADD` or `DELETE` `id` in the counts item's set of categories being deleted, if the
+    /// counts item exists.
+    async fn deleting_set(
+        &self,
+        user: UserId,
+        action: &str,
+        id: CategoryId,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(counts_key(user)))
+            .update_expression(format!("{action} #deleting_categories :id"))
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES)
+            .expression_attribute_values(":id", id_set(id));
+        written(update.send().await)?;
+        Ok(())
+    }
+
     /// Removes the item of a category whose deletion began and whose tasks are detached (a
-    /// concurrent `DELETE` that finished first leaves nothing to do).
+    /// concurrent `DELETE` that finished first leaves nothing to do), first taking it out of
+    /// the set of categories being deleted: no task names it any more, so whichever of the
+    /// two writes a cut-short deletion leaves undone, the next `DELETE` makes.
     pub async fn finish_category_deletion(
         &self,
         user: UserId,
         id: CategoryId,
     ) -> Result<(), StoreError> {
+        self.deleting_set(user, "DELETE", id).await?;
         let delete = self
             .client()
             .delete_item()
@@ -481,4 +520,9 @@ impl Store {
         written(delete.send().await)?;
         Ok(())
     }
+}
+
+/// A string set holding one category id (what `ADD` and `DELETE` of a set take).
+fn id_set(id: CategoryId) -> aws_sdk_dynamodb::types::AttributeValue {
+    aws_sdk_dynamodb::types::AttributeValue::Ss(vec![id.to_string()])
 }

@@ -149,6 +149,27 @@ pub(super) struct CountsItem {
     pub total: i64,
     #[serde(default)]
     pub completed: i64,
+    /// A string set, written only with `ADD`/`DELETE` (never by this struct: serialized it
+    /// would be a list, and an empty set cannot be stored).
+    #[serde(default, skip_serializing)]
+    pub deleting_categories: Option<Vec<String>>,
+}
+
+/// What a listing reads of the counts item: the totals, and the categories whose deletion has
+/// begun (their tasks read as uncategorised until their deletion has detached them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListingTotals {
+    pub counts: TaskCounts,
+    pub deleting_categories: Vec<CategoryId>,
+}
+
+/// The category ids of a stored string set (an id that does not parse names no category a
+/// task can hold, and is left out).
+fn category_ids(ids: Option<&[String]>) -> Vec<CategoryId> {
+    ids.unwrap_or_default()
+        .iter()
+        .filter_map(|id| CategoryId::parse(id))
+        .collect()
 }
 
 impl CountsItem {
@@ -158,16 +179,20 @@ impl CountsItem {
             sk: COUNTS_SK.into(),
             total: i64::try_from(counts.total).unwrap_or(i64::MAX),
             completed: i64::try_from(counts.completed).unwrap_or(i64::MAX),
+            deleting_categories: None,
         }
     }
 }
 
-impl From<CountsItem> for TaskCounts {
+impl From<CountsItem> for ListingTotals {
     /// A negative count (never written by the API) reads as zero.
     fn from(item: CountsItem) -> Self {
         Self {
-            total: u64::try_from(item.total).unwrap_or(0),
-            completed: u64::try_from(item.completed).unwrap_or(0),
+            counts: TaskCounts {
+                total: u64::try_from(item.total).unwrap_or(0),
+                completed: u64::try_from(item.completed).unwrap_or(0),
+            },
+            deleting_categories: category_ids(item.deleting_categories.as_deref()),
         }
     }
 }
@@ -303,6 +328,9 @@ pub(super) struct StandingItem {
     pub total: Option<i64>,
     #[serde(default)]
     pub completed: Option<i64>,
+    /// The counts item's categories whose deletion has begun (a listing).
+    #[serde(default)]
+    pub deleting_categories: Option<Vec<String>>,
 }
 
 impl StandingItem {
@@ -313,6 +341,14 @@ impl StandingItem {
         TaskCounts {
             total: count(self.total),
             completed: count(self.completed),
+        }
+    }
+
+    /// What a listing reads of a counts item (see [`ListingTotals`]).
+    pub fn listing_totals(&self) -> ListingTotals {
+        ListingTotals {
+            counts: self.counts(),
+            deleting_categories: category_ids(self.deleting_categories.as_deref()),
         }
     }
 }

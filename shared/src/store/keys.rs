@@ -73,6 +73,10 @@ pub mod attr {
     pub const TASK_COUNT: &str = "task_count";
     /// How many categories the user has (a number of the counts item).
     pub const CATEGORIES: &str = "categories";
+    /// The ids of the user's categories whose deletion has begun and not finished (a string
+    /// set of the counts item): their tasks read as uncategorised until detached, and a
+    /// listing learns which they are from the counts item it reads anyway (issue 15).
+    pub const DELETING_CATEGORIES: &str = "deleting_categories";
     pub const EMAIL: &str = "email";
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const OWNER: &str = "owner";

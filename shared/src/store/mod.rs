@@ -56,6 +56,7 @@ pub use categories::{CategoryCreation, CategoryWrite, StoredCategory};
 pub use error::StoreError;
 pub use idempotency::KeyedCreate;
 pub use identities::ExternalLink;
+pub use items::ListingTotals;
 pub use keys::{
     CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, DUE_INDEX, IDEMPOTENCY_SK_PREFIX,
     IDENTITY_SK, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, TTL, USER_SK, key,

@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::idempotency::KeyedCreate;
-use super::items::{CountsItem, TaskItem, TaskRemains};
+use super::items::{CountsItem, ListingTotals, TaskItem, TaskRemains};
 use super::keys::{
     DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
     counts_key, n, prefix_end, s, sk_of, task_id_of_sk, task_key, task_sk, text, user_pk,
@@ -509,8 +509,9 @@ impl Store {
         self.transact_task(user, items).await
     }
 
-    /// The user's totals: one consistent read of the counts item (zero before any task).
-    pub async fn task_counts(&self, user: UserId) -> Result<TaskCounts, StoreError> {
+    /// What a listing reads of the counts item (totals, categories being deleted): one
+    /// consistent read (zero and none before any task or category).
+    pub async fn listing_totals(&self, user: UserId) -> Result<ListingTotals, StoreError> {
         let output = self
             .client()
             .get_item()
@@ -520,7 +521,7 @@ impl Store {
             .send()
             .await?;
         Ok(match output.item {
-            None => TaskCounts::default(),
+            None => ListingTotals::default(),
             Some(item) => serde_dynamo::from_item::<_, CountsItem>(item)?.into(),
         })
     }
@@ -536,7 +537,7 @@ impl Store {
     ) -> Result<ListPage, StoreError> {
         let request = ListRequest {
             filters,
-            live: &[],
+            deleting: &[],
             limit,
             after,
             as_of: Timestamp::now(),
@@ -553,7 +554,7 @@ impl Store {
         request: ListRequest<'_>,
     ) -> Result<ListPage, StoreError> {
         let filters = request.filters;
-        let filter = filter_expression(filters, request.live, request.as_of);
+        let filter = filter_expression(filters, request.deleting, request.as_of);
         let segments = segments(filters, request.as_of);
         // A listing resumes in the range holding its cursor's position.
         let (first, mut start) = match request.after {
@@ -658,9 +659,11 @@ impl Store {
 #[derive(Debug, Clone, Copy)]
 pub struct ListRequest<'a> {
     pub filters: &'a ListFilters,
-    /// The user's live categories: with `category=none`, a task naming a category not among
-    /// them (deleted, or being deleted) counts as uncategorised.
-    pub live: &'a [CategoryId],
+    /// The user's categories being deleted ([`ListingTotals::deleting_categories`]): with
+    /// `category=none`, a task naming one of them counts as uncategorised. (A task only ever
+    /// names a live category or one being deleted: a deletion detaches every task before it
+    /// removes the category.)
+    pub deleting: &'a [CategoryId],
     pub limit: usize,
     /// Where the listing continues (the position a cursor carried).
     pub after: Option<&'a ListPosition>,
@@ -904,9 +907,9 @@ type Names = Vec<(&'static str, &'static str)>;
 type Values = Vec<(String, AttributeValue)>;
 type Filter = (Option<String>, Names, Values);
 
-/// The `FilterExpression` of a listing's filters (all combined with AND); `live` are the
-/// user's live categories (what `category=none` excludes).
-fn filter_expression(filters: &ListFilters, live: &[CategoryId], as_of: Timestamp) -> Filter {
+/// The `FilterExpression` of a listing's filters (all combined with AND); `deleting` are the
+/// user's categories being deleted (whose tasks `category=none` includes).
+fn filter_expression(filters: &ListFilters, deleting: &[CategoryId], as_of: Timestamp) -> Filter {
     let mut clauses: Vec<String> = Vec::new();
     let mut names = Vec::new();
     let mut values: Values = Vec::new();
@@ -932,17 +935,23 @@ fn filter_expression(filters: &ListFilters, live: &[CategoryId], as_of: Timestam
             names.push(("#category_id", attr::CATEGORY_ID));
             values.push((":category_id".into(), s(id.to_string())));
         }
-        // Without live categories every task is uncategorised: nothing to filter.
-        Some(CategoryFilter::Uncategorised) if live.is_empty() => {}
+        Some(CategoryFilter::Uncategorised) if deleting.is_empty() => {
+            clauses.push("attribute_not_exists(#category_id)".into());
+            names.push(("#category_id", attr::CATEGORY_ID));
+        }
         Some(CategoryFilter::Uncategorised) => {
-            // At most 100 live categories per user: within the 100 operands `IN` takes.
-            let operands: Vec<String> = (0..live.len()).map(|i| format!(":live{i}")).collect();
+            // `IN` takes at most 100 operands; deletions finish in the request that begins
+            // them, so more than 99 unfinished at once do not happen (past that, the tasks of
+            // the extra ones are left out of `category=none` until their deletion resumes).
+            let operands: Vec<String> = (0..deleting.len().min(99))
+                .map(|i| format!(":deleting{i}"))
+                .collect();
             clauses.push(format!(
-                "(attribute_not_exists(#category_id) OR NOT (#category_id IN ({})))",
+                "(attribute_not_exists(#category_id) OR #category_id IN ({}))",
                 operands.join(", ")
             ));
             names.push(("#category_id", attr::CATEGORY_ID));
-            for (operand, id) in operands.into_iter().zip(live) {
+            for (operand, id) in operands.into_iter().zip(deleting) {
                 values.push((operand, s(id.to_string())));
             }
         }
@@ -1004,12 +1013,17 @@ mod tests {
             category: Some(CategoryFilter::Uncategorised),
             ..ListFilters::default()
         };
-        assert_eq!(filter_expression(&uncategorised, &[], now).0, None);
-        let live = [CategoryId::generate(), CategoryId::generate()];
-        let (expression, _, values) = filter_expression(&uncategorised, &live, now);
+        assert_eq!(
+            filter_expression(&uncategorised, &[], now).0.as_deref(),
+            Some("attribute_not_exists(#category_id)")
+        );
+        let deleting = [CategoryId::generate(), CategoryId::generate()];
+        let (expression, _, values) = filter_expression(&uncategorised, &deleting, now);
         assert_eq!(
             expression.as_deref(),
-            Some("(attribute_not_exists(#category_id) OR NOT (#category_id IN (:live0, :live1)))")
+            Some(
+                "(attribute_not_exists(#category_id) OR #category_id IN (:deleting0, :deleting1))"
+            )
         );
         assert_eq!(values.len(), 2);
     }

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 
-use super::items::{EmailItem, PasswordItem, StandingItem, UserItem};
+use super::items::{EmailItem, ListingTotals, PasswordItem, StandingItem, UserItem};
 use super::keys::{
     COUNTS_SK, Key, PK, SK, USER_SK, attr, counts_key, email_key, family_sk, key, n, s, sk_of,
     task_key, task_sk, text, user_key, user_pk,
@@ -27,7 +27,7 @@ use super::writes::{backoff, condition_failed, conditional};
 use super::{Store, StoreError};
 use crate::auth::{Email, User};
 use crate::domain::{FamilyId, UserId};
-use crate::tasks::{TaskCounts, TaskId};
+use crate::tasks::TaskId;
 
 /// Items of the partition read (keys only) and deleted per round of a sweep.
 const SWEEP_PAGE: i32 = 250;
@@ -298,22 +298,22 @@ impl Store {
         Ok(standing_of(&items, &family_sk(family), now))
     }
 
-    /// [`Self::standing`] and the user's task totals, in the standing check's one
-    /// `BatchGetItem` (issue 15: a listing makes one call fewer). The totals only mean
-    /// anything when the standing admits the request.
-    pub async fn standing_and_counts(
+    /// [`Self::standing`] and what a listing reads of the counts item (totals, categories
+    /// being deleted), in the standing check's one `BatchGetItem` (issue 15: a listing makes
+    /// one call fewer). They only mean anything when the standing admits the request.
+    pub async fn standing_and_totals(
         &self,
         user: UserId,
         family: FamilyId,
         now: i64,
-    ) -> Result<(Standing, TaskCounts), StoreError> {
+    ) -> Result<(Standing, ListingTotals), StoreError> {
         let items = standing_items(self.standing_read(user, family, Along::Counts).await?)?;
-        let counts = items
+        let totals = items
             .iter()
             .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
-            .map(StandingItem::counts)
+            .map(StandingItem::listing_totals)
             .unwrap_or_default();
-        Ok((standing_of(&items, &family_sk(family), now), counts))
+        Ok((standing_of(&items, &family_sk(family), now), totals))
     }
 
     /// [`Self::standing`] and the task `id` of the user (readable or not), in the standing
@@ -361,9 +361,12 @@ impl Store {
             }
             Along::Counts => standing_names(wanted)
                 .keys(counts_key(user))
-                .projection_expression("#sk, #deleting, #expires, #total, #completed")
+                .projection_expression(
+                    "#sk, #deleting, #expires, #total, #completed, #deleting_categories",
+                )
                 .expression_attribute_names("#total", attr::TOTAL)
-                .expression_attribute_names("#completed", attr::COMPLETED),
+                .expression_attribute_names("#completed", attr::COMPLETED)
+                .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES),
             // The whole task item: one projection holds for every key of a batch, so the
             // user and family items come whole too (a few hundred bytes, the same read units).
             Along::Task(id) => wanted.keys(task_key(user, id)),

@@ -60,6 +60,14 @@ fn sk(item: &Item) -> &str {
     item["sk"].as_s().unwrap()
 }
 
+/// The stored item of the user with sort key `sort_key`, if any.
+async fn stored(t: &TestApp, user: UserId, sort_key: &str) -> Option<Item> {
+    t.partition(&user.to_string())
+        .await
+        .into_iter()
+        .find(|item| sk(item) == sort_key)
+}
+
 #[tokio::test]
 async fn categories_are_created_read_listed_by_name_patched_and_deleted() {
     let t = TestApp::new().await;
@@ -622,6 +630,8 @@ async fn deleting_a_category_detaches_every_one_of_its_tasks() {
     );
     let counts = items.iter().find(|i| sk(i) == "COUNTS").unwrap();
     assert_eq!(counts["categories"].as_n().unwrap(), "1");
+    // It is no longer among the categories being deleted (the set, emptied, is gone).
+    assert!(!counts.contains_key("deleting_categories"), "{counts:?}");
     assert_eq!(task_count(&t, &token, &kept).await, 1);
 }
 
@@ -648,6 +658,12 @@ async fn a_deletion_cut_short_shows_no_dangling_id_and_is_resumed() {
         .await
         .unwrap();
     assert_eq!(marked, shared::store::CategoryWrite::Written);
+    // Listed among the categories being deleted, which is how a listing knows (issue 15).
+    let counts = stored(&t, user, "COUNTS").await.unwrap();
+    assert_eq!(
+        counts["deleting_categories"].as_ss().unwrap(),
+        &vec![id.clone()]
+    );
 
     // The category is gone for reads, its tasks read as uncategorised, its name is free.
     send(&t, TestRequest::get(&category_path(&id)).bearer(&token))
@@ -707,6 +723,45 @@ async fn a_deletion_cut_short_shows_no_dangling_id_and_is_resumed() {
     send(&t, TestRequest::delete(&category_path(&id)).bearer(&token))
         .await
         .problem(404);
+}
+
+/// A deletion begun by a version that kept no set of the categories being deleted (only the
+/// mark and the count): a `DELETE` resuming it lists it first, so that its tasks read as
+/// uncategorised even if that `DELETE` is cut short too; then finishes it.
+#[tokio::test]
+async fn a_deletion_begun_before_the_deleting_set_is_listed_when_resumed() {
+    let t = TestApp::new().await;
+    let (user, token) = t.signed_in_user().await;
+    let id = id_of(&create_category(&t, &token, json!({"name": "Old"})).await);
+    let task = create(&t, &token, json!({"title": "t", "category_id": id})).await;
+    let pk = AttributeValue::S(user.to_string());
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key("user_id", pk.clone())
+        .key("sk", AttributeValue::S(format!("CATEGORY#{id}")))
+        .update_expression("SET deleting = :now")
+        .expression_attribute_values(":now", AttributeValue::N("1".into()))
+        .send()
+        .await
+        .unwrap();
+    // Unlisted, its id would show on its task; listed, as the resuming DELETE does first:
+    let category = CategoryId::parse(&id).unwrap();
+    t.app.store.list_as_deleting(user, category).await.unwrap();
+    let page = list(&t, &token, "").await;
+    assert_eq!(page["items"][0]["id"], task["id"]);
+    assert_eq!(page["items"][0]["category_id"], Value::Null);
+    let (none, _) = walk(&t, &token, "category=none").await;
+    assert_eq!(none, [id_of(&task)]);
+
+    let response = send(&t, TestRequest::delete(&category_path(&id)).bearer(&token)).await;
+    assert_eq!(response.status(), 204, "{}", response.text());
+    let counts = stored(&t, user, "COUNTS").await.unwrap();
+    assert!(!counts.contains_key("deleting_categories"), "{counts:?}");
+    let task_item = stored(&t, user, &format!("TASK#{}", id_of(&task)))
+        .await
+        .unwrap();
+    assert!(!task_item.contains_key("category_id"));
 }
 
 #[tokio::test]
