@@ -16,7 +16,6 @@
 mod categories;
 
 use lambda_http::http::{Method, StatusCode, header};
-use serde_json::json;
 use shared::App;
 use shared::app::Bearer;
 use shared::auth::{FamilyId, UserId, unix_now};
@@ -31,8 +30,8 @@ use shared::store::{
     backoff,
 };
 use shared::tasks::{
-    CategoryFilter, ListQuery, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId, TaskPatch,
-    TaskReplace, Timestamp,
+    CategoryFilter, ListQuery, ListingView, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId,
+    TaskPatch, TaskReplace, Timestamp,
 };
 
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
@@ -361,15 +360,16 @@ async fn list(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Response,
     for task in &mut page.tasks {
         task.hide_category_unless(|id| !deleting.contains(&id));
     }
-    let counts = totals.counts;
-    let items: Vec<_> = page.tasks.iter().map(Task::view).collect();
     let next_cursor = page
         .next
         .and_then(|position| keys.seal(user, &query.filters, &position, as_of));
-    Ok(json_response(
-        StatusCode::OK,
-        &json!({"items": items, "next_cursor": next_cursor, "counts": counts}),
-    ))
+    // Serialized straight from the views (no `serde_json::Value` tree in between).
+    let listing = ListingView {
+        items: page.tasks.iter().map(Task::view).collect(),
+        next_cursor,
+        counts: totals.counts,
+    };
+    Ok(json_response(StatusCode::OK, &listing))
 }
 
 async fn get(app: &App, bearer: &Bearer<'_>, id: TaskId) -> Result<Response, ApiError> {

@@ -18,6 +18,6 @@ pub use fields::{
 pub use id::{ID_FROM_THE_FUTURE, MAX_ID_AHEAD_SECS, NOT_A_UUIDV7, TaskId};
 pub use input::{NO_SUCH_CATEGORY, SERVER_OWNED_FIELDS, TaskCreate, TaskPatch, TaskReplace};
 pub use query::{CategoryFilter, ListFilters, ListQuery, Order, Sort};
-pub use view::{Task, TaskCounts, TaskView};
+pub use view::{ListingView, Task, TaskCounts, TaskView};
 
 pub use crate::domain::{Timestamp, TimestampError};

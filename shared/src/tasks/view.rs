@@ -93,6 +93,14 @@ pub struct TaskView<'a> {
     pub version: u64,
 }
 
+/// A page of a listing as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct ListingView<'a> {
+    pub items: Vec<TaskView<'a>>,
+    pub next_cursor: Option<String>,
+    pub counts: TaskCounts,
+}
+
 /// A user's task totals, maintained on every write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct TaskCounts {
