@@ -305,16 +305,6 @@ impl Store {
         items.into_iter().map(Category::try_from).collect()
     }
 
-    /// The ids of the user's live categories.
-    pub async fn live_category_ids(&self, user: UserId) -> Result<Vec<CategoryId>, StoreError> {
-        Ok(self
-            .list_categories(user)
-            .await?
-            .iter()
-            .map(|c| c.id)
-            .collect())
-    }
-
     /// Replaces name and colour if the stored version is still `current.version` and the
     /// category is live (the task count is left as concurrent task writes made it); a new name
     /// is reserved and the old one released in the same transaction.
