@@ -256,7 +256,7 @@ class Runtime:
 class Function:
     """A spawned function binary and its runtime."""
 
-    def __init__(self, name, binary, port, env):
+    def __init__(self, name, binary, port, env, wrap=()):
         self.name = name
         self.runtime = Runtime(port)
         full_env = dict(env)
@@ -271,8 +271,8 @@ class Function:
         })
         self.log = open(f"/tmp/bench-{name}-{port}.log", "ab")
         self.spawned_at = now()
-        self.proc = subprocess.Popen([binary], env=full_env, stdout=self.log, stderr=self.log)
-        if not self.runtime.first_next.wait(30) or self.runtime.init_error:
+        self.proc = subprocess.Popen([*wrap, binary], env=full_env, stdout=self.log, stderr=self.log)
+        if not self.runtime.first_next.wait(120 if wrap else 30) or self.runtime.init_error:
             self.stop()
             raise RuntimeError(f"{name}: init failed: {self.runtime.init_error}")
         self.init_ms = (self.runtime.first_next_at - self.spawned_at) * 1000
@@ -466,7 +466,11 @@ class Bench:
         busy = {f.runtime.port for f in self.live}
         port = next(p for p in range(self.args.runtime_port, self.args.runtime_port + 4) if p not in busy)
         binary = os.path.join(self.args.bin_dir, name)
-        fn = Function(name, binary, port, self.env())
+        wrap = ()
+        if self.args.callgrind_dir and name == "tasks":
+            wrap = ("valgrind", "--tool=callgrind", "--callgrind-out-file="
+                    + os.path.join(self.args.callgrind_dir, f"{self.args.label}.%p"))
+        fn = Function(name, binary, port, self.env(), wrap)
         self.live.append(fn)
         return fn
 
@@ -483,6 +487,14 @@ class Bench:
         """With --perf-dir: `perf record` (cpu-clock samples, user and kernel) of `fn`'s process
         while `op` runs, into <perf-dir>/<op>.data. For a build with symbols (the `profiling`
         profile); the figures of a profiled run are not the benchmark's."""
+        if self.args.callgrind_dir and fn.name == "tasks":
+            # Counted from zero for this operation, dumped under its name (see callgrind_counts).
+            subprocess.run(["callgrind_control", "-z", str(fn.proc.pid)], capture_output=True)
+            try:
+                yield
+            finally:
+                subprocess.run(["callgrind_control", "-d", op, str(fn.proc.pid)], capture_output=True)
+            return
         if not self.args.perf_dir:
             yield
             return
@@ -737,9 +749,27 @@ class Bench:
         return body_of(expect(r, 200, "login"))["access_token"]
 
 
+def callgrind_counts(folder, label, results):
+    """Instructions per invoke of each operation of the tasks function, from the dumps its
+    callgrind run made (one per measured operation, named by `callgrind_control -d <op>`)."""
+    for name in os.listdir(folder):
+        if not name.startswith(f"{label}."):
+            continue
+        op, total = None, None
+        with open(os.path.join(folder, name)) as f:
+            for line in f:
+                if line.startswith("desc: Trigger: dump "):
+                    op = line.split("dump ", 1)[1].strip()
+                elif line.startswith("summary:"):
+                    total = int(line.split()[1])
+        entry = results["operations"].get(op)
+        if entry and total is not None and entry.get("n"):
+            entry["instructions_per_invoke"] = round(total / entry["n"])
+
+
 def table(results):
     ops = results["operations"]
-    cols = ["op", "init", "first", "next3", "p50", "p99", "cpu", "cpu(ns)", "1st cpu", "next cpu", "calls", "trips", "RRU", "WRU", "SM", "init DDB"]
+    cols = ["op", "init", "first", "next3", "p50", "p99", "cpu", "cpu(ns)", "1st cpu", "next cpu", "calls", "trips", "RRU", "WRU", "SM", "init DDB", "instr"]
     rows = [cols]
     for op, e in ops.items():
         rows.append([op, e.get("init_p50_ms"), e.get("first_invoke_p50_ms"), e.get("next_invokes_p50_ms"),
@@ -747,7 +777,8 @@ def table(results):
                      e.get("cpu_ms_per_invoke_schedstat"), e.get("first_invoke_cpu_p50_ms"),
                      e.get("next_invokes_cpu_p50_ms"), e.get("dynamodb_calls"), e.get("dynamodb_round_trips_p50"),
                      e.get("rru_per_invoke"), e.get("wru_per_invoke"),
-                     e.get("secrets_manager_calls_per_cold_start"), e.get("dynamodb_calls_during_init")])
+                     e.get("secrets_manager_calls_per_cold_start"), e.get("dynamodb_calls_during_init"),
+                     e.get("instructions_per_invoke")])
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(cols))]
     lines = ["  ".join(str(v).rjust(w) for v, w in zip(r, widths)) for r in rows]
     if "list_scaling" in results:
@@ -780,6 +811,8 @@ def main():
     p.add_argument("--n-scaling", type=int, default=100, help="first pages of each list@ user")
     p.add_argument("--dev-tool", required=True, help="target/debug/taskline-dev (seed-tasks)")
     p.add_argument("--perf-dir", help="perf record each measured operation into this folder")
+    p.add_argument("--callgrind-dir", help="run the tasks function under callgrind, counting "
+                   "user-space instructions per invoke of each operation (timings then mean nothing)")
     a = p.parse_args()
     bench = Bench(a)
     make_proxy(a.ddb_proxy_port, a.ddb_port, bench.ddb, add_capacity=True)
@@ -787,7 +820,14 @@ def main():
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
     started = time.time()
+    if a.callgrind_dir:
+        os.makedirs(a.callgrind_dir, exist_ok=True)
+        for old in os.listdir(a.callgrind_dir):
+            if old.startswith(f"{a.label}."):
+                os.remove(os.path.join(a.callgrind_dir, old))
     results = bench.run()
+    if a.callgrind_dir:
+        callgrind_counts(a.callgrind_dir, a.label, results)
     with open("/proc/loadavg") as f:
         load_after = f.read().split()[:3]
     results["run"] = {

@@ -12,7 +12,11 @@
 # BENCH_LISTS (500), BENCH_CREATES (500), BENCH_OTHER (50), BENCH_COLD_STARTS (5),
 # BENCH_BIG (10000: tasks of the big user of the list@N scaling check), BENCH_SCALING (100),
 # BENCH_PERF_DIR (a `perf record` of each measured operation there; for a profile, bench the
-# build with symbols: `cargo build --profile profiling`, BENCH_BIN_DIR=target/profiling).
+# build with symbols: `cargo build --profile profiling`, BENCH_BIN_DIR=target/profiling),
+# BENCH_CALLGRIND_DIR (the tasks function under valgrind's callgrind: user-space instructions
+# per invoke of each operation, the `instr` column; repeatable whatever the machine's load, so
+# the way to compare two builds' CPU on a shared machine; such a run's timings mean nothing:
+# give it small counts, e.g. BENCH_LISTS=100 BENCH_CREATES=100 BENCH_OTHER=30).
 # A measurement, not a test: figures depend on the machine and its load (printed with them).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -57,7 +61,8 @@ run() { # label bin_dir out
     --n-list "${BENCH_LISTS:-500}" --n-create "${BENCH_CREATES:-500}" \
     --n-other "${BENCH_OTHER:-50}" --cold-starts "${BENCH_COLD_STARTS:-5}" \
     --big "${BENCH_BIG:-10000}" --n-scaling "${BENCH_SCALING:-100}" --dev-tool "$dev_tool" \
-    ${BENCH_PERF_DIR:+--perf-dir "$BENCH_PERF_DIR"}
+    ${BENCH_PERF_DIR:+--perf-dir "$BENCH_PERF_DIR"} \
+    ${BENCH_CALLGRIND_DIR:+--callgrind-dir "$BENCH_CALLGRIND_DIR"}
 }
 if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then
   run before "$BENCH_BEFORE_BIN_DIR" "${out%.json}-before.json"
