@@ -285,6 +285,10 @@ class Function:
             fields = f.read().rsplit(")", 1)[1].split()
         return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
 
+    def minor_faults(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[7])  # minflt (field 10)
+
     def cpu_ns(self):
         total = 0
         for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
@@ -518,7 +522,7 @@ class Bench:
 
     def _measure(self, op, fn, events, check):
         wall, calls, trips, rru, wru = [], [], [], [], []
-        ticks0, ns0 = fn.cpu_ticks(), fn.cpu_ns()
+        ticks0, ns0, faults0 = fn.cpu_ticks(), fn.cpu_ns(), fn.minor_faults()
         for ev in events:
             ev = ev() if callable(ev) else ev
             mark = self.ddb.mark()
@@ -531,6 +535,7 @@ class Bench:
             rru.append(sum((c[3] or {}).get("read", 0) or ((c[3] or {}).get("total", 0) if c[0] in ("GetItem", "Query", "BatchGetItem", "TransactGetItems") else 0) for c in made))
             wru.append(sum((c[3] or {}).get("write", 0) or ((c[3] or {}).get("total", 0) if c[0] not in ("GetItem", "Query", "BatchGetItem", "TransactGetItems") else 0) for c in made))
         ticks, ns = fn.cpu_ticks() - ticks0, fn.cpu_ns() - ns0
+        faults = fn.minor_faults() - faults0
         n = len(events)
         targets = {}
         for c in made:
@@ -543,6 +548,7 @@ class Bench:
             "warm_p99_ms": round(pct(wall, 99), 2),
             "cpu_ms_per_invoke": round(ticks * 1000 / CLK_TCK / n, 3),
             "cpu_ms_per_invoke_schedstat": round(ns / 1e6 / n, 3),
+            "minor_faults_per_invoke": round(faults / n, 2),
             "dynamodb_calls": round(statistics.mean(calls), 2),
             "dynamodb_round_trips": max(trips),
             "dynamodb_round_trips_mean": round(statistics.mean(trips), 2),
@@ -769,7 +775,7 @@ def callgrind_counts(folder, label, results):
 
 def table(results):
     ops = results["operations"]
-    cols = ["op", "init", "first", "next3", "p50", "p99", "cpu", "cpu(ns)", "1st cpu", "next cpu", "calls", "trips", "RRU", "WRU", "SM", "init DDB", "instr"]
+    cols = ["op", "init", "first", "next3", "p50", "p99", "cpu", "cpu(ns)", "1st cpu", "next cpu", "calls", "trips", "RRU", "WRU", "SM", "init DDB", "faults", "instr"]
     rows = [cols]
     for op, e in ops.items():
         rows.append([op, e.get("init_p50_ms"), e.get("first_invoke_p50_ms"), e.get("next_invokes_p50_ms"),
@@ -778,7 +784,7 @@ def table(results):
                      e.get("next_invokes_cpu_p50_ms"), e.get("dynamodb_calls"), e.get("dynamodb_round_trips_p50"),
                      e.get("rru_per_invoke"), e.get("wru_per_invoke"),
                      e.get("secrets_manager_calls_per_cold_start"), e.get("dynamodb_calls_during_init"),
-                     e.get("instructions_per_invoke")])
+                     e.get("minor_faults_per_invoke"), e.get("instructions_per_invoke")])
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(cols))]
     lines = ["  ".join(str(v).rjust(w) for v, w in zip(r, widths)) for r in rows]
     if "list_scaling" in results:
@@ -791,7 +797,41 @@ def table(results):
     return "\n".join(lines)
 
 
+def merge(out, paths):
+    """One result from several runs of the same binaries: each number its median over the
+    runs (what the rounds of scripts/bench.sh BENCH_ROUNDS=N write), printed like a run."""
+    runs = []
+    for path in paths:
+        with open(path) as f:
+            runs.append(json.load(f))
+
+    def median_of(values):
+        numbers = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) != len(values):
+            return values[0]
+        return round(statistics.median(numbers), 3)
+
+    def merged(docs):
+        first = docs[0]
+        if isinstance(first, dict):
+            return {k: merged([(d or {}).get(k) for d in docs]) for k in first}
+        return median_of(docs)
+
+    result = {"operations": merged([r["operations"] for r in runs]),
+              "functions": merged([r["functions"] for r in runs])}
+    if all("list_scaling" in r for r in runs):
+        result["list_scaling"] = merged([r["list_scaling"] for r in runs])
+    result["run"] = {"label": runs[0]["run"]["label"], "merged_from": paths,
+                     "rounds": [r["run"] for r in runs]}
+    with open(out, "w") as f:
+        json.dump(result, f, indent=2)
+    print(f"== {result['run']['label']}: median of {len(runs)} runs")
+    print(table(result))
+
+
 def main():
+    if len(sys.argv) > 2 and sys.argv[1] == "--merge":
+        return merge(sys.argv[2], sys.argv[3:])
     p = argparse.ArgumentParser()
     p.add_argument("--bin-dir", required=True)
     p.add_argument("--label", default="run")

@@ -8,7 +8,7 @@
 #   BENCH_BEFORE_BIN_DIR=/path/to/old/release scripts/bench.sh   # also bench older binaries, same run
 #   BENCH_SKIP_BUILD=1 BENCH_BIN_DIR=target/release scripts/bench.sh
 #
-# Environment: BENCH_PORT_BASE (18400; uses base+10 .. base+14), BENCH_OUT (artifacts/bench.json),
+# Environment: BENCH_ROUNDS (1; see the end of this script), BENCH_PORT_BASE (18400; uses base+10 .. base+14), BENCH_OUT (artifacts/bench.json),
 # BENCH_LISTS (500), BENCH_CREATES (500), BENCH_OTHER (50), BENCH_COLD_STARTS (5),
 # BENCH_BIG (10000: tasks of the big user of the list@N scaling check), BENCH_SCALING (100),
 # BENCH_PERF_DIR (a `perf record` of each measured operation there; for a profile, bench the
@@ -64,7 +64,25 @@ run() { # label bin_dir out
     ${BENCH_PERF_DIR:+--perf-dir "$BENCH_PERF_DIR"} \
     ${BENCH_CALLGRIND_DIR:+--callgrind-dir "$BENCH_CALLGRIND_DIR"}
 }
-if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then
-  run before "$BENCH_BEFORE_BIN_DIR" "${out%.json}-before.json"
+# BENCH_ROUNDS runs (before, after, before, after, ...): on a shared machine one run's CPU
+# figures drift by a third with the load; the merged result is each figure's median over the
+# rounds, and the rounds alternate so that drift hits both builds alike.
+rounds="${BENCH_ROUNDS:-1}"
+label="$(git rev-parse --short HEAD)"
+before_runs=() after_runs=()
+for round in $(seq 1 "$rounds"); do
+  suffix=""
+  [ "$rounds" = 1 ] || suffix="-round$round"
+  if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then
+    run before "$BENCH_BEFORE_BIN_DIR" "${out%.json}-before$suffix.json"
+    before_runs+=("${out%.json}-before$suffix.json")
+  fi
+  run "$label" "$bin_dir" "${out%.json}$suffix.json"
+  after_runs+=("${out%.json}$suffix.json")
+done
+if [ "$rounds" != 1 ]; then
+  python3 "$root/scripts/bench.py" --merge "$out" "${after_runs[@]}"
+  if [ -n "${BENCH_BEFORE_BIN_DIR:-}" ]; then
+    python3 "$root/scripts/bench.py" --merge "${out%.json}-before.json" "${before_runs[@]}"
+  fi
 fi
-run "$(git rev-parse --short HEAD)" "$bin_dir" "$out"
