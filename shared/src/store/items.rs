@@ -149,10 +149,6 @@ pub(super) struct CountsItem {
     pub total: i64,
     #[serde(default)]
     pub completed: i64,
-    /// A string set, written only with `ADD`/`DELETE` (never by this struct: serialized it
-    /// would be a list, and an empty set cannot be stored).
-    #[serde(default, skip_serializing)]
-    pub deleting_categories: Option<Vec<String>>,
 }
 
 /// What a listing reads of the counts item: the totals, and the categories whose deletion has
@@ -163,15 +159,6 @@ pub struct ListingTotals {
     pub deleting_categories: Vec<CategoryId>,
 }
 
-/// The category ids of a stored string set (an id that does not parse names no category a
-/// task can hold, and is left out).
-fn category_ids(ids: Option<&[String]>) -> Vec<CategoryId> {
-    ids.unwrap_or_default()
-        .iter()
-        .filter_map(|id| CategoryId::parse(id))
-        .collect()
-}
-
 impl CountsItem {
     pub fn new(user: UserId, counts: TaskCounts) -> Self {
         Self {
@@ -179,20 +166,6 @@ impl CountsItem {
             sk: COUNTS_SK.into(),
             total: i64::try_from(counts.total).unwrap_or(i64::MAX),
             completed: i64::try_from(counts.completed).unwrap_or(i64::MAX),
-            deleting_categories: None,
-        }
-    }
-}
-
-impl From<CountsItem> for ListingTotals {
-    /// A negative count (never written by the API) reads as zero.
-    fn from(item: CountsItem) -> Self {
-        Self {
-            counts: TaskCounts {
-                total: u64::try_from(item.total).unwrap_or(0),
-                completed: u64::try_from(item.completed).unwrap_or(0),
-            },
-            deleting_categories: category_ids(item.deleting_categories.as_deref()),
         }
     }
 }
@@ -334,21 +307,22 @@ pub(super) struct StandingItem {
 }
 
 impl StandingItem {
-    /// The totals of a counts item read along with the standing (a negative count, never
-    /// written by the API, reads as zero).
-    pub fn counts(&self) -> TaskCounts {
-        let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
-        TaskCounts {
-            total: count(self.total),
-            completed: count(self.completed),
-        }
-    }
-
-    /// What a listing reads of a counts item (see [`ListingTotals`]).
+    /// What a listing reads of a counts item (see [`ListingTotals`]), read along with the
+    /// standing or on its own: a negative count (never written by the API) reads as zero, an
+    /// id that does not parse (it names no category a task can hold) is left out.
     pub fn listing_totals(&self) -> ListingTotals {
+        let count = |n: Option<i64>| u64::try_from(n.unwrap_or(0)).unwrap_or(0);
         ListingTotals {
-            counts: self.counts(),
-            deleting_categories: category_ids(self.deleting_categories.as_deref()),
+            counts: TaskCounts {
+                total: count(self.total),
+                completed: count(self.completed),
+            },
+            deleting_categories: self
+                .deleting_categories
+                .iter()
+                .flatten()
+                .filter_map(|id| CategoryId::parse(id))
+                .collect(),
         }
     }
 }

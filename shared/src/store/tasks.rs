@@ -21,7 +21,7 @@ use aws_sdk_dynamodb::types::builders::PutBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 
 use super::idempotency::KeyedCreate;
-use super::items::{CountsItem, ListingTotals, TaskItem, TaskRemains};
+use super::items::{CountsItem, ListingTotals, StandingItem, TaskItem, TaskRemains};
 use super::keys::{
     DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
     counts_key, n, prefix_end, s, sk_of, task_id_of_sk, task_key, task_sk, text, user_pk,
@@ -522,7 +522,7 @@ impl Store {
             .await?;
         Ok(match output.item {
             None => ListingTotals::default(),
-            Some(item) => serde_dynamo::from_item::<_, CountsItem>(item)?.into(),
+            Some(item) => serde_dynamo::from_item::<_, StandingItem>(item)?.listing_totals(),
         })
     }
 
