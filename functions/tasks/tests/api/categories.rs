@@ -14,24 +14,12 @@ use shared::categories::CategoryId;
 use shared::store::task_item;
 use shared::tasks::{Priority, Task, TaskFields, TaskTitle};
 
-use crate::common::{create, field_errors, list, send, task_path, walk};
+use crate::common::{create, create_category, field_errors, list, send, task_path, walk};
 
 type Item = HashMap<String, AttributeValue>;
 
 fn category_path(id: &str) -> String {
     format!("/v1/categories/{id}")
-}
-
-async fn create_category(t: &TestApp, token: &str, body: Value) -> Value {
-    let response = send(
-        t,
-        TestRequest::post("/v1/categories")
-            .bearer(token)
-            .json(&body),
-    )
-    .await;
-    assert_eq!(response.status(), 201, "{}", response.text());
-    response.json()
 }
 
 async fn get_category(t: &TestApp, token: &str, id: &str) -> Value {

@@ -14,6 +14,19 @@ pub async fn create(t: &TestApp, token: &str, body: Value) -> Value {
     response.json()
 }
 
+/// Creates a category and returns its JSON (asserting 201).
+pub async fn create_category(t: &TestApp, token: &str, body: Value) -> Value {
+    let response = send(
+        t,
+        TestRequest::post("/v1/categories")
+            .bearer(token)
+            .json(&body),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+    response.json()
+}
+
 /// `GET /v1/tasks?<query>` as JSON (asserting 200).
 pub async fn list(t: &TestApp, token: &str, query: &str) -> Value {
     let response = send(

@@ -5,7 +5,7 @@
 //! a token of an ended or expired session, or of a deleted account, is refused by every
 //! operation, and nothing is written.
 
-use crate::common::{create, send, task_path};
+use crate::common::{create, create_category, send, task_path};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest, TestResponse};
 use serde_json::json;
@@ -47,15 +47,8 @@ async fn list_get_and_create_are_one_round_trip_and_writes_two() {
 
     // Filtered by a category, the same; `category=none` must know the categories being
     // deleted (their tasks are uncategorised) before its query: two round trips.
-    let category = send(
-        &t,
-        TestRequest::post("/v1/categories")
-            .bearer(&token)
-            .json(&json!({"name": "counted"})),
-    )
-    .await;
-    assert_eq!(category.status(), 201, "{}", category.text());
-    let category = category.json()["id"].as_str().unwrap().to_string();
+    let category = create_category(&t, &token, json!({"name": "counted"})).await;
+    let category = category["id"].as_str().unwrap();
     for (query, expected_trips) in [
         (format!("category={category}"), 1),
         ("category=none".into(), 2),

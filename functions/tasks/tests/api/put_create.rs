@@ -5,7 +5,8 @@
 //! racing PUT-creates of one id make exactly one task.
 
 use crate::common::{
-    client_id, counts, create, field_errors, send, stored_task_keys, task_path, v7_id_in,
+    client_id, counts, create, create_category, field_errors, send, stored_task_keys, task_path,
+    v7_id_in,
 };
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::{Value, json};
@@ -188,14 +189,7 @@ async fn a_put_create_obeys_the_quota_and_the_category_rules_of_a_post() {
     let t = TestApp::new().await;
     let (_, token) = t.signed_in_user().await;
     let (_, other) = t.signed_in_user().await;
-    let response = send(
-        &t,
-        TestRequest::post("/v1/categories")
-            .bearer(&other)
-            .json(&json!({"name": "Theirs"})),
-    )
-    .await;
-    let theirs = response.created_id();
+    let theirs = create_category(&t, &other, json!({"name": "Theirs"})).await["id"].clone();
     let problem = send(
         &t,
         put(
@@ -209,14 +203,10 @@ async fn a_put_create_obeys_the_quota_and_the_category_rules_of_a_post() {
     assert_eq!(field_errors(&problem), ["category_id"]);
     assert_eq!(counts(&t, &token).await, (0, 0));
 
-    let response = send(
-        &t,
-        TestRequest::post("/v1/categories")
-            .bearer(&token)
-            .json(&json!({"name": "Mine"})),
-    )
-    .await;
-    let mine = response.created_id();
+    let mine = create_category(&t, &token, json!({"name": "Mine"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let id = client_id();
     let created = send(
         &t,
