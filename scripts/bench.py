@@ -744,6 +744,24 @@ class Bench:
         fn.stop()
         self.live.remove(fn)
 
+    def floor(self):
+        """With --floor-bin: the CPU floor under every figure above, measured the same way.
+        functions/tasks/examples/sdk_floor answers each invoke with nothing (floor:echo), one
+        GetItem (floor:get) or one BatchGetItem of three items (floor:batch, as a get of ours
+        makes), with our client; floor:batch-lean is the same call without the SDK's
+        stalled-stream protection, timeouts and retries."""
+        a = self.args
+        any_event = event("GET", "/v1/tasks")
+        for op, extra in [("floor:echo", {"FLOOR_MODE": "echo"}), ("floor:get", {"FLOOR_MODE": "get"}),
+                          ("floor:batch", {"FLOOR_MODE": "batch"}),
+                          ("floor:batch-lean", {"FLOOR_MODE": "batch", "FLOOR_SDK": "lean"})]:
+            fn = Function("sdk_floor", a.floor_bin, a.runtime_port, {**self.env(), **extra})
+            self.live.append(fn)
+            for _ in range(20):
+                fn.invoke(any_event)
+            self.measure(op, fn, [any_event] * a.n_list, lambda r: expect(r, 200, op))
+            self.stop(fn)
+
     def other_user(self, suffix):
         reg = self.spawn("register")
         email = f"bench-{suffix}-creator@example.com"
@@ -853,6 +871,8 @@ def main():
     p.add_argument("--perf-dir", help="perf record each measured operation into this folder")
     p.add_argument("--callgrind-dir", help="run the tasks function under callgrind, counting "
                    "user-space instructions per invoke of each operation (timings then mean nothing)")
+    p.add_argument("--floor-bin", help="functions/tasks/examples/sdk_floor: also measure the CPU "
+                   "floor of the runtime and of one SDK call (the floor:* rows)")
     a = p.parse_args()
     bench = Bench(a)
     make_proxy(a.ddb_proxy_port, a.ddb_port, bench.ddb, add_capacity=True)
@@ -866,6 +886,8 @@ def main():
             if old.startswith(f"{a.label}."):
                 os.remove(os.path.join(a.callgrind_dir, old))
     results = bench.run()
+    if a.floor_bin:
+        bench.floor()
     if a.callgrind_dir:
         callgrind_counts(a.callgrind_dir, a.label, results)
     with open("/proc/loadavg") as f:

@@ -31,7 +31,11 @@ out="${BENCH_OUT:-$root/artifacts/bench.json}"
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
   cargo build --release -p register -p login -p refresh -p tasks -p account
+  cargo build --release -p tasks --example sdk_floor
 fi
+# The floor:* rows of the run of this tree (see bench.py Bench.floor); skipped if not built.
+floor_bin="$target_dir/release/examples/sdk_floor"
+[ -x "$floor_bin" ] || floor_bin=""
 cargo build --quiet -p devtools --bin taskline-dev
 dev_tool="$target_dir/debug/taskline-dev"
 
@@ -54,7 +58,7 @@ for port in "$ddb_port" "$sm_port"; do
 done
 "$dev_tool" create-tables --endpoint "http://127.0.0.1:$ddb_port" --name TasklineTable
 
-run() { # label bin_dir out
+run() { # label bin_dir out [floor_bin]
   python3 "$root/scripts/bench.py" --label "$1" --bin-dir "$2" --out "$3" \
     --ddb-port "$ddb_port" --ddb-proxy-port "$ddb_proxy" \
     --secrets-port "$sm_port" --secrets-proxy-port "$sm_proxy" --runtime-port "$runtime" \
@@ -62,7 +66,8 @@ run() { # label bin_dir out
     --n-other "${BENCH_OTHER:-50}" --cold-starts "${BENCH_COLD_STARTS:-5}" \
     --big "${BENCH_BIG:-10000}" --n-scaling "${BENCH_SCALING:-100}" --dev-tool "$dev_tool" \
     ${BENCH_PERF_DIR:+--perf-dir "$BENCH_PERF_DIR"} \
-    ${BENCH_CALLGRIND_DIR:+--callgrind-dir "$BENCH_CALLGRIND_DIR"}
+    ${BENCH_CALLGRIND_DIR:+--callgrind-dir "$BENCH_CALLGRIND_DIR"} \
+    ${4:+--floor-bin "$4"}
 }
 # BENCH_ROUNDS runs (before, after, before, after, ...): on a shared machine one run's CPU
 # figures drift by a third with the load; the merged result is each figure's median over the
@@ -77,7 +82,7 @@ for round in $(seq 1 "$rounds"); do
     run before "$BENCH_BEFORE_BIN_DIR" "${out%.json}-before$suffix.json"
     before_runs+=("${out%.json}-before$suffix.json")
   fi
-  run "$label" "$bin_dir" "${out%.json}$suffix.json"
+  run "$label" "$bin_dir" "${out%.json}$suffix.json" "$floor_bin"
   after_runs+=("${out%.json}$suffix.json")
 done
 if [ "$rounds" != 1 ]; then
