@@ -749,12 +749,14 @@ class Bench:
         functions/tasks/examples/sdk_floor answers each invoke with nothing (floor:echo), one
         GetItem (floor:get) or one BatchGetItem of three items (floor:batch, as a get of ours
         makes), with our client; floor:batch-lean is the same call without the SDK's
-        stalled-stream protection, timeouts and retries."""
+        stalled-stream protection, timeouts and retries, floor:batch-own-http that again over
+        a bare HTTP/1.1 connection of the example's own instead of the SDK's hyper client."""
         a = self.args
         any_event = event("GET", "/v1/tasks")
         for op, extra in [("floor:echo", {"FLOOR_MODE": "echo"}), ("floor:get", {"FLOOR_MODE": "get"}),
                           ("floor:batch", {"FLOOR_MODE": "batch"}),
-                          ("floor:batch-lean", {"FLOOR_MODE": "batch", "FLOOR_SDK": "lean"})]:
+                          ("floor:batch-lean", {"FLOOR_MODE": "batch", "FLOOR_SDK": "lean"}),
+                          ("floor:batch-own-http", {"FLOOR_MODE": "batch", "FLOOR_SDK": "own-http"})]:
             fn = Function("sdk_floor", a.floor_bin, a.runtime_port, {**self.env(), **extra})
             self.live.append(fn)
             for _ in range(20):

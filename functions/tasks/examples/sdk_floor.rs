@@ -7,13 +7,25 @@
 //! - `FLOOR_MODE=batch`: one consistent `BatchGetItem` of `FLOOR_KEYS` (3) such items, as a
 //!   taskline get makes;
 //! - `FLOOR_SDK=lean`: the client without stalled-stream protection, timeouts or retries (what
-//!   the SDK's configuration alone can take off a call; the functions keep all three).
+//!   the SDK's configuration alone can take off a call; the functions keep all three);
+//! - `FLOOR_SDK=own-http`: the lean client over [`OneConnection`], a bare HTTP/1.1 connection
+//!   of our own in place of the SDK's hyper client (plain HTTP, so local endpoints only): what
+//!   an HTTP client of our own could take off a call at most.
 //!
 //! Not a function of the product: a yardstick for what a request of ours costs above it.
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::config::http::{HttpRequest, HttpResponse};
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_smithy_runtime_api::client::http::{
+    HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn,
+};
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
 use lambda_http::{Body, Error, Request, Response, service_fn};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufStream};
+use tokio::net::TcpStream;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -22,14 +34,21 @@ async fn main() -> Result<(), Error> {
         .ok()
         .and_then(|k| k.parse().ok())
         .unwrap_or(3);
-    let lean = std::env::var("FLOOR_SDK").is_ok_and(|sdk| sdk == "lean");
+    let sdk = std::env::var("FLOOR_SDK").unwrap_or_default();
     let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
 
     let sdk_config = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    let client = if lean {
-        let config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
+    let client = if sdk == "lean" || sdk == "own-http" {
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&sdk_config);
+        if sdk == "own-http" {
+            let connection = OneConnection::default();
+            config = config.http_client(http_client_fn(move |_, _| {
+                SharedHttpConnector::new(connection.clone())
+            }));
+        }
+        let config = config
             .stalled_stream_protection(
                 aws_sdk_dynamodb::config::StalledStreamProtectionConfig::disabled(),
             )
@@ -97,4 +116,105 @@ async fn main() -> Result<(), Error> {
         )
     }))
     .await
+}
+
+/// One kept-alive plain HTTP/1.1 connection, requests written and responses read in the calling
+/// task (no pool, no connection task): the least an HTTP client under the SDK can do. Knows
+/// `Content-Length` bodies only, which is what DynamoDB and the bench's proxy send.
+#[derive(Debug, Default, Clone)]
+struct OneConnection {
+    stream: std::sync::Arc<tokio::sync::Mutex<Option<BufStream<TcpStream>>>>,
+}
+
+impl HttpConnector for OneConnection {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let connection = self.clone();
+        HttpConnectorFuture::new(async move {
+            connection
+                .exchange(request)
+                .await
+                .map_err(|e| ConnectorError::io(e.into()))
+        })
+    }
+}
+
+impl OneConnection {
+    async fn exchange(&self, request: HttpRequest) -> std::io::Result<HttpResponse> {
+        let invalid =
+            |what: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, what.to_owned());
+        let uri = request.uri();
+        let rest = uri
+            .strip_prefix("http://")
+            .ok_or_else(|| invalid("plain http only"))?;
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let path = if path.is_empty() { "/" } else { path };
+        let body = request
+            .body()
+            .bytes()
+            .ok_or_else(|| invalid("streaming request body"))?;
+        let mut head = format!(
+            "{} {path} HTTP/1.1\r\nhost: {authority}\r\n",
+            request.method()
+        );
+        for (name, value) in request.headers() {
+            if !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length") {
+                head.push_str(&format!("{name}: {value}\r\n"));
+            }
+        }
+        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+
+        let mut guard = self.stream.lock().await;
+        if guard.is_none() {
+            let stream = TcpStream::connect(authority).await?;
+            stream.set_nodelay(true)?;
+            *guard = Some(BufStream::new(stream));
+        }
+        let Some(stream) = guard.as_mut() else {
+            unreachable!()
+        };
+        let result: std::io::Result<HttpResponse> = async {
+            stream.write_all(head.as_bytes()).await?;
+            stream.write_all(body).await?;
+            stream.flush().await?;
+            let mut line = String::new();
+            stream.read_line(&mut line).await?;
+            let status: u16 = line
+                .split(' ')
+                .nth(1)
+                .and_then(|code| code.parse().ok())
+                .ok_or_else(|| invalid("status line"))?;
+            let mut headers = Vec::new();
+            let mut length = 0usize;
+            loop {
+                line.clear();
+                stream.read_line(&mut line).await?;
+                let header = line.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').ok_or_else(|| invalid("header"))?;
+                let (name, value) = (name.trim().to_ascii_lowercase(), value.trim().to_owned());
+                if name == "content-length" {
+                    length = value.parse().map_err(|_| invalid("content-length"))?;
+                }
+                if name == "transfer-encoding" {
+                    return Err(invalid("chunked response"));
+                }
+                headers.push((name, value));
+            }
+            let mut data = vec![0; length];
+            stream.read_exact(&mut data).await?;
+            let status = StatusCode::try_from(status).map_err(|_| invalid("status"))?;
+            let mut response = HttpResponse::new(status, SdkBody::from(data));
+            for (name, value) in headers {
+                response.headers_mut().insert(name, value);
+            }
+            Ok(response)
+        }
+        .await;
+        if result.is_err() {
+            *guard = None; // a broken exchange leaves the connection in an unknown state
+        }
+        result
+    }
 }
