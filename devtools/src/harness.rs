@@ -341,6 +341,16 @@ impl TestRequest {
         self.cookies.push(cookie.to_string());
         self
     }
+    /// Every cookie `response` set (a browser returning with what its last answer stored).
+    pub fn cookies_of(self, response: &TestResponse) -> Self {
+        response.cookies().iter().fold(self, |req, (name, value)| {
+            req.cookie(&format!("{name}={value}"))
+        })
+    }
+    /// The device cookie with `value`.
+    pub fn device_cookie(self, value: &str) -> Self {
+        self.cookie(&format!("{}={value}", shared::http::DEVICE_COOKIE))
+    }
     /// The refresh cookie with `value`.
     pub fn refresh_cookie(self, value: &str) -> Self {
         self.cookie(&format!("{}={value}", shared::http::REFRESH_COOKIE))
@@ -485,15 +495,35 @@ impl TestResponse {
     }
     /// The value of the one refresh cookie this response sets (asserts there is exactly one).
     pub fn refresh_cookie(&self) -> String {
-        let set_cookie = self.header_all("set-cookie");
-        assert_eq!(set_cookie.len(), 1, "{set_cookie:?}");
-        let (pair, _) = set_cookie[0]
-            .split_once(';')
-            .unwrap_or((&set_cookie[0], ""));
-        pair.strip_prefix(shared::http::REFRESH_COOKIE)
-            .and_then(|rest| rest.strip_prefix('='))
+        self.cookie(shared::http::REFRESH_COOKIE)
             .expect("the refresh cookie")
-            .to_string()
+    }
+    /// The value of the one device cookie this response sets (a successful login's).
+    pub fn device_cookie(&self) -> String {
+        self.cookie(shared::http::DEVICE_COOKIE)
+            .expect("the device cookie")
+    }
+    /// The value of the cookie `name` this response sets, if it sets it (asserts at most once).
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let values: Vec<String> = self
+            .cookies()
+            .into_iter()
+            .filter(|(n, _)| n == name)
+            .map(|(_, value)| value)
+            .collect();
+        assert!(values.len() <= 1, "{name} set twice: {values:?}");
+        values.into_iter().next()
+    }
+    /// Every cookie this response sets, as `(name, value)`: what a browser would store.
+    pub fn cookies(&self) -> Vec<(String, String)> {
+        self.header_all("set-cookie")
+            .iter()
+            .filter_map(|set_cookie| {
+                let pair = set_cookie.split(';').next()?;
+                let (name, value) = pair.split_once('=')?;
+                Some((name.trim().to_string(), value.trim().to_string()))
+            })
+            .collect()
     }
     /// The session a login or refresh started (asserts a 200 and its refresh cookie).
     pub fn session(&self) -> Session {

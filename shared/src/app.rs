@@ -11,12 +11,15 @@ use lambda_http::http::header;
 use lambda_http::service_fn;
 
 use crate::auth::{
-    AccessTokens, Email, ExternalTokens, FamilyId, UserId, Verified, bearer_token, unix_now,
+    AccessTokens, DeviceKeys, ExternalTokens, FamilyId, UserId, Verified, bearer_token, unix_now,
 };
 use crate::config::{Config, ConfigError, Key};
 use crate::error::ApiError;
-use crate::http::{Request, Response, header_str};
-use crate::store::{AttemptOutcome, ExternalLink, LoginAttempt, Standing, Store};
+use crate::http::{ClientAddress, Request, Response, header_str};
+use crate::store::{
+    AttemptOutcome, ExternalLink, LoginAttempt, PasswordBudget, RegistrationAttempt, Standing,
+    Store, Throttled,
+};
 use crate::tasks::CursorKeys;
 
 pub use bearer::Bearer;
@@ -27,6 +30,8 @@ pub struct App {
     pub config: Config,
     pub store: Store,
     pub tokens: AccessTokens,
+    /// Signs and opens device cookies (the key is derived once from the access-token key).
+    pub devices: DeviceKeys,
     /// Seals and opens list cursors (the HMAC key is derived once, not per listing).
     pub cursors: CursorKeys,
     /// The external identity provider's verifier (with its JWKS cache), if configured.
@@ -61,31 +66,41 @@ where
 }
 
 impl App {
-    /// Counts a password attempt for `email` from `source_ip` against the login throttle's
-    /// budgets, before the password is looked at (login and password change alike); a used-up
-    /// budget is a 429 whose `Retry-After` is the end of its window.
+    /// Counts a password check against the budgets of `budget` (a stranger's, a known
+    /// device's, or a signed-in session's: see `store::throttle`), before the password is
+    /// looked at; a used-up budget is a 429 whose `Retry-After` is the end of its window.
     pub async fn take_login_attempt(
         &self,
-        email: &Email,
-        source_ip: &str,
+        budget: PasswordBudget<'_>,
     ) -> Result<LoginAttempt, ApiError> {
         let now = unix_now();
         match self
             .store
-            .take_login_attempt(email, source_ip, now, &self.config.login_throttle)
+            .take_login_attempt(budget, now, &self.config.login_throttle)
             .await?
         {
             AttemptOutcome::Counted(attempt) => Ok(attempt),
-            AttemptOutcome::Throttled(throttled) => Err(ApiError::TooManyRequests {
-                retry_after_secs: u64::try_from(throttled.window_ends_at - now)
-                    .unwrap_or(1)
-                    .max(1),
-            }),
+            AttemptOutcome::Throttled(throttled) => Err(too_many(throttled, now)),
+        }
+    }
+
+    /// Counts a registration from `client` against its budget, before its password is hashed;
+    /// a used-up budget is a 429 whose `Retry-After` is the end of its window.
+    pub async fn take_registration(&self, client: &ClientAddress) -> Result<(), ApiError> {
+        let now = unix_now();
+        match self
+            .store
+            .take_registration(client.as_str(), now, &self.config.register_throttle)
+            .await?
+        {
+            RegistrationAttempt::Counted => Ok(()),
+            RegistrationAttempt::Throttled(throttled) => Err(too_many(throttled, now)),
         }
     }
 
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
+        let devices = DeviceKeys::new(config.jwt_secret.expose());
         let cursors = CursorKeys::new(config.cursor_secret.expose());
         let external = config
             .external_jwt
@@ -95,6 +110,7 @@ impl App {
             config,
             store,
             tokens,
+            devices,
             cursors,
             external,
         }
@@ -211,6 +227,15 @@ impl App {
         Err(ApiError::Internal(
             "identity link neither readable nor creatable".into(),
         ))
+    }
+}
+
+/// 429 until the end of the refusing window (at least a second).
+fn too_many(throttled: Throttled, now: i64) -> ApiError {
+    ApiError::TooManyRequests {
+        retry_after_secs: u64::try_from(throttled.window_ends_at - now)
+            .unwrap_or(1)
+            .max(1),
     }
 }
 

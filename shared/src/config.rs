@@ -1,24 +1,26 @@
 //! Configuration, read once from the environment at cold start. A missing or invalid variable
 //! stops the function before it serves anything, with an error naming the variable.
 //!
-//! The two HMAC keys come either from AWS Secrets Manager (deployed: `JWT_SECRET_ARN`,
-//! `CURSOR_SECRET_ARN`, read once at cold start by [`resolve_secrets`] and kept for the life of
-//! the process) or straight from the environment (locally and in tests: `JWT_SECRET`,
-//! `CURSOR_SECRET`). Setting both forms of one key is refused, so it is always clear which
-//! key signs tokens.
+//! The keys (the two HMAC keys, and the CloudFront origin secret) come either from AWS Secrets
+//! Manager (deployed: `JWT_SECRET_ARN`, `CURSOR_SECRET_ARN`, `ORIGIN_VERIFY_SECRET_ARN`, read
+//! once at cold start by [`resolve_secrets`] and kept for the life of the process) or straight
+//! from the environment (locally and in tests: `JWT_SECRET`, `CURSOR_SECRET`,
+//! `ORIGIN_VERIFY_SECRET`). Setting both forms of one key is refused, so it is always clear
+//! which key signs tokens.
 //!
-//! Each function loads only the keys it declares ([`Key`]: register none, tasks both, the
-//! others the JWT key), so a function holds no key it does not use and needs neither the
-//! variable nor the permission to read the others. In place of an undeclared key the
-//! configuration holds a random key of this process: whatever it signed or checked by
-//! mistake would match nothing another function signs.
+//! Each function loads only the keys it declares ([`Key`]: register the origin secret, login
+//! the JWT key and the origin secret, tasks both HMAC keys, the others the JWT key), so a
+//! function holds no key it does not use and needs neither the variable nor the permission to
+//! read the others. In place of an undeclared HMAC key the configuration holds a random key of
+//! this process: whatever it signed or checked by mistake would match nothing another function
+//! signs. The origin secret is optional (see [`Key::Origin`]).
 
 use std::collections::HashMap;
 use std::future::Future;
 
 use crate::cookie::SameSite;
 
-/// Minimum length of the HMAC keys (JWT and cursor): HS256 wants at least 256 bits.
+/// Minimum length of the keys (JWT, cursor, origin secret): HS256 wants at least 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 
 #[derive(thiserror::Error, PartialEq, Eq)]
@@ -53,10 +55,15 @@ pub enum Key {
     Jwt,
     /// Authenticates list cursors.
     Cursor,
+    /// The value CloudFront adds to every request it sends to the API (a custom origin
+    /// header): a request carrying it came through the distribution, so the viewer address
+    /// CloudFront reports is the client's (see `http::client_address`). Optional: without it
+    /// (local development, a stack without the distribution) the connection's address is used.
+    Origin,
 }
 
 impl Key {
-    pub const ALL: &[Key] = &[Key::Jwt, Key::Cursor];
+    pub const ALL: &[Key] = &[Key::Jwt, Key::Cursor, Key::Origin];
 
     /// (variable holding the value, variable holding the ARN of a secret whose
     /// `SecretString` is the value).
@@ -64,7 +71,13 @@ impl Key {
         match self {
             Key::Jwt => ("JWT_SECRET", "JWT_SECRET_ARN"),
             Key::Cursor => ("CURSOR_SECRET", "CURSOR_SECRET_ARN"),
+            Key::Origin => ("ORIGIN_VERIFY_SECRET", "ORIGIN_VERIFY_SECRET_ARN"),
         }
+    }
+
+    /// Whether a function declaring this key may run without it.
+    pub fn is_optional(self) -> bool {
+        matches!(self, Key::Origin)
     }
 }
 
@@ -89,7 +102,7 @@ where
 {
     let mut wanted = Vec::new();
     for key in Key::ALL.iter().copied().filter(|key| keys.contains(key)) {
-        if let Some(arn) = secret_arn(vars, key.vars())? {
+        if let Some(arn) = secret_arn(vars, key)? {
             wanted.push((key, arn));
         }
     }
@@ -135,11 +148,10 @@ where
     Ok(())
 }
 
-/// The ARN of one key if it comes from Secrets Manager, `None` if it is set directly.
-fn secret_arn(
-    vars: &HashMap<String, String>,
-    (value_var, arn_var): (&'static str, &'static str),
-) -> Result<Option<String>, ConfigError> {
+/// The ARN of one key if it comes from Secrets Manager, `None` if it is set directly (or, for
+/// an optional key, not at all).
+fn secret_arn(vars: &HashMap<String, String>, key: Key) -> Result<Option<String>, ConfigError> {
+    let (value_var, arn_var) = key.vars();
     let set = |name: &str| {
         vars.get(name)
             .map(|v| v.trim().to_string())
@@ -150,6 +162,7 @@ fn secret_arn(
             name: arn_var,
             reason: format!("set either {arn_var} or {value_var}, not both"),
         }),
+        (None, None) if key.is_optional() => Ok(None),
         (None, None) => Err(ConfigError::MissingSecret {
             value: value_var,
             arn: arn_var,
@@ -206,8 +219,10 @@ pub struct ExternalJwt {
     pub keys: ExternalKeys,
 }
 
-/// Budgets of failed logins within one window (see `store::throttle`): per (email, source IP),
-/// per source IP across all emails, and per email across all sources.
+/// Budgets of failed password checks within one window (see `store::throttle`). A client that
+/// never logged in is counted per (email, client address), per client address across all
+/// emails, and per email across all sources; a browser presenting a valid device cookie of the
+/// account only against that device's own budget, and a password change against its session's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginThrottle {
     /// `LOGIN_FAILURES_PER_EMAIL_IP` (default 5).
@@ -216,22 +231,45 @@ pub struct LoginThrottle {
     pub per_ip: u32,
     /// `LOGIN_FAILURES_PER_EMAIL` (default 50).
     pub per_email: u32,
+    /// `LOGIN_FAILURES_PER_DEVICE` (default 5): per device cookie, and per session for the
+    /// wrong current passwords of password changes.
+    pub per_device: u32,
     /// `LOGIN_WINDOW_SECS` (default 900).
     pub window_secs: i64,
 }
 
 impl LoginThrottle {
-    /// The contract's defaults: 5 per (email, IP), 100 per IP, 50 per email, per 15 minutes.
+    /// The contract's defaults: 5 per (email, IP), 100 per IP, 50 per email, 5 per device or
+    /// session, per 15 minutes.
     pub const DEFAULT: Self = Self {
         per_email_ip: 5,
         per_ip: 100,
         per_email: 50,
+        per_device: 5,
         window_secs: 15 * 60,
     };
     /// Accepted range of each budget.
     pub const FAILURES_RANGE: std::ops::RangeInclusive<i64> = 1..=1_000_000;
     /// Accepted window: a minute to a day.
     pub const WINDOW_RANGE: std::ops::RangeInclusive<i64> = 60..=86_400;
+}
+
+/// Budget of registrations per client address (an IPv6 client: per /64) within one window:
+/// each one costs a password hash and an account in the table, whether it succeeds or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegisterThrottle {
+    /// `REGISTRATIONS_PER_IP` (default 20).
+    pub per_ip: u32,
+    /// `REGISTRATION_WINDOW_SECS` (default 3600).
+    pub window_secs: i64,
+}
+
+impl RegisterThrottle {
+    /// The contract's defaults: 20 registrations per client address an hour.
+    pub const DEFAULT: Self = Self {
+        per_ip: 20,
+        window_secs: 60 * 60,
+    };
 }
 
 #[derive(Debug, Clone)]
@@ -266,8 +304,14 @@ pub struct Config {
     /// function's 29 s timeout, with room for the last page and the final write).
     pub account_deletion_budget: std::time::Duration,
     /// Failed-login budgets (`LOGIN_FAILURES_PER_EMAIL_IP`, `LOGIN_FAILURES_PER_IP`,
-    /// `LOGIN_FAILURES_PER_EMAIL`, `LOGIN_WINDOW_SECS`).
+    /// `LOGIN_FAILURES_PER_EMAIL`, `LOGIN_FAILURES_PER_DEVICE`, `LOGIN_WINDOW_SECS`).
     pub login_throttle: LoginThrottle,
+    /// Registration budget (`REGISTRATIONS_PER_IP`, `REGISTRATION_WINDOW_SECS`).
+    pub register_throttle: RegisterThrottle,
+    /// The value of the origin header CloudFront adds to the requests it sends to the API
+    /// (`ORIGIN_VERIFY_SECRET`, >= 32 bytes; only in functions declaring [`Key::Origin`], and
+    /// optional there): `None`, and the client's address is always the connection's.
+    pub origin_verify_secret: Option<Secret>,
 }
 
 /// Default of [`Config::max_tasks_per_user`].
@@ -348,6 +392,8 @@ impl Config {
                 DEFAULT_ACCOUNT_DELETION_BUDGET_MS,
             )?),
             login_throttle: login_throttle(&vars)?,
+            register_throttle: register_throttle(&vars)?,
+            origin_verify_secret: optional_secret(&vars, keys, Key::Origin)?,
         })
     }
 
@@ -401,6 +447,20 @@ fn secret(vars: &Vars, keys: &[Key], key: Key) -> Result<Secret, ConfigError> {
     let value = vars
         .get(name)
         .ok_or(ConfigError::MissingSecret { value: name, arn })?;
+    secret_value(name, value)
+}
+
+/// An optional key: its value if the function uses it and it is set (at least
+/// [`MIN_SECRET_BYTES`]), else `None`.
+fn optional_secret(vars: &Vars, keys: &[Key], key: Key) -> Result<Option<Secret>, ConfigError> {
+    let (name, _) = key.vars();
+    match vars.get(name) {
+        Some(value) if keys.contains(&key) => secret_value(name, value).map(Some),
+        _ => Ok(None),
+    }
+}
+
+fn secret_value(name: &'static str, value: &str) -> Result<Secret, ConfigError> {
     if value.len() < MIN_SECRET_BYTES {
         return Err(ConfigError::Invalid {
             name,
@@ -465,8 +525,32 @@ fn login_throttle(vars: &Vars) -> Result<LoginThrottle, ConfigError> {
         per_email_ip: failures("LOGIN_FAILURES_PER_EMAIL_IP", defaults.per_email_ip)?,
         per_ip: failures("LOGIN_FAILURES_PER_IP", defaults.per_ip)?,
         per_email: failures("LOGIN_FAILURES_PER_EMAIL", defaults.per_email)?,
+        per_device: failures("LOGIN_FAILURES_PER_DEVICE", defaults.per_device)?,
         window_secs: vars.integer(
             "LOGIN_WINDOW_SECS",
+            defaults.window_secs,
+            LoginThrottle::WINDOW_RANGE,
+        )?,
+    })
+}
+
+/// The registration budget (`REGISTRATIONS_PER_IP`) and its window (`REGISTRATION_WINDOW_SECS`),
+/// in the ranges of the login budgets.
+fn register_throttle(vars: &Vars) -> Result<RegisterThrottle, ConfigError> {
+    const PER_IP: &str = "REGISTRATIONS_PER_IP";
+    let defaults = RegisterThrottle::DEFAULT;
+    let per_ip = vars.integer(
+        PER_IP,
+        i64::from(defaults.per_ip),
+        LoginThrottle::FAILURES_RANGE,
+    )?;
+    Ok(RegisterThrottle {
+        per_ip: u32::try_from(per_ip).map_err(|_| ConfigError::Invalid {
+            name: PER_IP,
+            reason: format!("{per_ip} is out of range"),
+        })?,
+        window_secs: vars.integer(
+            "REGISTRATION_WINDOW_SECS",
             defaults.window_secs,
             LoginThrottle::WINDOW_RANGE,
         )?,
@@ -683,6 +767,7 @@ mod tests {
                 per_email_ip: 5,
                 per_ip: 100,
                 per_email: 50,
+                per_device: 5,
                 window_secs: 900,
             }
         );
@@ -690,6 +775,7 @@ mod tests {
             ("LOGIN_FAILURES_PER_EMAIL_IP", "7"),
             ("LOGIN_FAILURES_PER_IP", " 1000 "),
             ("LOGIN_FAILURES_PER_EMAIL", "500"),
+            ("LOGIN_FAILURES_PER_DEVICE", "3"),
             ("LOGIN_WINDOW_SECS", "60"),
         ]))
         .unwrap();
@@ -699,8 +785,128 @@ mod tests {
                 per_email_ip: 7,
                 per_ip: 1000,
                 per_email: 500,
+                per_device: 3,
                 window_secs: 60,
             }
+        );
+    }
+
+    #[test]
+    fn the_registration_budget_defaults_to_20_an_hour_and_is_checked() {
+        let config = Config::from_vars(&vars(&[])).unwrap();
+        assert_eq!(
+            config.register_throttle,
+            RegisterThrottle {
+                per_ip: 20,
+                window_secs: 3600,
+            }
+        );
+        let config = Config::from_vars(&vars(&[
+            ("REGISTRATIONS_PER_IP", "10000"),
+            ("REGISTRATION_WINDOW_SECS", "60"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.register_throttle,
+            RegisterThrottle {
+                per_ip: 10_000,
+                window_secs: 60,
+            }
+        );
+        for (name, value) in [
+            ("REGISTRATIONS_PER_IP", "0"),
+            ("REGISTRATIONS_PER_IP", "twenty"),
+            ("REGISTRATION_WINDOW_SECS", "59"),
+            ("REGISTRATION_WINDOW_SECS", "86401"),
+        ] {
+            let err = Config::from_vars(&vars(&[(name, value)])).unwrap_err();
+            assert!(
+                matches!(&err, ConfigError::Invalid { name: n, .. } if *n == name),
+                "{name}={value}: {err}"
+            );
+        }
+    }
+
+    const ORIGIN_KEY: &str = "origin-verify-secret-0123456789abcdef";
+
+    #[test]
+    fn the_origin_secret_is_optional_and_read_only_where_declared() {
+        // Unset: no secret, and the client's address is the connection's.
+        assert_eq!(
+            Config::from_vars(&vars(&[])).unwrap().origin_verify_secret,
+            None
+        );
+        let set = vars(&[("ORIGIN_VERIFY_SECRET", ORIGIN_KEY)]);
+        let config = Config::from_vars(&set).unwrap();
+        assert_eq!(
+            config.origin_verify_secret.map(|s| s.expose().to_vec()),
+            Some(ORIGIN_KEY.as_bytes().to_vec())
+        );
+        // A function that does not declare it holds none.
+        let config = Config::from_vars_with_keys(&set, &[Key::Jwt]).unwrap();
+        assert_eq!(config.origin_verify_secret, None);
+        let err = Config::from_vars(&vars(&[("ORIGIN_VERIFY_SECRET", "short")])).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "ORIGIN_VERIFY_SECRET",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_origin_secret_comes_from_secrets_manager_in_the_same_call_or_not_at_all() {
+        const ORIGIN_ARN: &str =
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:origin-AbCdEf";
+        let keys = [Key::Jwt, Key::Origin];
+        let calls = std::cell::RefCell::new(Vec::new());
+        let mut deployed = vars(&[
+            ("JWT_SECRET", ""),
+            ("JWT_SECRET_ARN", JWT_ARN),
+            ("ORIGIN_VERIFY_SECRET_ARN", ORIGIN_ARN),
+        ]);
+        let fetch = |arns: Vec<String>| {
+            calls.borrow_mut().push(arns.clone());
+            secrets_manager(&[(JWT_ARN, JWT_KEY), (ORIGIN_ARN, ORIGIN_KEY)])(arns)
+        };
+        resolve_secrets(&mut deployed, &keys, fetch).await.unwrap();
+        assert_eq!(
+            calls.into_inner(),
+            [vec![JWT_ARN.to_string(), ORIGIN_ARN.to_string()]]
+        );
+        let config = Config::from_vars_with_keys(&deployed, &keys).unwrap();
+        assert_eq!(
+            config.origin_verify_secret.map(|s| s.expose().to_vec()),
+            Some(ORIGIN_KEY.as_bytes().to_vec())
+        );
+        // Neither form set: it starts without one, reading nothing for it.
+        let mut local = vars(&[("JWT_SECRET", ""), ("JWT_SECRET_ARN", JWT_ARN)]);
+        resolve_secrets(&mut local, &keys, secrets_manager(&[(JWT_ARN, JWT_KEY)]))
+            .await
+            .unwrap();
+        let config = Config::from_vars_with_keys(&local, &keys).unwrap();
+        assert_eq!(config.origin_verify_secret, None);
+        // Both forms: ambiguous, refused.
+        let mut both = vars(&[
+            ("ORIGIN_VERIFY_SECRET", ORIGIN_KEY),
+            ("ORIGIN_VERIFY_SECRET_ARN", ORIGIN_ARN),
+        ]);
+        let err = resolve_secrets(&mut both, &keys, nothing_fetched)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    name: "ORIGIN_VERIFY_SECRET_ARN",
+                    ..
+                }
+            ),
+            "{err}"
         );
     }
 
@@ -711,6 +917,7 @@ mod tests {
             ("LOGIN_FAILURES_PER_IP", "-1"),
             ("LOGIN_FAILURES_PER_EMAIL", "many"),
             ("LOGIN_FAILURES_PER_EMAIL", "1000001"),
+            ("LOGIN_FAILURES_PER_DEVICE", "0"),
             ("LOGIN_WINDOW_SECS", "59"),
             ("LOGIN_WINDOW_SECS", "86401"),
             ("LOGIN_WINDOW_SECS", "1.5"),

@@ -18,7 +18,7 @@ use shared::App;
 use shared::auth::unix_now;
 use shared::error::ApiError;
 use shared::http::{
-    Request, Response, Route, empty, json_response, refresh_cookie, serve, source_ip, with_header,
+    Request, Response, Route, empty, json_response, refresh_cookie, serve, with_header,
 };
 use shared::store::Deletion;
 
@@ -147,8 +147,7 @@ async fn patch_me(app: &App, req: &Request) -> Result<Response, ApiError> {
 async fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
     let (user, session) = app.authenticate_session(req).await?;
     let change = password::PasswordChange::from_request(req)?;
-    let source = source_ip(req).unwrap_or(password::UNKNOWN_SOURCE);
-    let refresh = password::change_password(app, user, session, change, source).await?;
+    let refresh = password::change_password(app, user, session, change).await?;
     let response = empty(StatusCode::NO_CONTENT);
     match refresh {
         Some(refresh) => with_header(

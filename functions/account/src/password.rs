@@ -1,10 +1,11 @@
 //! `POST /v1/me/password`: the user changes their password, knowing the current one.
 //!
-//! A wrong current password is a failed login attempt: it is counted by the login throttle
-//! (same budgets per (email, source IP), source IP and email; over budget -> 429 before the
-//! password is looked at), so this route is no way around it. A change ends every other
-//! session of the user and keeps the current one, under a new refresh token (see
-//! `shared::store` account).
+//! A wrong current password is a failed password check, counted against the session's own
+//! budget (`LOGIN_FAILURES_PER_DEVICE`; over budget -> 429 before the password is looked at):
+//! the request is authenticated already, so neither strangers holding the email at its login
+//! ceiling nor failed logins elsewhere keep the owner from changing the password, and a stolen
+//! access token buys no more guesses than that budget. A change ends every other session of the
+//! user and keeps the current one, under a new refresh token (see `shared::store` account).
 
 use shared::App;
 use shared::auth::{
@@ -12,12 +13,9 @@ use shared::auth::{
 };
 use shared::error::ApiError;
 use shared::http::{Fields, Request, json_object};
-use shared::store::{PasswordWrite, StoredPassword};
+use shared::store::{PasswordBudget, PasswordWrite, StoredPassword};
 
 use crate::GONE;
-
-/// The source of requests whose event carries no `sourceIp` (as login counts them).
-pub const UNKNOWN_SOURCE: &str = "unknown";
 
 /// A password change as sent.
 #[derive(Debug)]
@@ -48,18 +46,21 @@ pub async fn change_password(
     user: UserId,
     session: Option<FamilyId>,
     change: PasswordChange,
-    source_ip: &str,
 ) -> Result<Option<RefreshToken>, ApiError> {
-    let (email, hash) = match app.store.stored_password(user).await? {
+    let hash = match app.store.stored_password(user).await? {
         None => return Err(ApiError::unauthorized_bearer(GONE)),
         Some(StoredPassword::None) => {
             return Err(ApiError::Conflict(
                 "this account has no password: it signs in through an external identity provider",
             ));
         }
-        Some(StoredPassword::Set { email, hash }) => (email, hash),
+        Some(StoredPassword::Set { hash, .. }) => hash,
     };
-    let attempt = app.take_login_attempt(&email, source_ip).await?;
+    // Budgeted per session; a token without one (an external provider's) per user.
+    let budget_key = session.map_or_else(|| user.to_string(), |session| session.to_string());
+    let attempt = app
+        .take_login_attempt(PasswordBudget::Session(&budget_key))
+        .await?;
     if !verify_password(change.current_password, Some(hash.clone())).await? {
         return Err(ApiError::Forbidden("the current password is incorrect"));
     }

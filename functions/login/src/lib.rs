@@ -1,23 +1,25 @@
 //! `login`: `POST /v1/auth/login` exchanges an email and password for an access token and a
-//! refresh cookie (the start of a new token family).
+//! refresh cookie (the start of a new token family), and marks the browser as a known device of
+//! the account (the device cookie).
 
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::auth::{
-    Email, FamilyId, IssuedToken, Password, RefreshToken, unix_now, verify_password,
+    DeviceToken, Email, FamilyId, IssuedToken, Password, RefreshToken, unix_now, verify_password,
 };
 use shared::error::{ApiError, Credential, OAuthError};
 use shared::http::{
-    Fields, Request, Response, Route, form_or_json_object, header_str, json_response, serve,
-    source_ip, string, with_header,
+    ClientAddress, Fields, Request, Response, Route, client_address, form_or_json_object,
+    header_str, json_response, serve, string, with_header,
 };
-use shared::http::{refresh_cookie, require_allowed_origin};
-use shared::store::{FamilyStart, StoredPassword};
+use shared::http::{device_cookie, device_cookie_of, refresh_cookie, require_allowed_origin};
+use shared::store::{FamilyStart, PasswordBudget, StoredPassword};
 use shared::text::user_agent_summary;
 
-/// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
-/// exactly these secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+/// The keys this function loads at cold start (it issues access tokens, and budgets failures by
+/// the client's address, which the origin secret vouches for behind CloudFront); template.yaml
+/// grants it exactly these secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::Origin];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]
@@ -29,10 +31,6 @@ pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
     "/v1/auth/login",
     &[(Method::POST, Endpoint::Login)],
 )];
-
-/// The source of requests whose event carries no `sourceIp` (not API Gateway): they share
-/// one per-IP budget.
-const UNKNOWN_SOURCE: &str = "unknown";
 
 /// The one answer to a wrong password and to an unknown email alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
@@ -107,23 +105,41 @@ impl Credentials {
     }
 }
 
-/// Verifies the credentials and starts a session. An attempt over any of its failure budgets
-/// (per email and source IP, per source IP, per email; see `shared::store::throttle`) is
+/// What a successful login hands the client: an access token, the refresh token of its new
+/// session, and a new device cookie for the browser.
+pub type LoggedIn = (IssuedToken, RefreshToken, DeviceToken);
+
+/// Verifies the credentials and starts a session. An attempt over any of its failure budgets is
 /// refused (429) before its password is even looked at (each attempt is counted first, so
-/// parallel guesses cannot exceed a budget either); unknown emails verify against a dummy hash
-/// and count failures too, so neither timing, body nor throttling tells which emails exist.
+/// parallel guesses cannot exceed a budget either). Which budgets count it (see
+/// `shared::store::throttle`): a browser presenting a valid device cookie of this account
+/// (`device`, the cookie's value) only its device's own; any other client per (email, client
+/// address), per client address and per email. Unknown emails verify against a dummy hash and
+/// count failures too, so neither timing, body nor throttling tells which emails exist.
 /// `user_agent` is what the session list will show of the client.
 pub async fn login(
     app: &App,
     credentials: Credentials,
-    source_ip: &str,
+    client: &ClientAddress,
+    device: Option<&str>,
     user_agent: Option<&str>,
-) -> Result<(IssuedToken, RefreshToken), ApiError> {
+) -> Result<LoggedIn, ApiError> {
     let Credentials {
         email, password, ..
     } = credentials;
-    let attempt = app.take_login_attempt(&email, source_ip).await?;
     let (user, hash) = app.store.credentials_by_email(&email).await?.unzip();
+    // A device cookie counts only for the account whose login set it.
+    let device = device
+        .and_then(|value| app.devices.open(value, unix_now()))
+        .filter(|device| Some(device.user()) == user);
+    let budget = match &device {
+        Some(device) => PasswordBudget::Device(device.id()),
+        None => PasswordBudget::Stranger {
+            email: &email,
+            client: client.as_str(),
+        },
+    };
+    let attempt = app.take_login_attempt(budget).await?;
     let bad_credentials = ApiError::Unauthorized {
         credential: Credential::Password,
         detail: BAD_CREDENTIALS,
@@ -155,23 +171,34 @@ pub async fn login(
             return Err(bad_credentials);
         }
     }
-    Ok((app.tokens.issue(user, session)?, refresh))
+    Ok((
+        app.tokens.issue(user, session)?,
+        refresh,
+        app.devices.issue(user, unix_now())?,
+    ))
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
     serve(&app.config, ROUTES, req, async |Endpoint::Login, _, req| {
         require_allowed_origin(&app.config, &req)?;
-        let source = source_ip(&req).unwrap_or(UNKNOWN_SOURCE);
+        let client = client_address(&app.config, &req);
         let credentials = Credentials::from_request(&req)?;
         let oauth_form = credentials.oauth_form;
         let user_agent = header_str(req.headers(), header::USER_AGENT).and_then(user_agent_summary);
-        let (access, refresh) = login(app, credentials, source, user_agent.as_deref())
-            .await
-            .map_err(|e| if oauth_form { e.into_oauth() } else { e })?;
-        with_header(
+        let device = device_cookie_of(&req);
+        let (access, refresh, device) =
+            login(app, credentials, &client, device, user_agent.as_deref())
+                .await
+                .map_err(|e| if oauth_form { e.into_oauth() } else { e })?;
+        let response = with_header(
             json_response(StatusCode::OK, &access),
             header::SET_COOKIE,
             refresh_cookie(&app.config, &refresh),
+        )?;
+        with_header(
+            response,
+            header::SET_COOKIE,
+            device_cookie(&app.config, &device),
         )
     })
     .await

@@ -1,4 +1,6 @@
-//! `register`: `POST /v1/auth/register` creates an account.
+//! `register`: `POST /v1/auth/register` creates an account. Each client address (an IPv6 client:
+//! its /64) has a budget of registrations per window (`REGISTRATIONS_PER_IP`,
+//! `REGISTRATION_WINDOW_SECS`): every one costs a password hash and an account in the table.
 
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
@@ -6,13 +8,15 @@ use shared::auth::{Email, Password, User, UserName, hash_password};
 use shared::error::ApiError;
 use shared::http::require_allowed_origin;
 use shared::http::{
-    Fields, Request, Response, Route, json_object, json_response, serve, with_header,
+    ClientAddress, Fields, Request, Response, Route, client_address, json_object, json_response,
+    serve, with_header,
 };
 use shared::store::UserCreation;
 
-/// The keys this function loads at cold start (it signs and verifies nothing); template.yaml grants it
-/// exactly these secrets.
-pub const KEYS: &[shared::config::Key] = &[];
+/// The keys this function loads at cold start (it signs and verifies nothing; the origin secret
+/// vouches for the client's address behind CloudFront); template.yaml grants it exactly these
+/// secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Origin];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]
@@ -55,14 +59,20 @@ impl Registration {
     }
 }
 
-/// Creates the user (409 if the email is taken). The password is hashed before the write, so
-/// a taken email costs the same time as a free one.
-pub async fn register(app: &App, registration: Registration) -> Result<User, ApiError> {
+/// Creates the user (409 if the email is taken), once the registration is counted against
+/// `client`'s budget (429 over it, before anything is hashed). The password is hashed before
+/// the write, so a taken email costs the same time as a free one.
+pub async fn register(
+    app: &App,
+    registration: Registration,
+    client: &ClientAddress,
+) -> Result<User, ApiError> {
     let Registration {
         email,
         password,
         name,
     } = registration;
+    app.take_registration(client).await?;
     let password_hash = hash_password(password).await?;
     let user = User::new(email, name);
     match app.store.create_user(&user, password_hash).await? {
@@ -81,7 +91,8 @@ pub async fn handle(app: &App, req: Request) -> Response {
         async |Endpoint::Register, _, req| {
             // A foreign page must not create accounts in the name of a visitor's browser.
             require_allowed_origin(&app.config, &req)?;
-            let user = register(app, Registration::from_request(&req)?).await?;
+            let client = client_address(&app.config, &req);
+            let user = register(app, Registration::from_request(&req)?, &client).await?;
             with_header(
                 json_response(StatusCode::CREATED, &user),
                 header::LOCATION,

@@ -1,10 +1,11 @@
 //! Identity without I/O of its own: user ids, access tokens (JWT) and the external provider's
-//! tokens verified, passwords hashed and checked, refresh tokens generated and parsed, the
-//! credentials of accounts (email, name, password). Which user a request is from, reading the
-//! store, is decided above this module (`App::authenticate`).
+//! tokens verified, passwords hashed and checked, refresh tokens generated and parsed, device
+//! cookies signed and opened, the credentials of accounts (email, name, password). Which user a
+//! request is from, reading the store, is decided above this module (`App::authenticate`).
 
 mod access_token;
 mod credentials;
+mod device;
 mod external;
 mod password;
 mod refresh_token;
@@ -14,6 +15,7 @@ pub use access_token::{
     ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE, Verified,
 };
 pub use credentials::{Email, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, UserName};
+pub use device::{DEVICE_COOKIE_TTL_SECS, Device, DeviceKeys, DeviceToken};
 pub use external::{
     ExternalIdentity, ExternalTokens, FETCH_TIMEOUT, JWKS_REFETCH_INTERVAL, identity_key,
 };

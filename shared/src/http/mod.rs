@@ -2,6 +2,8 @@
 //! line per request, and response builders. Functions supply a route table and a handler.
 
 mod body;
+mod client_address;
+mod device_cookie;
 mod idempotency;
 mod precondition;
 mod problem;
@@ -9,6 +11,10 @@ mod refresh_cookie;
 mod router;
 
 pub use body::{Field, Fields, MAX_BODY_BYTES, form_or_json_object, json_object, string};
+pub use client_address::{
+    ClientAddress, ORIGIN_VERIFY_HEADER, VIEWER_ADDRESS_HEADER, client_address,
+};
+pub use device_cookie::{DEVICE_COOKIE, device_cookie, device_cookie_of};
 pub use idempotency::idempotency_key;
 pub use precondition::{IfMatch, IfNoneMatch, PutPrecondition};
 pub use problem::PROBLEM_BASE;
@@ -183,17 +189,6 @@ fn request_id(req: &Request) -> String {
             ctx.request_id.clone().unwrap_or_default()
         }
         _ => String::new(),
-    }
-}
-
-/// The client's address as API Gateway saw it (`requestContext.http.sourceIp`). Never read
-/// from `X-Forwarded-For`, which the client writes itself.
-pub fn source_ip(req: &Request) -> Option<&str> {
-    match req.request_context_ref() {
-        Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-            ctx.http.source_ip.as_deref().filter(|ip| !ip.is_empty())
-        }
-        _ => None,
     }
 }
 

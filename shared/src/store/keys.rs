@@ -30,7 +30,8 @@ pub const CATEGORY_NAME_SK_PREFIX: &str = "CATNAME#";
 pub const EMAIL_SK: &str = "EMAIL";
 /// Sort key of an identity link.
 pub const IDENTITY_SK: &str = "IDENTITY";
-/// Sort key of the per-email and per-IP login throttles.
+/// Sort key of the throttle counters (login per email, IP, device, session; registration per
+/// IP).
 pub const THROTTLE_SK: &str = "THROTTLE";
 const REFRESH_SK_PREFIX: &str = "REFRESH#";
 /// Sort key prefix of idempotency records (`IDEM#<sha256 hex of the key>`).
@@ -245,4 +246,19 @@ pub fn throttle_ip_sk(ip: &str) -> String {
 /// Partition of the login throttle of one source IP.
 pub fn login_ip_pk(ip: &str) -> String {
     format!("LOGIN_IP#{ip}")
+}
+
+/// Partition of the login throttle of one device (a device cookie's id).
+pub fn login_device_pk(device: &str) -> String {
+    format!("LOGIN_DEVICE#{device}")
+}
+
+/// Partition of the password throttle of one session (its family id).
+pub fn login_session_pk(session: &str) -> String {
+    format!("LOGIN_SESSION#{session}")
+}
+
+/// Partition of the registration throttle of one source IP.
+pub fn register_ip_pk(ip: &str) -> String {
+    format!("REGISTER_IP#{ip}")
 }

@@ -15,6 +15,9 @@
 //! | login throttle (email) | `LOGIN#<email>` | `THROTTLE`                  |
 //! | login throttle (email, IP) | `LOGIN#<email>` | `THROTTLE#IP#<ip>`      |
 //! | login throttle (IP) | `LOGIN_IP#<ip>`    | `THROTTLE`                  |
+//! | login throttle (device) | `LOGIN_DEVICE#<device id>` | `THROTTLE`         |
+//! | login throttle (session) | `LOGIN_SESSION#<session id>` | `THROTTLE`      |
+//! | registration throttle (IP) | `REGISTER_IP#<ip>` | `THROTTLE`              |
 //! | identity link   | `EXT#<b64url(iss)>#<sub>` | `IDENTITY`               |
 //!
 //! Task items keep `title_lc` (the lowercased title, for `q`), `version`, the sort keys of
@@ -66,7 +69,7 @@ pub use tasks::{
     CreateOutcome, ListPage, ListRequest, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask,
     WriteOutcome, counts_item, task_item,
 };
-pub use throttle::{AttemptOutcome, LoginAttempt, Throttled};
+pub use throttle::{AttemptOutcome, LoginAttempt, PasswordBudget, RegistrationAttempt, Throttled};
 pub use users::{Deletion, Standing, UserCreation};
 pub use writes::backoff;
 

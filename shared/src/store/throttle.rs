@@ -1,36 +1,57 @@
-//! Failed-login counters, three per attempt (budgets in [`LoginThrottle`]):
-//! - per (email, source IP): `user_id = LOGIN#<email>`, `sk = THROTTLE#IP#<ip>`, so a
-//!   stranger's guesses do not lock the user out from their own address;
-//! - per email across all sources: `user_id = LOGIN#<email>`, `sk = THROTTLE`, a higher
-//!   ceiling against distributed guessing;
-//! - per source IP across all emails: `user_id = LOGIN_IP#<ip>`, `sk = THROTTLE`, against
-//!   spraying one guess over many accounts.
+//! Budgets of password checks and of registrations, each a counter of attempts in a fixed
+//! window (budgets in [`LoginThrottle`] and [`RegisterThrottle`]).
 //!
-//! Each holds `failures` within a fixed window that starts at its first attempt and ends at
-//! `window_ends_at` (also the TTL; expiry is checked on read). Every attempt is counted in all
-//! three *before* its password is checked, so concurrent guesses cannot exceed any budget; an
-//! attempt refused by one budget is taken back from the others, and a success clears its own
-//! (email, IP) counter and takes back only its own attempt from the other two, so that only
-//! failures count and nobody can wipe the totals by interleaving logins to an account of their
-//! own. Kept per email, known or not, so throttling reveals nothing about which emails exist.
+//! A password check is counted against the budgets of whoever makes it:
+//! - a client that never logged in (no valid device cookie of the account), in three counters:
+//!   - per (email, client address): `user_id = LOGIN#<email>`, `sk = THROTTLE#IP#<client>`, so
+//!     a stranger's guesses do not lock the user out from their own address;
+//!   - per email across all sources: `user_id = LOGIN#<email>`, `sk = THROTTLE`, a higher
+//!     ceiling against distributed guessing;
+//!   - per client address across all emails: `user_id = LOGIN_IP#<client>`, `sk = THROTTLE`,
+//!     against spraying one guess over many accounts;
+//! - a browser presenting a valid device cookie of the account (it logged in there before):
+//!   only that device's own counter, `user_id = LOGIN_DEVICE#<device id>`, `sk = THROTTLE`. So
+//!   strangers holding the email at its ceiling do not lock the owner out of a known browser,
+//!   and a stolen device cookie buys no more than its own small budget;
+//! - a signed-in session confirming its password (a password change): only the session's own
+//!   counter, `user_id = LOGIN_SESSION#<session id>`, `sk = THROTTLE`, as it is authenticated
+//!   already: the email's ceiling does not block the owner from changing the password.
+//!
+//! A client address is an IPv4 address or an IPv6 /64 (`http::client_address`).
+//!
+//! Each counter holds `failures` within a fixed window that starts at its first attempt and
+//! ends at `window_ends_at` (also the TTL; expiry is checked on read). Every attempt is counted
+//! *before* its password is checked, so concurrent guesses cannot exceed any budget; an attempt
+//! refused by one counter is taken back from the others, and a success clears its own counter
+//! ((email, IP), device or session) and takes back only its own attempt from the totals, so
+//! that only failures count and nobody can wipe the totals by interleaving logins to an account
+//! of their own. Kept per email, known or not, so throttling reveals nothing about which emails
+//! exist.
+//!
+//! Registrations are counted per client address (`user_id = REGISTER_IP#<client>`,
+//! `sk = THROTTLE`), every one of them: each costs a password hash and fills the table.
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::items::ThrottleItem;
 use super::keys::{
-    Key, THROTTLE_SK, TTL, attr, key, login_ip_pk, login_pk, n, number, throttle_ip_sk,
+    Key, THROTTLE_SK, TTL, attr, key, login_device_pk, login_ip_pk, login_pk, login_session_pk, n,
+    number, register_ip_pk, throttle_ip_sk,
 };
 use super::writes::condition_failed;
 use super::{Store, StoreError};
 use crate::auth::Email;
-use crate::config::LoginThrottle;
+use crate::config::{LoginThrottle, RegisterThrottle};
 
-/// One failure counter.
+/// One counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Counter {
     EmailIp { email: String, ip: String },
     Email(String),
     Ip(String),
+    Device(String),
+    Session(String),
+    Registrations(String),
 }
 
 impl Counter {
@@ -40,6 +61,9 @@ impl Counter {
             Self::EmailIp { email, ip } => (login_pk(email), throttle_ip_sk(ip)),
             Self::Email(email) => (login_pk(email), THROTTLE_SK.into()),
             Self::Ip(ip) => (login_ip_pk(ip), THROTTLE_SK.into()),
+            Self::Device(id) => (login_device_pk(id), THROTTLE_SK.into()),
+            Self::Session(id) => (login_session_pk(id), THROTTLE_SK.into()),
+            Self::Registrations(ip) => (register_ip_pk(ip), THROTTLE_SK.into()),
         }
     }
 
@@ -49,10 +73,31 @@ impl Counter {
     }
 }
 
-/// A login attempt refused because a budget is used up; retry when its window ends.
+/// An attempt refused because a budget is used up; retry when its window ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Throttled {
     pub window_ends_at: i64,
+}
+
+/// Whose budgets a password check is counted against (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordBudget<'a> {
+    /// A client with no proof of an earlier login to the account: per (email, client address),
+    /// per client address, per email.
+    Stranger { email: &'a Email, client: &'a str },
+    /// A browser presenting a valid device cookie of the account: the device's own budget.
+    Device(&'a str),
+    /// A signed-in session (its id) confirming its password: the session's own budget.
+    Session(&'a str),
+}
+
+/// What counting a registration against its client's budget gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationAttempt {
+    /// Counted: go on.
+    Counted,
+    /// The client's budget is used up.
+    Throttled(Throttled),
 }
 
 /// What counting a login attempt against its budgets gave.
@@ -65,13 +110,14 @@ pub enum AttemptOutcome {
     Throttled(Throttled),
 }
 
-/// A login attempt counted against every budget (the window each count landed in), to be
-/// reported with [`Store::login_succeeded`] if its password was right.
+/// A password check counted against every budget of its [`PasswordBudget`] (the window each
+/// count landed in), to be reported with [`Store::login_succeeded`] if its password was right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginAttempt {
-    email_ip: Counter,
-    email: (Counter, i64),
-    ip: (Counter, i64),
+    /// Cleared by a success: the (email, IP), device or session counter.
+    own: Counter,
+    /// The totals a success takes its attempt back from (a stranger's per email and per IP).
+    totals: Option<[(Counter, i64); 2]>,
 }
 
 /// Rounds of racing with concurrent attempts that reset an ended window.
@@ -101,23 +147,52 @@ fn names() -> std::collections::HashMap<String, String> {
 }
 
 impl Store {
-    /// Counts a login attempt of `email` from `source_ip` against its three budgets *before*
-    /// its password is checked (see the module documentation). Refused by any budget ->
-    /// `Throttled` with the latest end among the refusing windows, and nothing stays counted.
+    /// Counts a password check against the budgets of `budget` *before* its password is
+    /// checked (see the module documentation). Refused by any budget -> `Throttled` with the
+    /// latest end among the refusing windows, and nothing stays counted.
     pub async fn take_login_attempt(
         &self,
-        email: &Email,
-        source_ip: &str,
+        budget: PasswordBudget<'_>,
         now: i64,
         budgets: &LoginThrottle,
     ) -> Result<AttemptOutcome, StoreError> {
+        let own = match budget {
+            PasswordBudget::Stranger { email, client } => {
+                return self
+                    .take_stranger_attempt(email, client, now, budgets)
+                    .await;
+            }
+            PasswordBudget::Device(id) => Counter::Device(id.to_string()),
+            PasswordBudget::Session(id) => Counter::Session(id.to_string()),
+        };
+        Ok(
+            match self
+                .count(&own, now, budgets.per_device, budgets.window_secs)
+                .await?
+            {
+                CountOutcome::Counted { .. } => {
+                    AttemptOutcome::Counted(LoginAttempt { own, totals: None })
+                }
+                CountOutcome::Refused(throttled) => AttemptOutcome::Throttled(throttled),
+            },
+        )
+    }
+
+    /// A stranger's attempt, in its three counters at once.
+    async fn take_stranger_attempt(
+        &self,
+        email: &Email,
+        client: &str,
+        now: i64,
+        budgets: &LoginThrottle,
+    ) -> Result<AttemptOutcome, StoreError> {
+        let window = budgets.window_secs;
         let email_ip = Counter::EmailIp {
             email: email.to_string(),
-            ip: source_ip.to_string(),
+            ip: client.to_string(),
         };
         let per_email = Counter::Email(email.to_string());
-        let per_ip = Counter::Ip(source_ip.to_string());
-        let window = budgets.window_secs;
+        let per_ip = Counter::Ip(client.to_string());
         let (a, b, c) = tokio::join!(
             self.count(&email_ip, now, budgets.per_email_ip, window),
             self.count(&per_email, now, budgets.per_email, window),
@@ -133,9 +208,8 @@ impl Store {
                     window_ends_at: ip_end,
                 }),
             ) => Ok(AttemptOutcome::Counted(LoginAttempt {
-                email_ip,
-                email: (per_email, email_end),
-                ip: (per_ip, ip_end),
+                own: email_ip,
+                totals: Some([(per_email, email_end), (per_ip, ip_end)]),
             })),
             (a, b, c) => {
                 self.refused([(email_ip, a), (per_email, b), (per_ip, c)])
@@ -169,24 +243,48 @@ impl Store {
         }
     }
 
-    /// The password of `attempt` was right: its (email, IP) failures are forgotten, and the
-    /// attempt itself is taken back from the per-email and per-IP totals (which keep every
-    /// failure).
+    /// The password of `attempt` was right: its own counter's failures ((email, IP), device or
+    /// session) are forgotten, and the attempt itself is taken back from the totals (which
+    /// keep every failure).
     pub async fn login_succeeded(&self, attempt: &LoginAttempt) -> Result<(), StoreError> {
         let clear = self
             .client()
             .delete_item()
             .table_name(self.table())
-            .set_key(Some(attempt.email_ip.key()))
+            .set_key(Some(attempt.own.key()))
             .send();
+        let Some([(email, email_end), (ip, ip_end)]) = &attempt.totals else {
+            clear.await?;
+            return Ok(());
+        };
         let (cleared, email, ip) = tokio::join!(
             clear,
-            self.uncount(&attempt.email.0, attempt.email.1),
-            self.uncount(&attempt.ip.0, attempt.ip.1),
+            self.uncount(email, *email_end),
+            self.uncount(ip, *ip_end),
         );
         cleared?;
         email?;
         ip
+    }
+
+    /// Counts a registration from `client` (an address or IPv6 /64) against its budget, before
+    /// its password is hashed. Every registration counts, whatever its outcome.
+    pub async fn take_registration(
+        &self,
+        client: &str,
+        now: i64,
+        budget: &RegisterThrottle,
+    ) -> Result<RegistrationAttempt, StoreError> {
+        let counter = Counter::Registrations(client.to_string());
+        Ok(
+            match self
+                .count(&counter, now, budget.per_ip, budget.window_secs)
+                .await?
+            {
+                CountOutcome::Counted { .. } => RegistrationAttempt::Counted,
+                CountOutcome::Refused(throttled) => RegistrationAttempt::Throttled(throttled),
+            },
+        )
     }
 
     /// Counts one attempt in `counter`: at most `max` per window of `window_secs` (starting at
@@ -226,7 +324,7 @@ impl Store {
             }
         }
         Err(StoreError::unavailable(
-            "login throttle kept changing under concurrent attempts",
+            "a throttle counter kept changing under concurrent attempts",
         ))
     }
 
