@@ -280,3 +280,132 @@ async fn registration_from_a_foreign_page_is_refused_and_creates_nothing() {
     let response = call(register::handle, &t.app, registration("csrf@example.com")).await;
     assert_eq!(response.status(), 201, "{}", response.text());
 }
+
+// --- The registration budget per client address ---
+
+#[tokio::test]
+async fn twenty_registrations_an_hour_per_address_then_429_with_retry_after() {
+    let t = TestApp::new().await;
+    assert_eq!(
+        t.app.config.register_throttle,
+        shared::config::RegisterThrottle {
+            per_ip: 20,
+            window_secs: 3600,
+        }
+    );
+    for i in 0..20 {
+        // A taken email costs a hash too, and counts.
+        let email = if i == 19 {
+            "loop0@example.com".to_string()
+        } else {
+            format!("loop{i}@example.com")
+        };
+        let response = call(
+            register::handle,
+            &t.app,
+            registration(&email).source_ip("203.0.113.40"),
+        )
+        .await;
+        assert_eq!(
+            response.status(),
+            if i == 19 { 409 } else { 201 },
+            "{}",
+            response.text()
+        );
+    }
+    let refused = call(
+        register::handle,
+        &t.app,
+        registration("loop20@example.com").source_ip("203.0.113.40"),
+    )
+    .await;
+    refused.problem(429);
+    let seconds: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((3500..=3600).contains(&seconds), "{seconds}");
+    // Refused before anything was written.
+    assert!(t.partition("EMAIL#loop20@example.com").await.is_empty());
+    // Another address is not held.
+    let response = call(
+        register::handle,
+        &t.app,
+        registration("loop20@example.com").source_ip("198.51.100.40"),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+}
+
+#[tokio::test]
+async fn invalid_registrations_do_not_count_and_an_ipv6_64_shares_one_budget() {
+    let t = TestApp::with_vars(&[("REGISTRATIONS_PER_IP", "2")]).await;
+    // Refused before hashing: no cost, no count.
+    for _ in 0..3 {
+        let response = call(
+            register::handle,
+            &t.app,
+            TestRequest::post("/v1/auth/register")
+                .source_ip("2001:db8:4:4::1")
+                .json(
+                    &json!({"email": "not an email", "password": "analytical engine", "name": "A"}),
+                ),
+        )
+        .await;
+        response.problem(422);
+    }
+    for (host, email) in [("::1", "six1@example.com"), ("::2", "six2@example.com")] {
+        let response = call(
+            register::handle,
+            &t.app,
+            registration(email).source_ip(&format!("2001:db8:4:4{host}")),
+        )
+        .await;
+        assert_eq!(response.status(), 201, "{}", response.text());
+    }
+    call(
+        register::handle,
+        &t.app,
+        registration("six3@example.com").source_ip("2001:db8:4:4:ffff::3"),
+    )
+    .await
+    .problem(429);
+    let counter = t.partition("REGISTER_IP#2001:db8:4:4::/64").await;
+    assert_eq!(counter.len(), 1, "{counter:?}");
+    assert_eq!(counter[0]["failures"].as_n().unwrap(), "2");
+    // The next /64 is another client.
+    let response = call(
+        register::handle,
+        &t.app,
+        registration("six3@example.com").source_ip("2001:db8:4:5::3"),
+    )
+    .await;
+    assert_eq!(response.status(), 201, "{}", response.text());
+}
+
+#[tokio::test]
+async fn behind_cloudfront_registrations_are_budgeted_per_viewer() {
+    const SECRET: &str = "origin-verify-secret-for-the-tests-0123456789";
+    let t = TestApp::with_vars(&[
+        ("REGISTRATIONS_PER_IP", "1"),
+        ("ORIGIN_VERIFY_SECRET", SECRET),
+    ])
+    .await;
+    let through_edge = |email: &str, viewer: &str| {
+        registration(email)
+            .source_ip("130.176.212.10")
+            .header("x-origin-verify", SECRET)
+            .header("cloudfront-viewer-address", viewer)
+    };
+    for (email, viewer) in [
+        ("v1@example.com", "203.0.113.1:1000"),
+        ("v2@example.com", "203.0.113.2:1000"),
+    ] {
+        let response = call(register::handle, &t.app, through_edge(email, viewer)).await;
+        assert_eq!(response.status(), 201, "{}", response.text());
+    }
+    call(
+        register::handle,
+        &t.app,
+        through_edge("v3@example.com", "203.0.113.1:2000"),
+    )
+    .await
+    .problem(429);
+}

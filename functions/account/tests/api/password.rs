@@ -1,6 +1,6 @@
-//! `POST /v1/me/password`: the current password is verified (and a wrong one counted by the
-//! login throttle), the new one follows registration's rules, every other session ends at
-//! once and the current one continues under a new refresh cookie.
+//! `POST /v1/me/password`: the current password is verified (and a wrong one counted against
+//! the session's own budget, not the email's), the new one follows registration's rules, every
+//! other session ends at once and the current one continues under a new refresh cookie.
 
 use crate::common::*;
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
@@ -133,12 +133,13 @@ async fn a_wrong_current_password_is_403_and_changes_nothing() {
 }
 
 #[tokio::test]
-async fn wrong_current_passwords_are_counted_by_the_login_throttle() {
+async fn wrong_current_passwords_are_counted_against_the_session() {
     let t = TestApp::new().await;
     sign_up(&t, "guessed@example.com").await;
     let session = log_in(&t, "guessed@example.com").await;
+    let other = log_in(&t, "guessed@example.com").await;
 
-    // Default budget: 5 failures per (email, source IP).
+    // Default budget: 5 failures per session.
     for _ in 0..5 {
         change(&t, &session.access_token, "not the password", NEW_PASSWORD)
             .await
@@ -148,12 +149,11 @@ async fn wrong_current_passwords_are_counted_by_the_login_throttle() {
     let throttled = change(&t, &session.access_token, PASSWORD, NEW_PASSWORD).await;
     throttled.problem(429);
     let retry_after: u64 = throttled.header("retry-after").unwrap().parse().unwrap();
-    assert!((1..=900).contains(&retry_after), "{retry_after}");
-    // ... and the same budget is the login's.
-    log_in_with(&t, "guessed@example.com", PASSWORD)
-        .await
-        .problem(429);
-    // From another source the email is not locked out (per-email ceiling not reached).
+    assert!((850..=900).contains(&retry_after), "{retry_after}");
+    let family = session.id(&t.app).to_string();
+    let counter = t.partition(&format!("LOGIN_SESSION#{family}")).await;
+    assert_eq!(counter[0]["failures"].as_n().unwrap(), "5");
+    // ... from any address: the budget is the session's.
     let elsewhere = call(
         account::handle,
         &t.app,
@@ -163,22 +163,45 @@ async fn wrong_current_passwords_are_counted_by_the_login_throttle() {
             .json(&json!({"current_password": PASSWORD, "new_password": NEW_PASSWORD})),
     )
     .await;
-    assert_eq!(elsewhere.status(), 204, "{}", elsewhere.text());
+    elsewhere.problem(429);
+    // The email's login budgets counted none of it: the same address still logs in.
+    assert!(
+        t.partition("LOGIN#guessed@example.com")
+            .await
+            .iter()
+            .all(|item| item["failures"].as_n().unwrap() == "0")
+    );
+    assert_eq!(
+        log_in_with(&t, "guessed@example.com", PASSWORD)
+            .await
+            .status(),
+        200
+    );
+    // Another session has its own budget.
+    let changed = change(&t, &other.access_token, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(changed.status(), 204, "{}", changed.text());
 }
 
 #[tokio::test]
-async fn failed_logins_count_against_password_changes_too() {
-    let t = TestApp::with_vars(&[("LOGIN_FAILURES_PER_EMAIL_IP", "2")]).await;
-    sign_up(&t, "shared-budget@example.com").await;
-    let session = log_in(&t, "shared-budget@example.com").await;
-    for _ in 0..2 {
-        log_in_with(&t, "shared-budget@example.com", "not the password")
-            .await
-            .problem(401);
+async fn a_signed_in_user_changes_the_password_while_strangers_hold_the_email_at_its_ceiling() {
+    let t = TestApp::with_vars(&[("LOGIN_FAILURES_PER_EMAIL", "3")]).await;
+    sign_up(&t, "besieged@example.com").await;
+    let session = log_in(&t, "besieged@example.com").await;
+    for ip in ["192.0.2.1", "192.0.2.2", "192.0.2.3"] {
+        call(
+            login::handle,
+            &t.app,
+            TestRequest::login("besieged@example.com", "guess guess").source_ip(ip),
+        )
+        .await
+        .problem(401);
     }
-    change(&t, &session.access_token, PASSWORD, NEW_PASSWORD)
+    log_in_with(&t, "besieged@example.com", PASSWORD)
         .await
         .problem(429);
+    // The signed-in session is not held by the email's ceiling.
+    let changed = change(&t, &session.access_token, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(changed.status(), 204, "{}", changed.text());
 }
 
 #[tokio::test]

@@ -459,6 +459,7 @@ async fn the_contract_budgets_are_the_defaults() {
             per_email_ip: 5,
             per_ip: 100,
             per_email: 50,
+            per_device: 5,
             window_secs: 15 * 60,
         }
     );

@@ -1,4 +1,5 @@
 //! The integration tests of this crate, one binary (one link, one process per test run).
 
+mod device;
 mod login;
 mod oauth_form;
