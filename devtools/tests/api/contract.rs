@@ -115,6 +115,7 @@ fn secret_resource(key: Key) -> &'static str {
     match key {
         Key::Jwt => "JwtSecret",
         Key::Cursor => "CursorSecret",
+        Key::Origin => "OriginVerifySecret",
     }
 }
 
@@ -237,4 +238,78 @@ fn the_sort_indexes_the_store_reads_are_the_tables_and_the_tasks_function_may_qu
         .flat_map(granted_indexes)
         .collect();
     assert_eq!(granted, read, "indexes the tasks function may Query");
+}
+
+/// The managed origin request policy `Managed-AllViewerExceptHostHeader`: every viewer header
+/// but `Host` (API Gateway routes by its own host name) and every CloudFront header, among them
+/// `CloudFront-Viewer-Address`.
+const ALL_VIEWER_EXCEPT_HOST_AND_CLOUDFRONT_HEADERS: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+
+#[test]
+fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_address() {
+    let template = yaml("template.yaml");
+    let resources = &template["Resources"];
+    let config = &resources["SiteDistribution"]["Properties"]["DistributionConfig"];
+
+    // The secret: generated at deploy, as long as the configuration requires.
+    let secret = secret_resource(Key::Origin);
+    let generated = &resources[secret]["Properties"]["GenerateSecretString"];
+    assert_eq!(resources[secret]["Type"], "AWS::SecretsManager::Secret");
+    assert!(
+        generated["PasswordLength"].as_u64().unwrap() >= shared::config::MIN_SECRET_BYTES as u64
+    );
+    assert!(
+        resources[secret].get("Condition").is_none(),
+        "the functions are handed the secret whether or not the site is deployed"
+    );
+
+    // The API origin sends it as the custom header the functions compare.
+    let api = config["Origins"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|origin| origin["Id"] == "api")
+        .expect("the API origin");
+    let headers = api["OriginCustomHeaders"].as_sequence().unwrap();
+    let custom = headers
+        .iter()
+        .find(|h| {
+            h["HeaderName"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(shared::http::ORIGIN_VERIFY_HEADER))
+        })
+        .expect("the origin secret header");
+    match &custom["HeaderValue"] {
+        Value::Tagged(tagged) if tagged.tag == "Sub" => assert_eq!(
+            tagged.value.as_str(),
+            Some(format!("{{{{resolve:secretsmanager:${{{secret}}}}}}}").as_str())
+        ),
+        other => panic!("the header's value must resolve the secret at deploy: {other:?}"),
+    }
+
+    // Every behaviour routed to the API forwards CloudFront's viewer address (and not Host).
+    let behaviours = config["CacheBehaviors"].as_sequence().unwrap();
+    let to_api: Vec<&Value> = behaviours
+        .iter()
+        .filter(|b| b["TargetOriginId"] == "api")
+        .collect();
+    assert!(
+        to_api
+            .iter()
+            .any(|b| b["PathPattern"].as_str() == Some("/v1/*"))
+    );
+    for behaviour in to_api {
+        assert_eq!(
+            behaviour["OriginRequestPolicyId"].as_str(),
+            Some(ALL_VIEWER_EXCEPT_HOST_AND_CLOUDFRONT_HEADERS),
+            "{:?} must forward {}",
+            behaviour["PathPattern"],
+            shared::http::VIEWER_ADDRESS_HEADER
+        );
+    }
+
+    // The functions that budget by the client's address hold the secret.
+    for (function, keys) in [("register", register::KEYS), ("login", login::KEYS)] {
+        assert!(keys.contains(&Key::Origin), "{function}");
+    }
 }
