@@ -7,11 +7,14 @@
 # ALLOWED_ORIGINS (http://localhost:5173), COOKIE_SAMESITE (Strict), LOG_LEVEL (info; at any
 # level dependencies log at most info, see shared/src/telemetry.rs).
 # Failed-login budgets (docs/API.md, Throttling): LOGIN_FAILURES_PER_EMAIL_IP (5),
-# LOGIN_FAILURES_PER_EMAIL (50), LOGIN_WINDOW_SECS (900) as in production, but
-# LOGIN_FAILURES_PER_IP 10000 by default here: `cargo lambda watch` reports every request's
+# LOGIN_FAILURES_PER_EMAIL (50), LOGIN_FAILURES_PER_DEVICE (5), LOGIN_WINDOW_SECS (900) as in
+# production, but LOGIN_FAILURES_PER_IP 10000 and REGISTRATIONS_PER_IP 10000 (window
+# REGISTRATION_WINDOW_SECS, 3600) by default here: `cargo lambda watch` reports every request's
 # sourceIp as 127.0.0.1, so all local clients (the SPA, every test suite) share one address and
-# the production budget of 100 would lock them all out after a few test runs. Per-IP behaviour
-# is tested with API Gateway events (functions/login/tests).
+# the production budgets (100 failed logins, 20 registrations an hour) would lock them all out
+# after a few test runs. Per-address behaviour is tested with API Gateway events
+# (functions/login/tests, functions/register/tests). No origin secret locally: the client's
+# address is always the connection's.
 # RELOAD=0: functions are not rebuilt and restarted when a file changes (the test stacks: a
 # file a test run writes, such as a screenshot or schemathesis' example database, must not
 # restart a function under a request, which the router answers with a bare 500).
@@ -48,7 +51,10 @@ env_file="$state/dev.env"
   echo "LOGIN_FAILURES_PER_EMAIL_IP=${LOGIN_FAILURES_PER_EMAIL_IP:-5}"
   echo "LOGIN_FAILURES_PER_IP=${LOGIN_FAILURES_PER_IP:-10000}"
   echo "LOGIN_FAILURES_PER_EMAIL=${LOGIN_FAILURES_PER_EMAIL:-50}"
+  echo "LOGIN_FAILURES_PER_DEVICE=${LOGIN_FAILURES_PER_DEVICE:-5}"
   echo "LOGIN_WINDOW_SECS=${LOGIN_WINDOW_SECS:-900}"
+  echo "REGISTRATIONS_PER_IP=${REGISTRATIONS_PER_IP:-10000}"
+  echo "REGISTRATION_WINDOW_SECS=${REGISTRATION_WINDOW_SECS:-3600}"
   for var in EXTERNAL_JWT_ISSUER EXTERNAL_JWT_AUDIENCE EXTERNAL_JWKS_URL EXTERNAL_JWT_SECRET; do
     if [ -n "${!var:-}" ]; then echo "$var=${!var}"; fi
   done

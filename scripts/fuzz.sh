@@ -39,6 +39,7 @@ if [ -z "$base_url" ]; then
   # setsid: the stack is its own process group, so cleanup ends all of it and nothing else.
   PORT="$port" DYNAMODB_PORT="${FUZZ_DYNAMODB_PORT:-$("$dev_tool" free-port)}" DYNAMODB_IN_MEMORY=1 \
     LOGIN_FAILURES_PER_EMAIL_IP=100000 LOGIN_FAILURES_PER_IP=100000 LOGIN_FAILURES_PER_EMAIL=100000 \
+    LOGIN_FAILURES_PER_DEVICE=100000 REGISTRATIONS_PER_IP=100000 \
     RELOAD=0 setsid "$root/scripts/dev.sh" > "$artifacts/fuzz-stack.log" 2>&1 &
   stack_pid=$!
   for _ in $(seq 1 600); do

@@ -15,7 +15,7 @@ export interface paths {
         put?: never;
         /**
          * Create an account
-         * @description Refused with 403 when the request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`.
+         * @description Refused with 403 when the request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`. Each client address (an IPv6 client: its /64) may register 20 times an hour (`REGISTRATIONS_PER_IP`, `REGISTRATION_WINDOW_SECS`), whatever the outcome; beyond that 429 with `Retry-After`, before the password is hashed.
          */
         post: operations["register"];
         delete?: never;
@@ -34,8 +34,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Log in; returns an access token and sets the refresh cookie
-         * @description JSON `{email, password}` or the OAuth2 password form (RFC 6749 §4.3.2, the flow of the `oauth2` security scheme). Errors of the form path also carry the RFC 6749 §5.2 members `error` and `error_description`. Refused with 403 when the request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`. Failed logins are throttled per (email, source IP), per source IP and per email (429 with `Retry-After`).
+         * Log in; returns an access token and sets the refresh and device cookies
+         * @description JSON `{email, password}` or the OAuth2 password form (RFC 6749 §4.3.2, the flow of the `oauth2` security scheme). Errors of the form path also carry the RFC 6749 §5.2 members `error` and `error_description`. Refused with 403 when the request's `Origin` is present and not allowed, or `Sec-Fetch-Site` is `cross-site`. Failed logins are throttled (429 with `Retry-After`): a browser sending back the device cookie an earlier login to this account set counts only against that device's own budget; any other client per (email, client address), per client address and per email.
          */
         post: operations["login"];
         delete?: never;
@@ -205,7 +205,7 @@ export interface paths {
         put?: never;
         /**
          * Change the password; every other session ends, the current one continues
-         * @description A wrong `current_password` is 403 and counts as a failed login in the login throttle (per email and source IP, per source IP, per email; over budget 429 with `Retry-After`, before the password is checked). The new password follows registration's rules. Every other session of the user ends at once (their refresh tokens and access tokens stop working); the current session's access token keeps working and the 204 carries a new refresh cookie of the same session. Every earlier refresh token of the current session stops working: presenting one afterwards is 401 like an unknown token (not reuse; the session is not revoked by it). No `Set-Cookie` for an external provider's token (it has no taskline session).
+         * @description A wrong `current_password` is 403 and counts against the session's own budget (5 per 15 minutes, `LOGIN_FAILURES_PER_DEVICE`; over budget 429 with `Retry-After`, before the password is checked), not against the email's login budgets. The new password follows registration's rules. Every other session of the user ends at once (their refresh tokens and access tokens stop working); the current session's access token keeps working and the 204 carries a new refresh cookie of the same session. Every earlier refresh token of the current session stops working: presenting one afterwards is 401 like an unknown token (not reuse; the session is not revoked by it). No `Set-Cookie` for an external provider's token (it has no taskline session).
          */
         post: operations["changePassword"];
         delete?: never;
@@ -735,7 +735,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed logins (per email and source IP, per source IP, or per email) */
+        /** @description Too many failed password checks (a login: per email and client address, per client address, per email, or per device cookie; a password change: per session), or too many registrations from one client address */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -754,7 +754,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description The current password is wrong (counted as a failed login by the throttle) */
+        /** @description The current password is wrong (counted against the session's budget) */
         WrongPassword: {
             headers: {
                 [name: string]: unknown;
@@ -806,6 +806,8 @@ export interface components {
         ETag: string;
         /** @description `__Host-taskline_refresh=<opaque>; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000` (SameSite configurable). The value is at least 256 random bits; only its hash is stored. */
         RefreshCookie: string;
+        /** @description Two `Set-Cookie` headers: the refresh cookie (see `RefreshCookie`) and the device cookie, `__Host-taskline_device=<opaque>; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=15552000` (180 days; SameSite as the refresh cookie's). The device cookie is signed and bound to the account; sent back with a later login to that account, that login's failures count against the device's own budget, not the email's ceiling. */
+        LoginCookies: string;
         /** @description Auth responses are never cached */
         NoStore: "no-store";
         /** @description Seconds to wait before retrying */
@@ -853,6 +855,7 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
             422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -886,7 +889,7 @@ export interface operations {
             /** @description Logged in */
             200: {
                 headers: {
-                    "Set-Cookie": components["headers"]["RefreshCookie"];
+                    "Set-Cookie": components["headers"]["LoginCookies"];
                     "Cache-Control": components["headers"]["NoStore"];
                     [name: string]: unknown;
                 };

@@ -6,7 +6,7 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use crate::{COOKIE, refresh, set_cookie, url};
+use crate::{COOKIE, refresh, set_cookie, set_cookie_named, url};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, StatusCode};
@@ -28,8 +28,8 @@ async fn register(client: &Client, email: &str, password: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// Logs in; returns the access token and the refresh cookie's value.
-async fn login(client: &Client, email: &str, password: &str) -> (String, String) {
+/// Logs in; returns the access token, the refresh cookie's value and the device cookie's.
+async fn login(client: &Client, email: &str, password: &str) -> (String, String, String) {
     let response = client
         .post(url("/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))
@@ -43,10 +43,22 @@ async fn login(client: &Client, email: &str, password: &str) -> (String, String)
         line,
         format!("{COOKIE}={cookie}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000")
     );
+    let device_cookie = shared::http::DEVICE_COOKIE;
+    let (device, line) = set_cookie_named(&response, device_cookie);
+    assert_eq!(
+        line,
+        format!(
+            "{device_cookie}={device}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=15552000"
+        )
+    );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 900);
-    (body["access_token"].as_str().unwrap().to_string(), cookie)
+    (
+        body["access_token"].as_str().unwrap().to_string(),
+        cookie,
+        device,
+    )
 }
 
 async fn me(client: &Client, token: &str) -> CheckedResponse {
@@ -100,7 +112,7 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
     let user = register(&client, &email, &password).await;
     assert_eq!(user["email"], email.to_lowercase());
 
-    let (access, first_cookie) = login(&client, &email, &password).await;
+    let (access, first_cookie, device_cookie) = login(&client, &email, &password).await;
     let response = me(&client, &access).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap(), user);
@@ -207,6 +219,7 @@ async fn a_session_from_registration_to_logout_leaves_no_secret_in_the_logs() {
         ("refreshed access token", second_access.as_str()),
         ("refresh cookie", first_cookie.as_str()),
         ("rotated refresh cookie", second_cookie.as_str()),
+        ("device cookie", device_cookie.as_str()),
     ] {
         assert!(!log.contains(secret), "the {what} appears in {log_path}");
     }
@@ -222,7 +235,7 @@ async fn a_deleted_account_loses_its_tokens_sessions_and_email_at_once() {
     let email = unique_email();
     let password = "delete me please";
     register(&client, &email, password).await;
-    let (access, cookie) = login(&client, &email, password).await;
+    let (access, cookie, _) = login(&client, &email, password).await;
 
     let response = client
         .delete(url("/v1/me"))
@@ -255,7 +268,7 @@ async fn a_replayed_refresh_cookie_ends_its_session() {
     let email = unique_email();
     let password = "replay attack";
     register(&client, &email, password).await;
-    let (_, first) = login(&client, &email, password).await;
+    let (_, first, _) = login(&client, &email, password).await;
     let response = refresh(&client, &first).await;
     assert_eq!(response.status(), StatusCode::OK);
     let (second, _) = set_cookie(&response);

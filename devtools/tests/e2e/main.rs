@@ -25,18 +25,24 @@ fn url(path: &str) -> String {
 /// The refresh cookie a response sets: its value and the whole `Set-Cookie` line. (The cookie
 /// is `Secure`, which a client over plain http would not send back, so tests carry it.)
 fn set_cookie(response: &CheckedResponse) -> (String, String) {
+    set_cookie_named(response, COOKIE)
+}
+
+/// The cookie `name` a response sets (exactly once): its value and the whole `Set-Cookie` line.
+fn set_cookie_named(response: &CheckedResponse, name: &str) -> (String, String) {
     let lines: Vec<String> = response
         .headers()
         .get_all("set-cookie")
         .iter()
         .map(|v| v.to_str().unwrap().to_string())
+        .filter(|line| line.starts_with(&format!("{name}=")))
         .collect();
     assert_eq!(lines.len(), 1, "{lines:?}");
     let value = lines[0]
         .split(';')
         .next()
         .unwrap()
-        .strip_prefix(&format!("{COOKIE}="))
+        .strip_prefix(&format!("{name}="))
         .unwrap()
         .to_string();
     (value, lines[0].clone())
