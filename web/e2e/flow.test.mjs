@@ -22,6 +22,7 @@ import {
 } from './harness.mjs';
 
 const REFRESH_COOKIE = '__Host-taskline_refresh';
+const DEVICE_COOKIE = '__Host-taskline_device';
 const email = uniqueEmail('flow');
 const password = 'correct horse battery staple';
 
@@ -158,6 +159,12 @@ step('log in: the refresh token arrives as an HttpOnly, Secure, SameSite cookie 
   assert.equal(cookie.secure, true);
   assert.equal(cookie.path, '/');
   assert.equal(cookie.sameSite, process.env.COOKIE_SAMESITE ?? 'Strict');
+  // The device cookie of the same login, kept for the next one (slow brute-force protection).
+  const device = (await browser.context.cookies(API_URL)).find((c) => c.name === DEVICE_COOKIE);
+  assert.ok(device, 'Chromium stored the device cookie set by the API origin');
+  assert.equal(device.httpOnly, true);
+  assert.equal(device.secure, true);
+  assert.equal(device.sameSite, cookie.sameSite);
   assert.equal(await page.evaluate(() => document.cookie), '', 'no cookie is readable by script');
   await screenshot(page, 'tasks-empty');
 });
