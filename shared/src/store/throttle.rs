@@ -19,14 +19,14 @@
 //!
 //! A client address is an IPv4 address or an IPv6 /64 (`http::client_address`).
 //!
-//! Each counter holds `failures` within a fixed window that starts at its first attempt and
-//! ends at `window_ends_at` (also the TTL; expiry is checked on read). Every attempt is counted
-//! *before* its password is checked, so concurrent guesses cannot exceed any budget; an attempt
-//! refused by one counter is taken back from the others, and a success clears its own counter
-//! ((email, IP), device or session) and takes back only its own attempt from the totals, so
-//! that only failures count and nobody can wipe the totals by interleaving logins to an account
-//! of their own. Kept per email, known or not, so throttling reveals nothing about which emails
-//! exist.
+//! Each counter holds `failures` (a registration counter: every registration) within a fixed
+//! window that starts at its first attempt and ends at `window_ends_at` (also the TTL; expiry
+//! is checked on read). Every attempt is counted *before* its password is checked, so
+//! concurrent guesses cannot exceed any budget; an attempt refused by one counter is taken back
+//! from the others, and a success clears its own counter ((email, IP), device or session) and
+//! takes back only its own attempt from the totals, so that only failures count and nobody can
+//! wipe the totals by interleaving logins to an account of their own. Kept per email, known or
+//! not, so throttling reveals nothing about which emails exist.
 //!
 //! Registrations are counted per client address (`user_id = REGISTER_IP#<client>`,
 //! `sk = THROTTLE`), every one of them: each costs a password hash and fills the table.
