@@ -453,6 +453,8 @@ class Bench:
             "LOG_LEVEL": "warn",
             "MAX_TASKS_PER_USER": "100000",
             "LOGIN_FAILURES_PER_IP": "100000",
+            # Every bench user registers from one address.
+            "REGISTRATIONS_PER_IP": "100000",
             "AWS_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "local",
             "AWS_SECRET_ACCESS_KEY": "local",
