@@ -1,0 +1,96 @@
+//! Ending every other session (`DELETE /v1/sessions`, a password change) costs the same number
+//! of DynamoDB round trips whatever the number of sessions, and ends each of them at once:
+//! their refresh cookies and access tokens are refused, the current session goes on.
+
+use crate::common::*;
+use devtools::harness::{Session, TestApp, TestRequest, TestResponse, call};
+use serde_json::json;
+use shared::auth::{FamilyId, RefreshToken, UserId, unix_now};
+
+/// `n` sessions of `user` written through the store, as a login writes them (without a
+/// login's password hashing, so that hundreds are quick).
+async fn sessions_of(t: &TestApp, user: UserId, n: usize) -> Vec<Session> {
+    let mut sessions = Vec::with_capacity(n);
+    for _ in 0..n {
+        let family = FamilyId::generate();
+        let token = RefreshToken::generate(user, family).unwrap();
+        t.app
+            .store
+            .start_family(&token, unix_now(), None)
+            .await
+            .unwrap();
+        sessions.push(Session {
+            access_token: t.app.tokens.issue(user, family).unwrap().access_token,
+            refresh_cookie: token.expose().to_string(),
+        });
+    }
+    sessions
+}
+
+/// What ending the others costs: the operations (sorted) and the sequential round trips.
+async fn counted(t: &TestApp, req: TestRequest) -> (TestResponse, Vec<String>, usize) {
+    let (response, mut calls, trips) = t
+        .calls
+        .trips_during(call(account::handle, &t.app, req))
+        .await;
+    calls.sort();
+    (response, calls, trips)
+}
+
+/// Signs up, logs in (the current session) and adds `others` sessions; then ends the others
+/// with `end` (a request of the current session) and checks that every other session is dead
+/// and the current one alive. The calls `end` made.
+async fn end_others_of(
+    others: usize,
+    end: impl Fn(&str) -> TestRequest,
+) -> (Vec<String>, usize) {
+    let t = TestApp::new().await;
+    let user = UserId::parse(&sign_up(&t, "many@example.com").await).unwrap();
+    let current = log_in(&t, "many@example.com").await;
+    let others = sessions_of(&t, user, others).await;
+
+    let (ended, calls, trips) = counted(&t, end(&current.access_token)).await;
+    assert_eq!(ended.status(), 204, "{}", ended.text());
+
+    for other in &others {
+        assert_bearer_refused(&me(&t, &other.access_token).await);
+        assert_bearer_refused(&create_task(&t, &other.access_token, "late").await);
+        refresh_response(&t, &other.refresh_cookie)
+            .await
+            .problem(401);
+    }
+    let cookie = ended
+        .header("set-cookie")
+        .map(|_| ended.refresh_cookie())
+        .unwrap_or(current.refresh_cookie);
+    assert_token_works(&t, &current.access_token).await;
+    let refreshed = refresh(&t, &cookie).await;
+    assert_token_works(&t, &refreshed.access_token).await;
+    (calls, trips)
+}
+
+fn delete_sessions(token: &str) -> TestRequest {
+    TestRequest::delete("/v1/sessions").bearer(token)
+}
+
+fn change_password(token: &str) -> TestRequest {
+    TestRequest::post("/v1/me/password")
+        .bearer(token)
+        .json(&json!({"current_password": PASSWORD, "new_password": "a brand new passphrase"}))
+}
+
+#[tokio::test]
+async fn ending_200_other_sessions_costs_what_ending_1_does() {
+    let one = end_others_of(1, delete_sessions).await;
+    let many = end_others_of(200, delete_sessions).await;
+    eprintln!("DELETE /v1/sessions: 1 other: {one:?}; 200 others: {} calls, {} trips", many.0.len(), many.1);
+    assert_eq!(one, many);
+}
+
+#[tokio::test]
+async fn a_password_change_with_200_other_sessions_costs_what_one_with_1_does() {
+    let one = end_others_of(1, change_password).await;
+    let many = end_others_of(200, change_password).await;
+    eprintln!("POST /v1/me/password: 1 other: {one:?}; 200 others: {} calls, {} trips", many.0.len(), many.1);
+    assert_eq!(one, many);
+}
