@@ -77,10 +77,29 @@ async fn end_others_of(others: usize, end: impl Fn(&str) -> TestRequest) -> (Vec
         .header("set-cookie")
         .map(|_| ended.refresh_cookie())
         .unwrap_or(current.refresh_cookie);
+    // The current session's access token of the generation before goes on, for a create
+    // (whose transaction carries the standing check) as for a read.
     assert_token_works(&t, &current.access_token).await;
+    assert_eq!(
+        Box::pin(create_task(&t, &current.access_token, "kept"))
+            .await
+            .status(),
+        201
+    );
+    let listed = Box::pin(list_sessions(&t, &current.access_token)).await;
+    assert_eq!(listed.json()["items"].as_array().unwrap().len(), 1);
     let refreshed = refresh(&t, &cookie).await;
     assert_token_works(&t, &refreshed.access_token).await;
     (calls, trips)
+}
+
+async fn list_sessions(t: &TestApp, token: &str) -> TestResponse {
+    call(
+        account::handle,
+        &t.app,
+        TestRequest::get("/v1/sessions").bearer(token),
+    )
+    .await
 }
 
 fn delete_sessions(token: &str) -> TestRequest {
@@ -120,4 +139,43 @@ async fn a_password_change_with_200_other_sessions_costs_what_one_with_1_does() 
     // Authentication, the password, the throttle's attempt, the user and current session
     // (concurrently), the one transaction (was 612 for 200 others).
     assert_eq!(one.1, 6, "{one:?}");
+}
+
+#[tokio::test]
+async fn a_login_beyond_the_bound_ends_the_least_recently_used_session() {
+    let t = TestApp::new().await;
+    assert_eq!(t.app.config.max_sessions_per_user, 100);
+    let user = UserId::parse(&sign_up(&t, "bounded@example.com").await).unwrap();
+    // 100 sessions, each started a second after the one before.
+    let start = unix_now() - 1_000;
+    let mut sessions = Vec::new();
+    for i in 0..100 {
+        sessions.extend(sessions_at(&t, user, 1, start + i).await);
+    }
+    // The oldest is used now: the least recently used is the second.
+    let used = Box::pin(refresh(&t, &sessions[0].refresh_cookie)).await;
+    let lru = sessions[1].clone();
+    let lru_id = lru.id(&t.app).to_string();
+
+    let newest = Box::pin(log_in(&t, "bounded@example.com")).await;
+
+    assert_bearer_refused(&Box::pin(me(&t, &lru.access_token)).await);
+    Box::pin(refresh_response(&t, &lru.refresh_cookie))
+        .await
+        .problem(401);
+    assert_token_works(&t, &used.access_token).await;
+    assert_token_works(&t, &sessions[2].access_token).await;
+    assert_token_works(&t, &newest.access_token).await;
+    let listed = Box::pin(list_sessions(&t, &newest.access_token)).await;
+    let items = listed.json()["items"].as_array().unwrap().clone();
+    assert_eq!(items.len(), 100);
+    assert!(items.iter().all(|item| item["id"] != lru_id.as_str()));
+
+    // Ended sessions make room without ending a live one.
+    logout(&t, &used.refresh_cookie).await;
+    let another = Box::pin(log_in(&t, "bounded@example.com")).await;
+    assert_token_works(&t, &sessions[2].access_token).await;
+    assert_token_works(&t, &another.access_token).await;
+    let listed = Box::pin(list_sessions(&t, &another.access_token)).await;
+    assert_eq!(listed.json()["items"].as_array().unwrap().len(), 100);
 }
