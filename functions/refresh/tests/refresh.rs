@@ -594,3 +594,40 @@ async fn a_grace_re_presentation_racing_a_newer_rotation_has_one_consistent_outc
         }
     }
 }
+
+/// Removes `attribute` from the item `sk` of `user`'s partition (items of an older layout).
+async fn remove_attribute(t: &TestApp, user: &str, sk: &str, attribute: &str) {
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key("user_id", AttributeValue::S(user.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .update_expression("REMOVE #a")
+        .condition_expression("attribute_exists(sk)")
+        .expression_attribute_names("#a", attribute)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn families_and_tokens_written_before_session_generations_still_rotate() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "generations@example.com").await;
+    let family = RefreshToken::parse(&token).unwrap().family();
+    // The layout of before: no generation on the family, the token or the user.
+    remove_attribute(&t, &user, &format!("REFRESH#{family}"), "session_gen").await;
+    remove_attribute(&t, &user, &token_sk(&token), "session_gen").await;
+    remove_attribute(&t, &user, "USER", "sessions").await;
+
+    let second = refreshed(&t, &token).await;
+    let response = refresh(&t, &second).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    let access = response.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(t.app.tokens.verify(&access).unwrap().generation, 0);
+    // Within the grace the spent token still gets its one successor.
+    assert_eq!(refreshed(&t, &second).await, response.refresh_cookie());
+}
