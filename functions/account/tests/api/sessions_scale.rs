@@ -179,3 +179,29 @@ async fn a_login_beyond_the_bound_ends_the_least_recently_used_session() {
     let listed = Box::pin(list_sessions(&t, &another.access_token)).await;
     assert_eq!(listed.json()["items"].as_array().unwrap().len(), 100);
 }
+
+#[tokio::test]
+async fn a_refresh_racing_the_end_of_the_other_sessions_keeps_the_current_one() {
+    let t = TestApp::new().await;
+    sign_up(&t, "racing@example.com").await;
+    let other = Box::pin(log_in(&t, "racing@example.com")).await;
+    for _ in 0..4 {
+        let current = Box::pin(log_in(&t, "racing@example.com")).await;
+        // The session's refresh re-reads and rotates again if the end of the others moved
+        // the generation (and re-stamped this session) between its read and its write.
+        let (ended, refreshed) = tokio::join!(
+            Box::pin(call(
+                account::handle,
+                &t.app,
+                delete_sessions(&current.access_token)
+            )),
+            Box::pin(refresh_response(&t, &current.refresh_cookie))
+        );
+        assert_eq!(ended.status(), 204, "{}", ended.text());
+        assert_eq!(refreshed.status(), 200, "{}", refreshed.text());
+        let refreshed = refreshed.session();
+        assert_token_works(&t, &refreshed.access_token).await;
+        Box::pin(refresh(&t, &refreshed.refresh_cookie)).await;
+    }
+    assert_bearer_refused(&Box::pin(me(&t, &other.access_token)).await);
+}
