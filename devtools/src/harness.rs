@@ -239,7 +239,7 @@ impl TestApp {
         let token = self
             .app
             .tokens
-            .issue(user, session)
+            .issue(user, session, 0)
             .expect("issue token")
             .access_token;
         (user, token)

@@ -11,7 +11,8 @@ use lambda_http::http::header;
 use lambda_http::service_fn;
 
 use crate::auth::{
-    AccessTokens, DeviceKeys, ExternalTokens, FamilyId, UserId, Verified, bearer_token, unix_now,
+    AccessTokens, DeviceKeys, ExternalTokens, FamilyId, SuccessorKey, UserId, bearer_token,
+    unix_now,
 };
 use crate::config::{Config, ConfigError, Key};
 use crate::error::ApiError;
@@ -32,6 +33,8 @@ pub struct App {
     pub tokens: AccessTokens,
     /// Signs and opens device cookies (the key is derived once from the access-token key).
     pub devices: DeviceKeys,
+    /// Derives each refresh token's one successor (from the access-token secret).
+    pub successors: SuccessorKey,
     /// Seals and opens list cursors (the HMAC key is derived once, not per listing).
     pub cursors: CursorKeys,
     /// The external identity provider's verifier (with its JWKS cache), if configured.
@@ -101,6 +104,7 @@ impl App {
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
         let devices = DeviceKeys::new(config.jwt_secret.expose());
+        let successors = SuccessorKey::new(config.jwt_secret.expose());
         let cursors = CursorKeys::new(config.cursor_secret.expose());
         let external = config
             .external_jwt
@@ -111,6 +115,7 @@ impl App {
             store,
             tokens,
             devices,
+            successors,
             cursors,
             external,
         }
@@ -145,8 +150,8 @@ impl App {
             let (user, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
             return Ok(Bearer::checked(self, user));
         }
-        let Verified { user, session } = self.tokens.verify(token)?;
-        Ok(Bearer::unchecked(self, user, session))
+        let verified = self.tokens.verify(token)?;
+        Ok(Bearer::unchecked(self, verified.user, verified.claim()))
     }
 
     /// The user a Bearer request is from: a valid access token whose user still exists and
@@ -189,9 +194,10 @@ impl App {
             let user = admit(user, self.store.user_standing(user).await?, during_deletion)?;
             return Ok((user, None));
         }
-        let Verified { user, session } = self.tokens.verify(token)?;
-        let standing = self.store.standing(user, session, unix_now()).await?;
-        Ok((admit(user, standing, during_deletion)?, Some(session)))
+        let verified = self.tokens.verify(token)?;
+        let (user, claim) = (verified.user, verified.claim());
+        let standing = self.store.standing(user, claim, unix_now()).await?;
+        Ok((admit(user, standing, during_deletion)?, Some(claim.family)))
     }
 
     /// The taskline user of a provider's token: the one linked to its `(iss, sub)`, created on

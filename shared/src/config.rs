@@ -299,6 +299,9 @@ pub struct Config {
     /// Most tasks one user may hold (`MAX_TASKS_PER_USER`, default 10,000): keeps a
     /// partition, and so its deletion, bounded.
     pub max_tasks_per_user: u64,
+    /// Most live sessions one user may hold (`MAX_SESSIONS_PER_USER`, default 100): a login
+    /// beyond it ends the least recently used one, so the session list stays one small page.
+    pub max_sessions_per_user: u64,
     /// Time one `DELETE /v1/me` spends sweeping before answering 503 for the client to
     /// retry (`ACCOUNT_DELETION_BUDGET_MS`, default 20,000: well within the account
     /// function's 29 s timeout, with room for the last page and the final write).
@@ -316,6 +319,8 @@ pub struct Config {
 
 /// Default of [`Config::max_tasks_per_user`].
 pub const DEFAULT_MAX_TASKS_PER_USER: u64 = 10_000;
+/// Default of [`Config::max_sessions_per_user`].
+pub const DEFAULT_MAX_SESSIONS_PER_USER: u64 = 100;
 /// Default of [`Config::account_deletion_budget`], in milliseconds.
 pub const DEFAULT_ACCOUNT_DELETION_BUDGET_MS: u64 = 20_000;
 
@@ -384,6 +389,12 @@ impl Config {
                 "MAX_TASKS_PER_USER",
                 1,
                 DEFAULT_MAX_TASKS_PER_USER,
+            )?,
+            max_sessions_per_user: whole_number(
+                get("MAX_SESSIONS_PER_USER"),
+                "MAX_SESSIONS_PER_USER",
+                1,
+                DEFAULT_MAX_SESSIONS_PER_USER,
             )?,
             account_deletion_budget: std::time::Duration::from_millis(whole_number(
                 get("ACCOUNT_DELETION_BUDGET_MS"),

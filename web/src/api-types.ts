@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Exchange the refresh cookie for a new access token (the cookie rotates)
-         * @description Presenting a spent token revokes its whole family (401), except the most recently spent one within the reuse grace (`REFRESH_REUSE_GRACE_SECS`, default 10 s), which gets a working session of the same family.
+         * @description Presenting a spent token revokes its whole family (401), except the most recently spent one within the reuse grace (`REFRESH_REUSE_GRACE_SECS`, default 10 s), which gets a new access token and the same refresh cookie its first presentation got (one successor per token: whoever uses that cookie second, after its grace, is caught as reuse).
          */
         post: operations["refresh"];
         delete?: never;
@@ -361,7 +361,7 @@ export interface components {
             client_secret?: string;
         };
         AccessToken: {
-            /** @description JWT: typ at+jwt, claims sub, sid, iat, exp, iss, aud, jti */
+            /** @description JWT: typ at+jwt, claims sub, sid, sgen, iat, exp, iss, aud, jti */
             access_token: string;
             /** @constant */
             token_type: "Bearer";

@@ -47,7 +47,7 @@ async fn a_store_that_never_answers_ends_as_503_within_the_function_timeout() {
     let app = app_over(&silent_endpoint().await).await;
     let token = app
         .tokens
-        .issue(UserId::generate(), shared::auth::FamilyId::generate())
+        .issue(UserId::generate(), shared::auth::FamilyId::generate(), 0)
         .unwrap()
         .access_token;
     let requests = [

@@ -5,7 +5,8 @@
 //! the request is authenticated already, so neither strangers holding the email at its login
 //! ceiling nor failed logins elsewhere keep the owner from changing the password, and a stolen
 //! access token buys no more guesses than that budget. A change ends every other session of the
-//! user and keeps the current one, under a new refresh token (see `shared::store` account).
+//! user and keeps the current one, under a new refresh token, in the same transaction as the
+//! new hash, whatever the number of sessions (see `shared::store` account).
 
 use shared::App;
 use shared::auth::{
@@ -13,7 +14,7 @@ use shared::auth::{
 };
 use shared::error::ApiError;
 use shared::http::{Fields, Request, json_object};
-use shared::store::{PasswordBudget, PasswordWrite, StoredPassword};
+use shared::store::{Keep, PasswordBudget, PasswordWrite, StoredPassword};
 
 use crate::GONE;
 
@@ -66,20 +67,21 @@ pub async fn change_password(
     }
     app.store.login_succeeded(&attempt).await?;
     let new_hash = hash_password(change.new_password).await?;
-    if app.store.set_password(user, &hash, &new_hash).await? == PasswordWrite::Stale {
-        return Err(ApiError::Conflict(
-            "the password was changed by another request meanwhile; sign in again",
-        ));
-    }
-    app.store.end_other_sessions(user, session).await?;
-    let Some(session) = session else {
-        return Ok(None);
-    };
-    let root = RefreshToken::generate(user, session)?;
-    // `false`: the session ended meanwhile (a logout racing this); it stays ended.
-    Ok(app
+    // The current session goes on under a new first token; every other one ends, in the
+    // password's own transaction.
+    let root = session
+        .map(|session| RefreshToken::generate(user, session))
+        .transpose()?;
+    let keep = root.as_ref().map_or(Keep::Nothing, Keep::Restarted);
+    match app
         .store
-        .restart_family(&root, unix_now())
+        .change_password(user, &hash, &new_hash, keep, unix_now())
         .await?
-        .then_some(root))
+    {
+        PasswordWrite::Stale => Err(ApiError::Conflict(
+            "the password was changed by another request meanwhile; sign in again",
+        )),
+        // Not kept: the session ended meanwhile (a logout racing this); it stays ended.
+        PasswordWrite::Changed { kept } => Ok(root.filter(|_| kept)),
+    }
 }

@@ -7,7 +7,9 @@ use serde::Serialize;
 use shared::App;
 use shared::auth::{FamilyId, UserId, unix_now};
 use shared::error::ApiError;
-use shared::store::SessionInfo;
+use shared::store::{Keep, SessionInfo};
+
+use crate::GONE;
 
 #[derive(Serialize)]
 pub struct SessionList {
@@ -36,11 +38,17 @@ pub async fn end(app: &App, user: UserId, id: &str) -> Result<(), ApiError> {
     }
 }
 
-/// Ends every session of `user` but `current`.
+/// Ends every session of `user` but `current`, in a constant number of DynamoDB calls
+/// whatever their number (see `shared::store` account).
 pub async fn end_others(
     app: &App,
     user: UserId,
     current: Option<FamilyId>,
 ) -> Result<(), ApiError> {
-    Ok(app.store.end_other_sessions(user, current).await?)
+    let keep = current.map_or(Keep::Nothing, Keep::Session);
+    if app.store.end_other_sessions(user, keep, unix_now()).await? {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized_bearer(GONE))
+    }
 }

@@ -13,7 +13,7 @@ use shared::http::{
     header_str, json_response, serve, string, with_header,
 };
 use shared::http::{device_cookie, device_cookie_of, refresh_cookie, require_allowed_origin};
-use shared::store::{FamilyStart, PasswordBudget, StoredPassword};
+use shared::store::{FamilyStart, PasswordBudget};
 use shared::text::user_agent_summary;
 
 /// The keys this function loads at cold start (it issues access tokens, and budgets failures by
@@ -145,37 +145,36 @@ pub async fn login(
         detail: BAD_CREDENTIALS,
     };
     // A failure stays counted; only a success takes its attempt back.
-    let (true, Some(user)) = (verify_password(password, hash.clone()).await?, user) else {
+    let (true, Some(user), Some(hash)) =
+        (verify_password(password, hash.clone()).await?, user, hash)
+    else {
         return Err(bad_credentials);
     };
     app.store.login_succeeded(&attempt).await?;
     let session = FamilyId::generate();
     let refresh = RefreshToken::generate(user, session)?;
-    if app
+    // The family is written only if the password is still the one verified: a login racing
+    // a password change keeps no session, whichever commits first (the change ends the
+    // sessions of the generation it replaces, this one included).
+    match app
         .store
-        .start_family(&refresh, unix_now(), user_agent)
+        .start_family(
+            &refresh,
+            unix_now(),
+            user_agent,
+            &hash,
+            app.config.max_sessions_per_user,
+        )
         .await?
-        == FamilyStart::UserGone
     {
-        // The account was deleted between the password check and now.
-        return Err(bad_credentials);
+        FamilyStart::Started { generation } => Ok((
+            app.tokens.issue(user, session, generation)?,
+            refresh,
+            app.devices.issue(user, unix_now())?,
+        )),
+        // The account was deleted, or its password changed, since the check above.
+        FamilyStart::UserGone | FamilyStart::PasswordChanged => Err(bad_credentials),
     }
-    // A password change between the check above and the family's write would miss this
-    // session: it ends the sessions that exist after it stored the new hash. So the hash is
-    // read again now that the family exists: unchanged, the change (if any) comes later and
-    // will end this session; changed, this login used the old password and its session ends.
-    match app.store.stored_password(user).await? {
-        Some(StoredPassword::Set { hash: current, .. }) if Some(&current) == hash.as_ref() => {}
-        _ => {
-            app.store.revoke_family(user, session).await?;
-            return Err(bad_credentials);
-        }
-    }
-    Ok((
-        app.tokens.issue(user, session)?,
-        refresh,
-        app.devices.issue(user, unix_now())?,
-    ))
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {

@@ -10,7 +10,7 @@ use shared::http::{
     cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
     require_allowed_origin,
 };
-use shared::store::{GraceIssue, RefreshState, Rotation};
+use shared::store::{RefreshState, Rotation};
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
@@ -31,77 +31,76 @@ pub static ROUTES: &[Route<Endpoint>] = &[
 const INVALID: &str = "the refresh token is invalid or expired";
 const REUSED: &str = "the refresh token was already used; its session has been revoked";
 
-/// Spends `presented` for a new access token and its child refresh token. A token presented
-/// after it was spent revokes its whole family (one of the two holders is not the legitimate
-/// client), except the family's most recently spent token within the reuse grace interval of
-/// its rotation: two tabs refreshing with one cookie, or a retry after a lost response, then
-/// get a session of the same family (see `shared::store` sessions).
+/// Rounds of a refresh whose rotation lost to a concurrent change of its family (a parallel
+/// refresh, an end of the other sessions re-stamping this one).
+const ROTATION_ATTEMPTS: usize = 3;
+
+/// Spends `presented` for a new access token and its successor. A token presented after it
+/// was spent revokes its whole family (one of the two holders is not the legitimate client),
+/// except the family's most recently spent token within the reuse grace interval of its
+/// rotation: two tabs refreshing with one cookie, or a retry after a lost response, then get
+/// the same successor as the first (see `shared::store` sessions).
 pub async fn refresh(
     app: &App,
     presented: RefreshToken,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let now = unix_now();
-    let mut state = app.store.refresh_state(&presented, now).await?;
-    if let RefreshState::Live {
-        absolute_expires_at,
-    } = state
-    {
-        let child = RefreshToken::generate(presented.user(), presented.family())?;
-        match app
-            .store
-            .rotate_refresh(&presented, &child, absolute_expires_at, now)
-            .await?
-        {
-            Rotation::Rotated => {
-                return Ok((
-                    app.tokens.issue(presented.user(), presented.family())?,
-                    child,
-                ));
+    for _ in 0..ROTATION_ATTEMPTS {
+        match app.store.refresh_state(&presented, now).await? {
+            RefreshState::Unknown | RefreshState::Expired => {
+                return Err(refresh_unauthorized(INVALID));
             }
-            Rotation::Revoked => return Err(refresh_unauthorized(INVALID)),
-            // Another request spent it first (a parallel refresh, or a replay): what the
-            // store says now decides whether the grace applies.
-            Rotation::AlreadySpent => {
-                state = app.store.refresh_state(&presented, now).await?;
+            RefreshState::Spent {
+                latest_spent_at,
+                issued_in,
+                generation,
+            } => return reuse(app, presented, latest_spent_at, issued_in, generation, now).await,
+            RefreshState::Live {
+                absolute_expires_at,
+                issued_in,
+                generation,
+            } => {
+                let child = presented.successor(&app.successors, issued_in);
+                match app
+                    .store
+                    .rotate_refresh(&presented, &child, absolute_expires_at, generation, now)
+                    .await?
+                {
+                    Rotation::Rotated => {
+                        let access =
+                            app.tokens
+                                .issue(presented.user(), presented.family(), generation)?;
+                        return Ok((access, child));
+                    }
+                    // Another request spent it first (a parallel refresh, or a replay), or
+                    // the family changed (revoked, its generation moved): what the store says
+                    // now decides.
+                    Rotation::AlreadySpent | Rotation::Revoked => {}
+                }
             }
         }
     }
-    match state {
-        RefreshState::Unknown | RefreshState::Expired => Err(refresh_unauthorized(INVALID)),
-        RefreshState::Spent {
-            latest_spent_at,
-            absolute_expires_at,
-        } => reuse(app, presented, latest_spent_at, absolute_expires_at, now).await,
-        // Still unspent although its rotation lost: cannot happen with conditional writes.
-        RefreshState::Live { .. } => Err(ApiError::Internal(
-            "a refresh token lost its rotation but is not spent".into(),
-        )),
-    }
+    Err(refresh_unauthorized(INVALID))
 }
 
-/// A spent token presented again: a sibling session within the grace interval of the family's
-/// latest rotation, else the whole family is revoked.
+/// A spent token presented again: within the grace interval of the family's latest rotation,
+/// the successor that rotation handed out (no second chain: whoever uses it second is caught
+/// as reuse), else the whole family is revoked.
 async fn reuse(
     app: &App,
     presented: RefreshToken,
     latest_spent_at: Option<i64>,
-    absolute_expires_at: i64,
+    issued_in: u64,
+    generation: u64,
     now: i64,
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let grace = app.config.refresh_reuse_grace_secs;
-    if let Some(spent_at) = latest_spent_at.filter(|&spent_at| within_grace(grace, spent_at, now)) {
-        let sibling = RefreshToken::generate(presented.user(), presented.family())?;
-        if app
-            .store
-            .issue_in_grace(&presented, &sibling, absolute_expires_at, spent_at, now)
-            .await?
-            == GraceIssue::Issued
-        {
-            return Ok((
-                app.tokens.issue(presented.user(), presented.family())?,
-                sibling,
-            ));
-        }
+    if latest_spent_at.is_some_and(|spent_at| within_grace(grace, spent_at, now)) {
+        let successor = presented.successor(&app.successors, issued_in);
+        let access = app
+            .tokens
+            .issue(presented.user(), presented.family(), generation)?;
+        return Ok((access, successor));
     }
     app.store
         .revoke_family(presented.user(), presented.family())

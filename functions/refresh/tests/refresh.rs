@@ -219,25 +219,60 @@ async fn within_grace_parallel_refreshes_with_one_token_all_get_working_sessions
         let child = RefreshToken::parse(cookie).unwrap();
         assert_eq!(child.family(), family);
     }
-    // Every token handed out keeps working, one after the other.
+    // Every answer carries the one successor of the token: one chain, one child item.
+    assert!(cookies.iter().all(|cookie| *cookie == cookies[0]));
+    assert_eq!(token_items(&t, &user, &token).await, 2);
+    // The token handed out keeps working (within the grace, presented again and again).
     for cookie in &cookies {
         refreshed(&t, cookie).await;
     }
     assert!(family_alive(&t, &user, &token).await);
 }
 
+/// The token items of `token`'s family (its family item left out).
+async fn token_items(t: &TestApp, user: &str, token: &str) -> usize {
+    let family = RefreshToken::parse(token).unwrap().family();
+    let prefix = format!("REFRESH#{family}#");
+    refresh_items(t, user)
+        .await
+        .iter()
+        .filter(|sk| sk.starts_with(&prefix))
+        .count()
+}
+
 #[tokio::test]
-async fn a_retried_refresh_within_grace_gets_a_session_and_both_tokens_work() {
+async fn a_retried_refresh_within_grace_gets_the_same_successor() {
     let t = TestApp::new().await;
     let (user, first) = session(&t, "retry@example.com").await;
     let lost = refreshed(&t, &first).await;
-    // The response carrying `lost` never reached the client, which sends `first` again.
+    // The response carrying `lost` never reached the client, which sends `first` again: it
+    // gets the very token the first answer carried, and no second child is stored.
     let retried = refreshed(&t, &first).await;
-    assert_ne!(lost, retried);
+    assert_eq!(lost, retried);
+    assert_eq!(token_items(&t, &user, &first).await, 2);
     let next = refreshed(&t, &retried).await;
     refreshed(&t, &next).await;
-    refreshed(&t, &lost).await;
     assert!(family_alive(&t, &user, &first).await);
+}
+
+#[tokio::test]
+async fn a_replay_within_grace_gets_the_winners_token_whose_second_use_after_the_grace_is_reuse() {
+    // Grace in whole seconds: 2 keeps the replay inside it whatever second it falls in.
+    let t = TestApp::with_vars(&[("REFRESH_REUSE_GRACE_SECS", "2")]).await;
+    let (user, t0) = session(&t, "replay@example.com").await;
+    let t1 = refreshed(&t, &t0).await;
+    // A thief replays T0 inside the grace: no second chain, the same successor.
+    let t1_again = refreshed(&t, &t0).await;
+    assert_eq!(t1, t1_again);
+    // One holder uses it, then the other, after the grace of that use: reuse, which ends
+    // the family.
+    let t2 = refreshed(&t, &t1).await;
+    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    let reused = refresh(&t, &t1_again).await;
+    assert_refused(&reused);
+    assert!(reused.text().contains("already used"), "{}", reused.text());
+    assert_refused(&refresh(&t, &t2).await);
+    assert!(!family_alive(&t, &user, &t0).await);
 }
 
 #[tokio::test]
@@ -264,12 +299,13 @@ async fn an_older_spent_token_within_grace_is_reuse_and_revokes() {
 }
 
 #[tokio::test]
-async fn a_token_whose_grace_sibling_was_rotated_is_reuse() {
+async fn a_token_whose_grace_successor_was_rotated_is_reuse() {
     let t = TestApp::new().await;
     let (user, first) = session(&t, "sibling@example.com").await;
     let winner = refreshed(&t, &first).await;
     let sibling = refreshed(&t, &first).await;
-    // The sibling is rotated: `first` is now an older spent token.
+    assert_eq!(winner, sibling);
+    // The successor is rotated: `first` is now an older spent token.
     refreshed(&t, &sibling).await;
     assert_refused(&refresh(&t, &first).await);
     assert_refused(&refresh(&t, &winner).await);
@@ -539,9 +575,10 @@ async fn a_grace_re_presentation_racing_a_newer_rotation_has_one_consistent_outc
         let t = TestApp::new().await;
         let (user, first) = session(&t, &format!("race{round}@example.com")).await;
         let second = refreshed(&t, &first).await;
-        // `first` again (within grace) while `second` is rotated: either the grace sibling
-        // is issued before the rotation (then both answers work), or after it `first` is an
-        // older token (reuse: the family is revoked).
+        // `first` again (within grace) while `second` is rotated: either the grace answer
+        // (`second` again) comes before the rotation (then both answers work, `second`
+        // within its own grace), or after it `first` is an older token (reuse: the family is
+        // revoked).
         let (late, rotation) = tokio::join!(refresh(&t, &first), refresh(&t, &second));
         if late.status() == 200 {
             assert_eq!(rotation.status(), 200, "{}", rotation.text());
@@ -556,4 +593,41 @@ async fn a_grace_re_presentation_racing_a_newer_rotation_has_one_consistent_outc
             }
         }
     }
+}
+
+/// Removes `attribute` from the item `sk` of `user`'s partition (items of an older layout).
+async fn remove_attribute(t: &TestApp, user: &str, sk: &str, attribute: &str) {
+    t.client
+        .update_item()
+        .table_name(&t.table)
+        .key("user_id", AttributeValue::S(user.into()))
+        .key("sk", AttributeValue::S(sk.into()))
+        .update_expression("REMOVE #a")
+        .condition_expression("attribute_exists(sk)")
+        .expression_attribute_names("#a", attribute)
+        .send()
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn families_and_tokens_written_before_session_generations_still_rotate() {
+    let t = TestApp::new().await;
+    let (user, token) = session(&t, "generations@example.com").await;
+    let family = RefreshToken::parse(&token).unwrap().family();
+    // The layout of before: no generation on the family, the token or the user.
+    remove_attribute(&t, &user, &format!("REFRESH#{family}"), "session_gen").await;
+    remove_attribute(&t, &user, &token_sk(&token), "session_gen").await;
+    remove_attribute(&t, &user, "USER", "sessions").await;
+
+    let second = refreshed(&t, &token).await;
+    let response = refresh(&t, &second).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    let access = response.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(t.app.tokens.verify(&access).unwrap().generation, 0);
+    // Within the grace the spent token still gets its one successor.
+    assert_eq!(refreshed(&t, &second).await, response.refresh_cookie());
 }

@@ -18,7 +18,7 @@ mod categories;
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
 use shared::app::Bearer;
-use shared::auth::{FamilyId, UserId, unix_now};
+use shared::auth::{SessionClaim, UserId, unix_now};
 use shared::domain::{Fingerprint, IdempotencyKey};
 use shared::error::{ApiError, FieldError};
 use shared::http::{
@@ -248,7 +248,7 @@ async fn create(app: &App, bearer: &Bearer<'_>, req: &Request) -> Result<Respons
 async fn create_once(
     app: &App,
     user: UserId,
-    mut session: Option<(FamilyId, i64)>,
+    mut session: Option<(SessionClaim, i64)>,
     task: &Task,
     key: &IdempotencyKey,
     fingerprint: Fingerprint,

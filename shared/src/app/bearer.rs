@@ -9,8 +9,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{App, DuringDeletion, admit};
-use crate::auth::unix_now;
-use crate::domain::{FamilyId, UserId};
+use crate::auth::{SessionClaim, unix_now};
+use crate::domain::UserId;
 use crate::error::ApiError;
 use crate::store::{ListingTotals, Store, StoreError, StoredTask};
 use crate::tasks::TaskId;
@@ -25,7 +25,7 @@ pub struct Bearer<'a> {
     user: UserId,
     /// The token's taskline session; `None` for an external provider's token, whose
     /// standing was checked already when its identity was resolved.
-    session: Option<FamilyId>,
+    session: Option<SessionClaim>,
     checked: AtomicBool,
 }
 
@@ -41,7 +41,7 @@ impl<'a> Bearer<'a> {
     }
 
     /// A verified token whose user and session are still to be checked.
-    pub(super) fn unchecked(app: &'a App, user: UserId, session: FamilyId) -> Self {
+    pub(super) fn unchecked(app: &'a App, user: UserId, session: SessionClaim) -> Self {
         Self {
             store: &app.store,
             user,
@@ -60,7 +60,7 @@ impl<'a> Bearer<'a> {
     /// The session (and the time) a write's transaction must find alive, if the standing is
     /// still unconfirmed. Calling it counts the standing as checked: the caller's transaction
     /// now carries the check (its user condition is there already).
-    pub fn unconfirmed_session(&self) -> Option<(FamilyId, i64)> {
+    pub fn unconfirmed_session(&self) -> Option<(SessionClaim, i64)> {
         if self.checked.swap(true, Ordering::Relaxed) {
             None
         } else {
@@ -70,7 +70,7 @@ impl<'a> Bearer<'a> {
 
     /// The session still to check, marking it checked: whatever the outcome of the check
     /// about to be made (a failure to read is the answer itself), it is not made again.
-    fn take_unchecked(&self) -> Option<FamilyId> {
+    fn take_unchecked(&self) -> Option<SessionClaim> {
         if self.checked.swap(true, Ordering::Relaxed) {
             None
         } else {

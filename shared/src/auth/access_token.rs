@@ -4,7 +4,11 @@
 //!
 //! Each token names its session (`sid`: the refresh-token family of the login it descends
 //! from), so that ending the session ends its access tokens at once (see
-//! [`super::authenticate`]). Tokens without `sid` are refused.
+//! [`super::authenticate`]). Tokens without `sid` are refused. A token also carries the user's
+//! session generation it was issued in (`sgen`; absent on tokens issued before generations,
+//! read as 0): ending every other session moves the user's generation on, which ends the
+//! tokens of older generations at once without touching one session item (see
+//! `crate::store` sessions).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -32,6 +36,9 @@ pub struct Claims {
     /// The session (refresh family) the token belongs to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// The user's session generation the token was issued in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sgen: Option<u64>,
 }
 
 /// What a valid access token says: whose it is, and of which session.
@@ -39,6 +46,25 @@ pub struct Claims {
 pub struct Verified {
     pub user: UserId,
     pub session: FamilyId,
+    /// The user's session generation the token was issued in.
+    pub generation: u64,
+}
+
+/// The session an access token names, as the standing check compares it with the user's:
+/// its refresh family and the session generation the token was issued in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionClaim {
+    pub family: FamilyId,
+    pub generation: u64,
+}
+
+impl Verified {
+    pub fn claim(&self) -> SessionClaim {
+        SessionClaim {
+            family: self.session,
+            generation: self.generation,
+        }
+    }
 }
 
 /// A freshly issued token as the login and refresh responses return it.
@@ -77,8 +103,14 @@ impl AccessTokens {
         }
     }
 
-    /// A token for `user` in the session `session` (the family of its refresh token).
-    pub fn issue(&self, user: UserId, session: FamilyId) -> Result<IssuedToken, ApiError> {
+    /// A token for `user` in the session `session` (the family of its refresh token), of the
+    /// user's session generation `generation`.
+    pub fn issue(
+        &self,
+        user: UserId,
+        session: FamilyId,
+        generation: u64,
+    ) -> Result<IssuedToken, ApiError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: user.to_string(),
@@ -88,6 +120,7 @@ impl AccessTokens {
             aud: self.audience.clone(),
             jti: Uuid::now_v7().to_string(),
             sid: Some(session.to_string()),
+            sgen: Some(generation),
         };
         self.encode(&claims).map(|access_token| IssuedToken {
             access_token,
@@ -124,7 +157,11 @@ impl AccessTokens {
         let session = data.claims.sid.as_deref().and_then(FamilyId::parse).ok_or(
             ApiError::unauthorized_bearer("the access token names no valid session"),
         )?;
-        Ok(Verified { user, session })
+        Ok(Verified {
+            user,
+            session,
+            generation: data.claims.sgen.unwrap_or(0),
+        })
     }
 }
 
@@ -152,12 +189,16 @@ mod tests {
         let tokens = tokens();
         let user = UserId::generate();
         let session = FamilyId::generate();
-        let issued = tokens.issue(user, session).unwrap();
+        let issued = tokens.issue(user, session, 7).unwrap();
         assert_eq!(issued.token_type, "Bearer");
         assert_eq!(issued.expires_in, 900);
         assert_eq!(
             tokens.verify(&issued.access_token).unwrap(),
-            Verified { user, session }
+            Verified {
+                user,
+                session,
+                generation: 7
+            }
         );
         let header = jsonwebtoken::decode_header(&issued.access_token).unwrap();
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
@@ -168,7 +209,7 @@ mod tests {
     fn a_tampered_token_is_refused() {
         let tokens = tokens();
         let token = tokens
-            .issue(UserId::generate(), FamilyId::generate())
+            .issue(UserId::generate(), FamilyId::generate(), 0)
             .unwrap()
             .access_token;
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
@@ -186,6 +227,7 @@ mod tests {
             aud: "taskline-api".into(),
             jti: Uuid::now_v7().to_string(),
             sid,
+            sgen: None,
         }
     }
 
@@ -198,6 +240,9 @@ mod tests {
         }
         let family = FamilyId::generate();
         let token = tokens.encode(&claims(Some(family.to_string()))).unwrap();
-        assert_eq!(tokens.verify(&token).unwrap().session, family);
+        let verified = tokens.verify(&token).unwrap();
+        assert_eq!(verified.session, family);
+        // A token of before session generations is of generation 0.
+        assert_eq!(verified.generation, 0);
     }
 }

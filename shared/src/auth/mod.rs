@@ -12,7 +12,7 @@ mod refresh_token;
 mod user;
 
 pub use access_token::{
-    ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, TOKEN_TYPE, Verified,
+    ACCESS_TOKEN_TTL_SECS, AccessTokens, Claims, IssuedToken, SessionClaim, TOKEN_TYPE, Verified,
 };
 pub use credentials::{Email, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, UserName};
 pub use device::{DEVICE_COOKIE_TTL_SECS, Device, DeviceKeys, DeviceToken};
@@ -21,7 +21,9 @@ pub use external::{
 };
 pub(crate) use password::NO_PASSWORD_HASH;
 pub use password::{hash_password, verify_password};
-pub use refresh_token::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
+pub use refresh_token::{
+    REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken, SuccessorKey,
+};
 // The ids are domain types; re-exported here, where the functions and tests have always found them.
 pub use crate::domain::{FamilyId, UserId};
 pub use user::{User, unix_now};

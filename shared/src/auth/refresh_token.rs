@@ -4,10 +4,17 @@
 //! and family to look in, the 256 random bits (system CSPRNG) make it unguessable, and only its
 //! SHA-256 is stored, so a leaked table holds no usable token. A *family* is every token that
 //! descends from one login; rotation replaces a token by a child in the same family.
+//!
+//! A child is not drawn but derived: its 256 bits are `HMAC-SHA256(key, parent value ||
+//! family id || parent's session generation)` under a key of the server's
+//! ([`SuccessorKey`]). Presenting one token twice thus always yields the same successor, which
+//! is what lets a re-presentation within the reuse grace get the winner's token rather than a
+//! second live chain (see `crate::store` sessions), while no plaintext token is stored: the
+//! derivation needs the parent's value, which the store does not hold either.
 
 use std::fmt;
 
-use aws_lc_rs::digest;
+use aws_lc_rs::{digest, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
@@ -23,6 +30,32 @@ const TOKEN_BYTES: usize = 16 + 16 + RANDOM_BYTES;
 pub const REFRESH_ABSOLUTE_TTL_SECS: i64 = 30 * 24 * 60 * 60;
 /// How long a token stays valid unused (7 days).
 pub const REFRESH_IDLE_TTL_SECS: i64 = 7 * 24 * 60 * 60;
+
+/// The label the successor key is derived under from the access-token secret: one secret
+/// configured, each use under its own key.
+const SUCCESSOR_KEY_LABEL: &[u8] = b"taskline refresh-token successor v1";
+
+/// The server key refresh-token successors are derived with (see the module comment). Derived
+/// from `JWT_SECRET` under a fixed label rather than configured apart: the refresh function
+/// holds that secret already, and whoever holds it can mint sessions anyway.
+#[derive(Clone)]
+pub struct SuccessorKey(hmac::Key);
+
+impl SuccessorKey {
+    pub fn new(secret: &[u8]) -> Self {
+        let derived = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, secret),
+            SUCCESSOR_KEY_LABEL,
+        );
+        Self(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+    }
+}
+
+impl fmt::Debug for SuccessorKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SuccessorKey")
+    }
+}
 
 /// A refresh token as the client holds it. Never printed.
 #[derive(Clone, PartialEq, Eq)]
@@ -45,6 +78,26 @@ impl RefreshToken {
             family,
             value: URL_SAFE_NO_PAD.encode(bytes),
         })
+    }
+
+    /// The one successor of this token (rotation and the reuse grace hand out the same), of
+    /// the same user and family; `generation` is the session generation this token was issued
+    /// in (see `crate::store` sessions).
+    pub fn successor(&self, key: &SuccessorKey, generation: u64) -> Self {
+        let mut input = Vec::with_capacity(self.value.len() + 16 + 8);
+        input.extend_from_slice(self.value.as_bytes());
+        input.extend_from_slice(self.family.as_uuid().as_bytes());
+        input.extend_from_slice(&generation.to_be_bytes());
+        let tag = hmac::sign(&key.0, &input);
+        let mut bytes = [0u8; TOKEN_BYTES];
+        bytes[..16].copy_from_slice(self.user.as_uuid().as_bytes());
+        bytes[16..32].copy_from_slice(self.family.as_uuid().as_bytes());
+        bytes[32..].copy_from_slice(tag.as_ref());
+        Self {
+            user: self.user,
+            family: self.family,
+            value: URL_SAFE_NO_PAD.encode(bytes),
+        }
     }
 
     /// Reads a cookie value. `None` for anything that cannot be one of ours (the caller
@@ -117,6 +170,22 @@ mod tests {
         assert_eq!(parsed.hash(), a.hash());
         assert_eq!(a.hash().len(), 64);
         assert!(!format!("{a:?}").contains(a.expose()));
+    }
+
+    #[test]
+    fn a_successor_is_the_same_for_the_same_parent_and_unlike_anything_else() {
+        let key = SuccessorKey::new(b"0123456789abcdef0123456789abcdef");
+        let parent = RefreshToken::generate(UserId::generate(), FamilyId::generate()).unwrap();
+        let child = parent.successor(&key, 3);
+        assert_eq!(child, parent.successor(&key, 3));
+        assert_eq!(child.user(), parent.user());
+        assert_eq!(child.family(), parent.family());
+        assert_eq!(RefreshToken::parse(child.expose()), Some(child.clone()));
+        assert_ne!(child, parent);
+        assert_ne!(child, parent.successor(&key, 4));
+        assert_ne!(child, child.successor(&key, 3));
+        let other_key = SuccessorKey::new(b"another secret of at least 32 bytes");
+        assert_ne!(child, parent.successor(&other_key, 3));
     }
 
     #[test]

@@ -1,19 +1,22 @@
 //! What a user manages of their own account: their name, their password, and their sessions
 //! (the refresh families of `sessions`, one per login).
 //!
-//! A password change keeps the session it was made from but gives it a new root token
-//! ([`Store::restart_family`]): every older token of that family is deleted (not spent), so
-//! presenting one afterwards is an unknown token (401) rather than reuse, and the session goes
-//! on. Every other family is revoked.
+//! Ending every other session ([`Store::end_other_sessions`]; [`Store::change_password`]
+//! too) is one transaction whatever their number: it moves the user's session generation on
+//! (see `sessions`), so every family of the generation before is dead at once, and re-stamps
+//! the one session that goes on, if any. A password change also gives that session a new
+//! first token: its older tokens are of an ended generation of the family (`tokens_from`),
+//! so presenting one afterwards is an unknown token (401) rather than reuse, and the session
+//! goes on.
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::items::{PasswordItem, SessionItem, StandingItem};
-use super::keys::{attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_key, user_pk};
-use super::users::{USER_ACTIVE, user_condition_names, user_exists_check};
+use super::items::{PasswordItem, SessionItem};
+use super::keys::{attr, family_sk, key, n, s, user_key, user_pk};
+use super::users::{USER_ACTIVE, generation_is, user_condition_names};
 use super::writes::{condition_failed, conditional};
 use super::{PK, SK, Store, StoreError};
 use crate::auth::{
@@ -21,7 +24,11 @@ use crate::auth::{
     RefreshToken, UserId, UserName,
 };
 
-const FAMILY_PREFIX: &str = "REFRESH#";
+pub(super) const FAMILY_PREFIX: &str = "REFRESH#";
+
+/// Rounds of an end of the other sessions that finds the user item changed under it (a
+/// login, another end) before it gives up.
+const END_ATTEMPTS: usize = 5;
 
 /// A live session as `GET /v1/sessions` lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -47,10 +54,43 @@ pub enum StoredPassword {
 /// The outcome of a conditional password write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PasswordWrite {
-    Changed,
+    /// Changed; `kept`: the session it was made from goes on (under its new first token).
+    Changed { kept: bool },
     /// The stored hash is no longer the one verified (a concurrent change won), or the
     /// account is gone or being deleted.
     Stale,
+}
+
+/// The session that goes on when every other one ends.
+#[derive(Debug, Clone, Copy)]
+pub enum Keep<'a> {
+    /// None: every session ends (a token of an external provider has no taskline session).
+    Nothing,
+    /// This session, as it is (its tokens stay valid).
+    Session(FamilyId),
+    /// The session of `root`, under `root` as its new first token: every older token of it
+    /// ends (a password change).
+    Restarted(&'a RefreshToken),
+}
+
+impl Keep<'_> {
+    fn family(&self) -> Option<FamilyId> {
+        match self {
+            Keep::Nothing => None,
+            Keep::Session(family) => Some(*family),
+            Keep::Restarted(root) => Some(root.family()),
+        }
+    }
+}
+
+/// How one attempt at moving the session generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Move {
+    Done,
+    /// The user item is not as read (a login, another move, a password change, a deletion).
+    UserChanged,
+    /// The session to keep has ended (or expired) meanwhile.
+    KeptGone,
 }
 
 fn timestamp(secs: i64) -> Result<OffsetDateTime, StoreError> {
@@ -65,19 +105,24 @@ fn family_of(item: &SessionItem) -> Option<FamilyId> {
         .and_then(FamilyId::parse)
 }
 
-/// A family item as a session, if it is live at `now`: not past its absolute expiry, and
-/// refreshed (or created) within the idle expiry. For items that lack them (see
+/// A family item as a session, if it is live at `now` in the user's session generation
+/// `generation`: of that generation, not past its absolute expiry, and refreshed (or created)
+/// within the idle expiry. For items that lack them (see
 /// [`SessionItem`]), creation comes from the family id (a UUIDv7) or the absolute expiry
 /// (30 days after the login), last use from the latest spend, if any, and a family without an
 /// absolute expiry counts as live, as authentication counts it.
-fn session_of(
+pub(super) fn session_of(
     item: SessionItem,
     current: Option<FamilyId>,
     now: i64,
+    generation: u64,
 ) -> Result<Option<SessionInfo>, StoreError> {
     let Some(id) = family_of(&item) else {
         return Ok(None);
     };
+    if item.session_gen.unwrap_or(0) != generation {
+        return Ok(None);
+    }
     let absolute = item.absolute_expires_at;
     let Some(created) = item
         .created_at
@@ -157,32 +202,26 @@ impl Store {
     }
 
     /// Replaces the password hash, only if it is still `previous` (the one just verified), so
-    /// of two concurrent changes exactly one takes effect and the other learns it lost.
-    pub async fn set_password(
+    /// of two concurrent changes exactly one takes effect and the other learns it lost; and,
+    /// in the same transaction, ends every session but `keep` (see
+    /// [`Store::end_other_sessions`]).
+    pub async fn change_password(
         &self,
         user: UserId,
         previous: &str,
         new: &str,
+        keep: Keep<'_>,
+        now: i64,
     ) -> Result<PasswordWrite, StoreError> {
-        let result = self
-            .client()
-            .update_item()
-            .table_name(self.table())
-            .set_key(Some(user_key(user)))
-            .update_expression("SET #password_hash = :new")
-            .condition_expression(format!("{USER_ACTIVE} AND #password_hash = :previous"))
-            // After the condition's names: `set_` replaces the whole map.
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
-            .expression_attribute_values(":new", s(new))
-            .expression_attribute_values(":previous", s(previous))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(PasswordWrite::Changed),
-            Err(err) if condition_failed::<UpdateItemError, _>(&err) => Ok(PasswordWrite::Stale),
-            Err(err) => Err(err.into()),
-        }
+        Ok(
+            match self
+                .move_generation(user, Some((previous, new)), keep, now)
+                .await?
+            {
+                Some(kept) => PasswordWrite::Changed { kept },
+                None => PasswordWrite::Stale,
+            },
+        )
     }
 
     /// The family items of the user's partition (consistent; token items are filtered out by
@@ -218,9 +257,11 @@ impl Store {
         current: Option<FamilyId>,
         now: i64,
     ) -> Result<Vec<SessionInfo>, StoreError> {
+        let (items, state) = tokio::try_join!(self.family_items(user), self.user_sessions(user))?;
+        let generation = state.and_then(|state| state.session_gen).unwrap_or(0);
         let mut sessions = Vec::new();
-        for item in self.family_items(user).await? {
-            sessions.extend(session_of(item, current, now)?);
+        for item in items {
+            sessions.extend(session_of(item, current, now, generation)?);
         }
         sessions.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(sessions)
@@ -234,16 +275,19 @@ impl Store {
         family: FamilyId,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let output = self
+        let read = self
             .client()
             .get_item()
             .table_name(self.table())
             .set_key(Some(key(user_pk(user), family_sk(family))))
             .consistent_read(true)
-            .send()
-            .await?;
-        let live = match output.item {
-            Some(item) => session_of(serde_dynamo::from_item(item)?, None, now)?.is_some(),
+            .send();
+        let (output, state) = tokio::join!(read, self.user_sessions(user));
+        let generation = state?.and_then(|state| state.session_gen).unwrap_or(0);
+        let live = match output?.item {
+            Some(item) => {
+                session_of(serde_dynamo::from_item(item)?, None, now, generation)?.is_some()
+            }
             None => false,
         };
         if live {
@@ -252,103 +296,186 @@ impl Store {
         Ok(live)
     }
 
-    /// Ends every session of the user but `keep` (expired ones too: their items go).
+    /// Ends every session of the user but `keep`, in a constant number of round trips
+    /// whatever their number: a read of the user item (with the kept family's, concurrently,
+    /// for a restart) and one transaction that moves the user's session generation on and
+    /// re-stamps the kept session (see `sessions`). The ended sessions' items stay until
+    /// their TTL. `Ok(false)` if the account is gone or being deleted; `keep`'s session, if
+    /// it ended meanwhile, stays ended (and everything else ends all the same).
     pub async fn end_other_sessions(
         &self,
         user: UserId,
-        keep: Option<FamilyId>,
-    ) -> Result<(), StoreError> {
-        for item in self.family_items(user).await? {
-            if let Some(family) = family_of(&item).filter(|family| Some(*family) != keep) {
-                self.revoke_family(user, family).await?;
-            }
-        }
-        Ok(())
+        keep: Keep<'_>,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(self.move_generation(user, None, keep, now).await?.is_some())
     }
 
-    /// Gives the live family of `root` a new first token, `root`, and deletes every other
-    /// token of the family; the family item (and so the session and its access tokens) stays.
-    /// `false` if the family is not alive (or the user is gone).
-    ///
-    /// A refresh racing this cannot keep an old token alive: each round first clears the
-    /// family's `last_spent` (no grace issuance can follow an earlier spend) and then deletes
-    /// every token but `root` it finds; a rotation needs its parent item to exist when it
-    /// commits, so one committing before a deletion leaves a child the next round finds, and
-    /// one committing after fails. The rounds end when one finds nothing to delete.
-    pub async fn restart_family(&self, root: &RefreshToken, now: i64) -> Result<bool, StoreError> {
-        let user = root.user();
-        let family = family_sk(root.family());
+    /// Moves the user's session generation on, keeping `keep`'s session and, with
+    /// `password = (previous, new)`, replacing the password hash if it is still `previous`.
+    /// `Some(kept)` once done (`kept`: whether the kept session goes on); `None` if the
+    /// account is gone or being deleted, or its password is no longer `previous`.
+    async fn move_generation(
+        &self,
+        user: UserId,
+        password: Option<(&str, &str)>,
+        mut keep: Keep<'_>,
+        now: i64,
+    ) -> Result<Option<bool>, StoreError> {
+        for _ in 0..END_ATTEMPTS {
+            let (state, absolute) = match keep {
+                Keep::Restarted(root) => {
+                    tokio::try_join!(self.user_sessions(user), self.family_expiry(root))?
+                }
+                _ => (self.user_sessions(user).await?, None),
+            };
+            let Some(state) = state.filter(|state| state.deleting.is_none()) else {
+                return Ok(None);
+            };
+            if password
+                .is_some_and(|(previous, _)| state.password_hash.as_deref() != Some(previous))
+            {
+                return Ok(None);
+            }
+            let generation = state.session_gen.unwrap_or(0);
+            let next = generation.saturating_add(1);
+            let mut items = vec![conditional(
+                Move::UserChanged,
+                self.move_user(user, generation, password, keep.family())?,
+            )];
+            match keep {
+                Keep::Nothing => {}
+                Keep::Session(family) => items.push(conditional(
+                    Move::KeptGone,
+                    self.restamp(user, family, generation, false, now)?,
+                )),
+                Keep::Restarted(root) => {
+                    let Some(absolute) = absolute.filter(|absolute| now < *absolute) else {
+                        keep = Keep::Nothing;
+                        continue;
+                    };
+                    items.push(conditional(
+                        Move::KeptGone,
+                        self.restamp(user, root.family(), generation, true, now)?,
+                    ));
+                    items.push(self.put_token(Move::KeptGone, root, None, now, absolute, next)?);
+                }
+            }
+            match self.transact(Move::Done, items).await? {
+                Move::Done => return Ok(Some(keep.family().is_some())),
+                Move::KeptGone => keep = Keep::Nothing,
+                Move::UserChanged => {}
+            }
+        }
+        Err(StoreError::unavailable(
+            "the user item kept changing while its other sessions were ended",
+        ))
+    }
+
+    /// The absolute expiry of `root`'s family, if its item exists (consistent).
+    async fn family_expiry(&self, root: &RefreshToken) -> Result<Option<i64>, StoreError> {
         let output = self
             .client()
             .get_item()
             .table_name(self.table())
-            .set_key(Some(key(user_pk(user), family.clone())))
+            .set_key(Some(key(user_pk(root.user()), family_sk(root.family()))))
+            .projection_expression("#expires")
+            .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
             .consistent_read(true)
             .send()
             .await?;
-        let standing: Option<StandingItem> =
-            output.item.map(serde_dynamo::from_item).transpose()?;
-        let Some(absolute) = standing
-            .and_then(|family| family.absolute_expires_at)
-            .filter(|absolute| now < *absolute)
-        else {
-            return Ok(false);
-        };
-        let items = vec![
-            conditional(false, user_exists_check(self, user)?),
-            conditional(
-                false,
-                self.clear_last_spent(root.family(), user, Some(now))?,
-            ),
-            self.put_token(false, root, None, now, absolute)?,
-        ];
-        if !self.transact(true, items).await? {
-            return Ok(false);
-        }
-        let root_key = key(user_pk(user), token_sk(root.family(), &root.hash()));
-        let prefix = family_tokens_prefix(root.family());
-        loop {
-            let stale: Vec<_> = self
-                .keys_of(&user_pk(user), Some(&prefix))
-                .await?
-                .into_iter()
-                .filter(|k| *k != root_key)
-                .collect();
-            if stale.is_empty() {
-                return Ok(true);
-            }
-            self.delete_all(stale).await?;
-            let clear = self.clear_last_spent(root.family(), user, None)?;
-            // The family was revoked meanwhile: nothing of it is left to keep alive.
-            if !self.transact(true, vec![conditional(false, clear)]).await? {
-                return Ok(false);
-            }
-        }
+        Ok(output
+            .item
+            .and_then(|item| super::keys::number(&item, attr::ABSOLUTE_EXPIRES_AT)))
     }
 
-    /// The update forgetting a live family's most recently spent token (and recording a use).
-    fn clear_last_spent(
+    /// The user item's update moving its session generation on from `generation`: the
+    /// sessions of the new one are `kept`'s alone; with `password`, the hash is replaced if
+    /// it is still the previous one.
+    fn move_user(
         &self,
-        family: FamilyId,
         user: UserId,
-        used_at: Option<i64>,
+        generation: u64,
+        password: Option<(&str, &str)>,
+        kept: Option<FamilyId>,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let mut set = vec!["#session_gen = :next"];
+        let mut condition = format!("{USER_ACTIVE} AND {}", generation_is(generation));
+        let mut update = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(user_key(user)))
+            .set_expression_attribute_names(Some(user_condition_names()))
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .expression_attribute_names("#kept", attr::KEPT_SESSION)
+            .expression_attribute_names("#sessions", attr::SESSIONS)
+            .expression_attribute_values(":gen", n(generation))
+            .expression_attribute_values(":next", n(generation.saturating_add(1)));
+        if let Some((previous, new)) = password {
+            set.push("#password_hash = :new_hash");
+            condition.push_str(" AND #password_hash = :previous");
+            update = update
+                .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
+                .expression_attribute_values(":new_hash", s(new))
+                .expression_attribute_values(":previous", s(previous));
+        }
+        let expression = match kept {
+            Some(family) => {
+                set.push("#kept = :kept");
+                set.push("#sessions = :sessions");
+                update = update
+                    .expression_attribute_values(":kept", s(family.to_string()))
+                    .expression_attribute_values(
+                        ":sessions",
+                        AttributeValue::Ss(vec![family.to_string()]),
+                    );
+                format!("SET {}", set.join(", "))
+            }
+            None => format!("SET {} REMOVE #kept, #sessions", set.join(", ")),
+        };
+        let update = update
+            .update_expression(expression)
+            .condition_expression(condition)
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The kept family's update into the generation after `generation`, if it is alive and
+    /// of `generation`; `restart`: its tokens of older generations end, and it forgets its
+    /// latest spend (no grace follows a spend of an ended token).
+    fn restamp(
+        &self,
+        user: UserId,
+        family: FamilyId,
+        generation: u64,
+        restart: bool,
+        now: i64,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut update = Update::builder()
             .table_name(self.table())
             .set_key(Some(key(user_pk(user), family_sk(family))))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK);
-        update = match used_at {
-            Some(now) => update
-                .update_expression("SET #last_used_at = :now REMOVE #last_spent")
+            .condition_expression(format!(
+                "attribute_exists(#pk) AND {} AND (attribute_not_exists(#expires) OR #expires > :now)",
+                generation_is(generation)
+            ))
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
+            .expression_attribute_values(":gen", n(generation))
+            .expression_attribute_values(":next", n(generation.saturating_add(1)))
+            .expression_attribute_values(":now", n(now));
+        update = if restart {
+            update
+                .update_expression(
+                    "SET #session_gen = :next, #tokens_from = :next, #last_used_at = :now \
+                     REMOVE #last_spent",
+                )
+                .expression_attribute_names("#tokens_from", attr::TOKENS_FROM)
                 .expression_attribute_names("#last_used_at", attr::LAST_USED_AT)
-                .expression_attribute_values(":now", n(now)),
-            None => update.update_expression("REMOVE #last_spent"),
+                .expression_attribute_names("#last_spent", attr::LAST_SPENT)
+        } else {
+            update.update_expression("SET #session_gen = :next")
         };
-        let update = update
-            .expression_attribute_names("#last_spent", attr::LAST_SPENT)
-            .build()?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        Ok(TransactWriteItem::builder().update(update.build()?).build())
     }
 }
 
@@ -378,18 +505,22 @@ mod tests {
             ("absolute_expires_at", n(1_000 + REFRESH_ABSOLUTE_TTL_SECS)),
             ("last_used_at", n(5_000)),
         ]);
-        let listed = session_of(item.clone(), Some(id), 6_000).unwrap().unwrap();
+        let listed = session_of(item.clone(), Some(id), 6_000, 0)
+            .unwrap()
+            .unwrap();
         assert!(listed.current);
         assert_eq!(listed.last_used_at.unix_timestamp(), 5_000);
         assert_eq!(listed.user_agent, None);
         // Idle for the idle expiry since its last refresh: no refresh can revive it.
         assert_eq!(
-            session_of(item.clone(), None, 5_000 + REFRESH_IDLE_TTL_SECS).unwrap(),
+            session_of(item.clone(), None, 5_000 + REFRESH_IDLE_TTL_SECS, 0).unwrap(),
             None
         );
         assert_eq!(
-            session_of(item, None, 1_000 + REFRESH_ABSOLUTE_TTL_SECS).unwrap(),
+            session_of(item.clone(), None, 1_000 + REFRESH_ABSOLUTE_TTL_SECS, 0).unwrap(),
             None
         );
+        // Of another session generation than its user's: dead, whatever else it says.
+        assert_eq!(session_of(item, None, 6_000, 1).unwrap(), None);
     }
 }

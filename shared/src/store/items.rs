@@ -304,6 +304,12 @@ pub(super) struct StandingItem {
     /// The counts item's categories whose deletion has begun (a listing).
     #[serde(default)]
     pub deleting_categories: Option<Vec<String>>,
+    /// The user item's session generation (absent: 0) and the session that survived its
+    /// latest move.
+    #[serde(default)]
+    pub session_gen: Option<u64>,
+    #[serde(default)]
+    pub kept_session: Option<String>,
 }
 
 impl StandingItem {
@@ -353,6 +359,22 @@ pub(super) struct SessionItem {
     pub last_spent_at: Option<i64>,
     #[serde(default, deserialize_with = "lenient")]
     pub user_agent: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub session_gen: Option<u64>,
+}
+
+/// What starting and ending sessions read of the user item (a projection): its password hash,
+/// deletion mark, session generation and the sessions started in it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(super) struct UserSessionsItem {
+    #[serde(default)]
+    pub password_hash: Option<String>,
+    #[serde(default)]
+    pub deleting: Option<i64>,
+    #[serde(default)]
+    pub session_gen: Option<u64>,
+    #[serde(default)]
+    pub sessions: Option<Vec<String>>,
 }
 
 /// An email reservation (`user_id = EMAIL#<email>`, `sk = EMAIL`).
@@ -413,6 +435,12 @@ pub(super) struct FamilyItem {
     /// The login's `User-Agent` summary, `NULL` without one (older items lack it).
     #[serde(default)]
     pub user_agent: Option<String>,
+    /// The session generation the session belongs to (older items lack it: 0).
+    #[serde(default)]
+    pub session_gen: u64,
+    /// Tokens issued in an older generation than this are dead (absent: 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_from: Option<u64>,
 }
 
 /// A refresh token (`sk = REFRESH#<family>#<sha256 hex>`); `spent_at` once rotated.
@@ -428,6 +456,9 @@ pub(super) struct TokenItem {
     pub parent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub spent_at: Option<i64>,
+    /// The session generation the token was issued in (older items lack it: 0).
+    #[serde(default)]
+    pub session_gen: u64,
 }
 
 /// A login failure counter (see `throttle`).
@@ -702,6 +733,8 @@ mod tests {
                 last_spent_at: None,
                 last_used_at: None,
                 user_agent: None,
+                session_gen: 3,
+                tokens_from: None,
             },
             layout(&[
                 ("user_id", s("u")),
@@ -710,8 +743,19 @@ mod tests {
                 ("absolute_expires_at", n(2)),
                 ("expires_at", n(2)),
                 ("user_agent", AttributeValue::Null(true)),
+                ("session_gen", n(3)),
             ]),
         );
+        // Items of before session generations are of generation 0.
+        let old: FamilyItem = serde_dynamo::from_item(layout(&[
+            ("user_id", s("u")),
+            ("sk", s("REFRESH#f")),
+            ("created_at", n(1)),
+            ("absolute_expires_at", n(2)),
+            ("expires_at", n(2)),
+        ]))
+        .unwrap();
+        assert_eq!((old.session_gen, old.tokens_from), (0, None));
         round_trips(
             &TokenItem {
                 user_id: "u".into(),
@@ -722,6 +766,7 @@ mod tests {
                 expires_at: 3,
                 parent: Some("p".into()),
                 spent_at: Some(4),
+                session_gen: 0,
             },
             layout(&[
                 ("user_id", s("u")),
@@ -732,6 +777,7 @@ mod tests {
                 ("expires_at", n(3)),
                 ("parent", s("p")),
                 ("spent_at", n(4)),
+                ("session_gen", n(0)),
             ]),
         );
         round_trips(

@@ -90,6 +90,19 @@ pub mod attr {
     pub const LAST_SPENT: &str = "last_spent";
     pub const LAST_SPENT_AT: &str = "last_spent_at";
     pub const LAST_USED_AT: &str = "last_used_at";
+    /// The session generation: on the user item the current one (absent: 0), on a family
+    /// item the one the session belongs to, on a token item the one it was issued in (see
+    /// `super::sessions`).
+    pub const SESSION_GEN: &str = "session_gen";
+    /// A family item's oldest session generation whose tokens are still valid (absent: 0);
+    /// a password change moves it to the new generation, ending the session's older tokens.
+    pub const TOKENS_FROM: &str = "tokens_from";
+    /// The user item's session that survived the latest end of the others (its access
+    /// tokens of the generation before stay valid).
+    pub const KEPT_SESSION: &str = "kept_session";
+    /// The user item's string set of the sessions started in the current generation (some
+    /// may have ended since: logins prune it when it reaches the bound).
+    pub const SESSIONS: &str = "sessions";
     pub const FAILURES: &str = "failures";
     pub const WINDOW_ENDS_AT: &str = "window_ends_at";
 }

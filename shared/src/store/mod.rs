@@ -28,7 +28,10 @@
 //!
 //! The user item carries `deleting` once its account's deletion has begun: from then on every
 //! write into the partition fails its condition and only `DELETE /v1/me` authenticates (see
-//! [`users`]).
+//! [`users`]). It also carries the user's session generation (`session_gen`), the session
+//! kept by its latest move (`kept_session`) and the sessions started since (`sessions`, a
+//! string set); family and token items carry the generation they belong to (see
+//! [`sessions`]).
 //!
 //! `expires_at` (epoch seconds) is the table's TTL attribute. DynamoDB deletes expired items
 //! late (and DynamoDB Local not reliably), so expiry is always checked on read as well.
@@ -53,7 +56,7 @@ mod users;
 mod warm;
 mod writes;
 
-pub use account::{PasswordWrite, SessionInfo, StoredPassword};
+pub use account::{Keep, PasswordWrite, SessionInfo, StoredPassword};
 pub use backfill::BackfillReport;
 pub use categories::{CategoryCreation, CategoryWrite, StoredCategory};
 pub use error::StoreError;
@@ -64,7 +67,7 @@ pub use keys::{
     CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, DUE_INDEX, IDEMPOTENCY_SK_PREFIX,
     IDENTITY_SK, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, TTL, USER_SK, key,
 };
-pub use sessions::{FamilyStart, GraceIssue, RefreshState, Rotation};
+pub use sessions::{FamilyStart, RefreshState, Rotation};
 pub use tasks::{
     CreateOutcome, ListPage, ListRequest, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask,
     WriteOutcome, counts_item, task_item,

@@ -14,26 +14,54 @@
 //!
 //! `expires_at` (TTL) is the family's absolute expiry; expiry is checked on read regardless.
 //!
+//! Session generations: the user item holds `session_gen` (absent: 0), each family item the
+//! generation it belongs to, each token item the one it was issued in, and each access token
+//! its own (`sgen`). A family of another generation than its user's is dead, whatever its
+//! items say: refused by refresh, by the standing check and not listed. Ending every other
+//! session is therefore one transaction whatever their number ([`Store::end_other_sessions`],
+//! [`Store::change_password`] in `account`): it moves the user's generation on and re-stamps
+//! only the session that goes on (recorded as the user's `kept_session`, whose access tokens
+//! of the generation before stay valid); the dead items go with their TTL. A family's
+//! `tokens_from` (absent: 0) ends its tokens of older generations: a password change moves
+//! it, so the session goes on under a new first token only.
+//!
+//! Live sessions per user are bounded: the user item's `sessions` (a string set) names the
+//! families started in its current generation. A login adds its own in its transaction, on
+//! condition that the set is below the bound; at the bound it first reads those families (one
+//! `BatchGetItem`), drops the dead ones from the set and ends the least recently used.
+//!
 //! Reuse grace: a rotation has exactly one winner per token (the spend is conditional on
-//! `spent_at` being absent). A request that finds its token spent may still get a session if
-//! the token is the family's `last_spent` and the caller's grace interval has not passed
-//! ([`Store::issue_in_grace`]): it gets a *second child of the spent token* (a sibling of the
-//! winner's token), written only if the family still names that token and that spend as its
-//! latest. Nothing is spent by it, so every token handed out stays live and rotates as usual;
-//! once any of them is rotated, the family's latest spent token changes and the older token
-//! is plain reuse again. A grace issuance racing a newer rotation is serialised by the
-//! family item: either it commits first (and its token is live), or it sees the newer spend
-//! and fails (the caller treats that as reuse).
+//! `spent_at` being absent), and a token has exactly one successor: it is derived from the
+//! token with a server key (`crate::auth::RefreshToken::successor`), not drawn. A request that
+//! finds its token spent gets a session only if the token is the family's `last_spent` and the
+//! caller's grace interval has not passed: it is handed the very successor the winner got
+//! (whose item the winner's transaction wrote), and nothing is written. So one chain of tokens
+//! lives on, and whichever holder of the successor uses it second presents a spent token:
+//! reuse once its grace has passed, which revokes the family.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Get, TransactGetItem, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Get, KeysAndAttributes, TransactGetItem,
+    TransactWriteItem, Update,
+};
 
-use super::items::{FamilyItem, TokenItem};
-use super::keys::{PK, attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_pk};
-use super::users::user_exists_check;
+use super::account::{FAMILY_PREFIX, session_of};
+use super::items::{FamilyItem, SessionItem, TokenItem, UserSessionsItem};
+use super::keys::{
+    PK, attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_key, user_pk,
+};
+use super::users::{USER_ACTIVE, generation_is, user_condition_names};
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
 use crate::auth::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
 use crate::domain::{FamilyId, UserId};
+
+/// Rounds of a login that finds the user's sessions changed under it (another login, an end
+/// of the others) before it gives up.
+const START_ATTEMPTS: usize = 5;
+/// Keys of one `BatchGetItem`.
+const BATCH_GET_KEYS: usize = 100;
+/// Sessions one login ends at most to make room (one transaction; normally one).
+const MAX_EVICTIONS: usize = 50;
 
 fn token_key(token: &RefreshToken) -> super::keys::Key {
     key(
@@ -46,22 +74,29 @@ fn family_key(user: UserId, family: FamilyId) -> super::keys::Key {
     key(user_pk(user), family_sk(family))
 }
 
-/// What the store knows about a presented refresh token.
+/// What the store knows about a presented refresh token. `issued_in` is the session
+/// generation the token was issued in (its successor is derived with it), `generation` the
+/// user's current one (the successor's, and its access token's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefreshState {
-    /// No such token, or its family was revoked.
+    /// No such token, its family was revoked, or it is of a dead session generation.
     Unknown,
     /// Already rotated: presenting it again is reuse, unless within the grace interval of
     /// the family's most recent rotation. `latest_spent_at` is when it was spent if it is
     /// the family's most recently spent token (and the family is not past its expiry).
     Spent {
         latest_spent_at: Option<i64>,
-        absolute_expires_at: i64,
+        issued_in: u64,
+        generation: u64,
     },
     /// Past its idle or absolute expiry.
     Expired,
     /// Usable; children inherit the family's absolute expiry.
-    Live { absolute_expires_at: i64 },
+    Live {
+        absolute_expires_at: i64,
+        issued_in: u64,
+        generation: u64,
+    },
 }
 
 /// Outcome of a rotation.
@@ -70,28 +105,24 @@ pub enum Rotation {
     Rotated,
     /// Another request spent the token first.
     AlreadySpent,
-    /// The family was revoked or the user deleted meanwhile.
+    /// The family was revoked, the user deleted or its session generation moved meanwhile.
     Revoked,
 }
 
 /// How starting a family (a login) ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FamilyStart {
-    Started,
+    /// Started in the user's session generation `generation` (its access tokens carry it).
+    Started { generation: u64 },
     /// The user no longer exists (or is being deleted); nothing was written.
     UserGone,
-}
-
-/// How issuing a token within the reuse grace ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GraceIssue {
-    Issued,
-    /// The family moved on (a newer rotation), was revoked, or the user is gone.
-    Refused,
+    /// The password is no longer the one the login verified; nothing was written.
+    PasswordChanged,
 }
 
 impl Store {
-    /// The new token item (only where none exists), refused as `if_refused`.
+    /// The new token item (only where none exists), of session generation `generation`,
+    /// refused as `if_refused`.
     pub(super) fn put_token<O>(
         &self,
         if_refused: O,
@@ -99,6 +130,7 @@ impl Store {
         parent: Option<&RefreshToken>,
         now: i64,
         absolute_expires_at: i64,
+        generation: u64,
     ) -> Result<Conditional<O>, StoreError> {
         let item = serde_dynamo::to_item(TokenItem {
             user_id: user_pk(token.user()),
@@ -109,21 +141,93 @@ impl Store {
             expires_at: absolute_expires_at,
             parent: parent.map(RefreshToken::hash),
             spent_at: None,
+            session_gen: generation,
         })?;
         Ok(conditional(if_refused, self.put_new(item)?))
     }
 
-    /// Starts a family (a login) with its first token, if the user still exists.
-    /// `user_agent`: the summary the session list shows (see `crate::text::user_agent_summary`).
+    /// What starting and ending sessions need of the user item (consistent): its password
+    /// hash, deletion mark, session generation and the sessions started in it. `None` if no
+    /// such user.
+    pub(super) async fn user_sessions(
+        &self,
+        user: UserId,
+    ) -> Result<Option<UserSessionsItem>, StoreError> {
+        let output = self
+            .client()
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(user_key(user)))
+            .projection_expression("#pk, #password_hash, #deleting, #session_gen, #sessions")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
+            .expression_attribute_names("#deleting", attr::DELETING)
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .expression_attribute_names("#sessions", attr::SESSIONS)
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    /// Starts a family (a login) with its first token, in the user's current session
+    /// generation, provided the user still exists and its password hash is still
+    /// `password_hash` (the one the login verified: a login racing a password change keeps no
+    /// session). At `max_sessions` live sessions the least recently used one ends first
+    /// (see the module comment).
     pub async fn start_family(
         &self,
         token: &RefreshToken,
         now: i64,
         user_agent: Option<&str>,
+        password_hash: &str,
+        max_sessions: u64,
     ) -> Result<FamilyStart, StoreError> {
+        let user = token.user();
+        let max = usize::try_from(max_sessions).unwrap_or(usize::MAX).max(1);
+        for _ in 0..START_ATTEMPTS {
+            let Some(state) = self.user_sessions(user).await? else {
+                return Ok(FamilyStart::UserGone);
+            };
+            if state.deleting.is_some() {
+                return Ok(FamilyStart::UserGone);
+            }
+            if state.password_hash.as_deref() != Some(password_hash) {
+                return Ok(FamilyStart::PasswordChanged);
+            }
+            let generation = state.session_gen.unwrap_or(0);
+            let started = state.sessions.as_deref().unwrap_or_default();
+            if started.len() >= max {
+                self.make_room(user, generation, started, max, now).await?;
+                continue;
+            }
+            if self
+                .start_in(token, now, user_agent, password_hash, generation, max)
+                .await?
+            {
+                return Ok(FamilyStart::Started { generation });
+            }
+        }
+        Err(StoreError::unavailable(
+            "the user's sessions kept changing while a login started one",
+        ))
+    }
+
+    /// The login's one transaction: the family and its first token, added to the user's
+    /// sessions if the user item is still as read. `false` if it was not.
+    async fn start_in(
+        &self,
+        token: &RefreshToken,
+        now: i64,
+        user_agent: Option<&str>,
+        password_hash: &str,
+        generation: u64,
+        max: usize,
+    ) -> Result<bool, StoreError> {
+        let user = token.user();
         let absolute_expires_at = now + REFRESH_ABSOLUTE_TTL_SECS;
         let family = serde_dynamo::to_item(FamilyItem {
-            user_id: user_pk(token.user()),
+            user_id: user_pk(user),
             sk: family_sk(token.family()),
             created_at: now,
             absolute_expires_at,
@@ -132,20 +236,106 @@ impl Store {
             last_spent_at: None,
             last_used_at: None,
             user_agent: user_agent.map(str::to_owned),
+            session_gen: generation,
+            tokens_from: None,
         })?;
+        let add = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(user_key(user)))
+            .update_expression("ADD #sessions :family")
+            .condition_expression(format!(
+                "{USER_ACTIVE} AND #password_hash = :hash AND {} AND \
+                 (attribute_not_exists(#sessions) OR size(#sessions) < :max)",
+                generation_is(generation)
+            ))
+            .set_expression_attribute_names(Some(user_condition_names()))
+            .expression_attribute_names("#sessions", attr::SESSIONS)
+            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .expression_attribute_values(
+                ":family",
+                AttributeValue::Ss(vec![token.family().to_string()]),
+            )
+            .expression_attribute_values(":hash", s(password_hash))
+            .expression_attribute_values(":gen", n(generation))
+            .expression_attribute_values(":max", n(max))
+            .build()?;
         let items = vec![
-            conditional(
-                FamilyStart::UserGone,
-                user_exists_check(self, token.user())?,
-            ),
-            // A fresh family and token id never exist already: nothing was written then.
-            conditional(FamilyStart::UserGone, self.put_new(family)?),
-            self.put_token(FamilyStart::UserGone, token, None, now, absolute_expires_at)?,
+            conditional(false, TransactWriteItem::builder().update(add).build()),
+            // A fresh family and token id never exist already.
+            conditional(false, self.put_new(family)?),
+            self.put_token(false, token, None, now, absolute_expires_at, generation)?,
         ];
-        self.transact(FamilyStart::Started, items).await
+        self.transact(true, items).await
     }
 
-    /// Looks a presented token up (consistent, token and family together).
+    /// Makes room for a login among the user's `started` sessions (at least `max`): reads
+    /// their family items in one `BatchGetItem`, and drops from the set every one that is
+    /// dead (gone, expired, of another generation) and, while `max` or more live ones remain,
+    /// the least recently used, whose family item goes too (which ends it).
+    async fn make_room(
+        &self,
+        user: UserId,
+        generation: u64,
+        started: &[String],
+        max: usize,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut live = Vec::new();
+        for chunk in started.chunks(BATCH_GET_KEYS) {
+            let mut wanted = KeysAndAttributes::builder().consistent_read(true);
+            for id in chunk {
+                wanted = wanted.keys(key(user_pk(user), format!("{FAMILY_PREFIX}{id}")));
+            }
+            for item in self.batch_get(wanted.build()?).await? {
+                let item: SessionItem = serde_dynamo::from_item(item)?;
+                if let Some(session) = session_of(item, None, now, generation)? {
+                    live.push(session);
+                }
+            }
+        }
+        live.sort_by(|a, b| a.last_used_at.cmp(&b.last_used_at).then(a.id.cmp(&b.id)));
+        let excess = (live.len() + 1).saturating_sub(max).min(MAX_EVICTIONS);
+        let evicted: Vec<String> = live.iter().take(excess).map(|s| s.id.clone()).collect();
+        let kept: Vec<&str> = live.iter().skip(excess).map(|s| s.id.as_str()).collect();
+        let gone: Vec<String> = started
+            .iter()
+            .filter(|id| !kept.contains(&id.as_str()))
+            .cloned()
+            .collect();
+        if gone.is_empty() {
+            return Ok(());
+        }
+        let prune = Update::builder()
+            .table_name(self.table())
+            .set_key(Some(user_key(user)))
+            .update_expression("DELETE #sessions :gone")
+            .condition_expression(USER_ACTIVE)
+            .set_expression_attribute_names(Some(user_condition_names()))
+            .expression_attribute_names("#sessions", attr::SESSIONS)
+            .expression_attribute_values(":gone", AttributeValue::Ss(gone))
+            .build()?;
+        let mut items = vec![conditional(
+            (),
+            TransactWriteItem::builder().update(prune).build(),
+        )];
+        for id in evicted {
+            let delete = Delete::builder()
+                .table_name(self.table())
+                .set_key(Some(key(user_pk(user), format!("{FAMILY_PREFIX}{id}"))))
+                .build()?;
+            items.push(conditional(
+                (),
+                TransactWriteItem::builder().delete(delete).build(),
+            ));
+        }
+        // Refused: the user is gone or being deleted; the login's next read says so.
+        self.transact((), items).await
+    }
+
+    /// Looks a presented token up (consistent: token, family and the user's generation
+    /// together). A token of a dead generation (its family's is not the user's, or the
+    /// family's tokens of its generation have ended) is unknown.
     pub async fn refresh_state(
         &self,
         token: &RefreshToken,
@@ -158,11 +348,20 @@ impl Store {
                 .build()
                 .map(|get| TransactGetItem::builder().get(get).build())
         };
+        let user = Get::builder()
+            .table_name(self.table())
+            .set_key(Some(user_key(token.user())))
+            .projection_expression("#pk, #deleting, #session_gen")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#deleting", attr::DELETING)
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .build()?;
         let output = self
             .client()
             .transact_get_items()
             .transact_items(get(token_key(token))?)
             .transact_items(get(family_key(token.user(), token.family()))?)
+            .transact_items(TransactGetItem::builder().get(user).build())
             .send()
             .await?;
         let mut items = output
@@ -170,18 +369,29 @@ impl Store {
             .unwrap_or_default()
             .into_iter()
             .map(|response| response.item);
-        let (Some(Some(item)), Some(Some(family))) = (items.next(), items.next()) else {
+        let (Some(Some(item)), Some(Some(family)), Some(Some(user))) =
+            (items.next(), items.next(), items.next())
+        else {
             return Ok(RefreshState::Unknown);
         };
         let item: TokenItem = serde_dynamo::from_item(item)?;
         let family: FamilyItem = serde_dynamo::from_item(family)?;
+        let user: UserSessionsItem = serde_dynamo::from_item(user)?;
+        let generation = user.session_gen.unwrap_or(0);
+        if user.deleting.is_some()
+            || family.session_gen != generation
+            || item.session_gen < family.tokens_from.unwrap_or(0)
+        {
+            return Ok(RefreshState::Unknown);
+        }
         let absolute = item.absolute_expires_at;
         if item.spent_at.is_some() {
             let is_latest = family.last_spent == Some(token.hash());
             let latest_spent_at = family.last_spent_at.filter(|_| is_latest && now < absolute);
             return Ok(RefreshState::Spent {
                 latest_spent_at,
-                absolute_expires_at: absolute,
+                issued_in: item.session_gen,
+                generation,
             });
         }
         if now >= item.idle_expires_at || now >= absolute {
@@ -189,17 +399,21 @@ impl Store {
         }
         Ok(RefreshState::Live {
             absolute_expires_at: absolute,
+            issued_in: item.session_gen,
+            generation,
         })
     }
 
-    /// Spends `old` and stores its child `new` in one transaction, provided `old` is unspent,
-    /// its family alive and its user existing, and records `old` as the family's most
-    /// recently spent token. Of concurrent rotations of one token exactly one succeeds.
+    /// Spends `old` and stores its successor `new` in one transaction, provided `old` is
+    /// unspent, its family alive and its user existing, both still of session generation
+    /// `generation` (the child's), and records `old` as the family's most recently spent
+    /// token. Of concurrent rotations of one token exactly one succeeds.
     pub async fn rotate_refresh(
         &self,
         old: &RefreshToken,
         new: &RefreshToken,
         absolute_expires_at: i64,
+        generation: u64,
         now: i64,
     ) -> Result<Rotation, StoreError> {
         let family_alive = Update::builder()
@@ -208,13 +422,18 @@ impl Store {
             .update_expression(
                 "SET #last_spent = :hash, #last_spent_at = :now, #last_used_at = :now",
             )
-            .condition_expression("attribute_exists(#pk)")
+            .condition_expression(format!(
+                "attribute_exists(#pk) AND {}",
+                generation_is(generation)
+            ))
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#last_spent", attr::LAST_SPENT)
             .expression_attribute_names("#last_spent_at", attr::LAST_SPENT_AT)
             .expression_attribute_names("#last_used_at", attr::LAST_USED_AT)
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
             .expression_attribute_values(":hash", s(old.hash()))
             .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":gen", n(generation))
             .build()?;
         let spend = Update::builder()
             .table_name(self.table())
@@ -225,8 +444,21 @@ impl Store {
             .expression_attribute_names("#spent_at", attr::SPENT_AT)
             .expression_attribute_values(":now", n(now))
             .build()?;
+        let user_current = ConditionCheck::builder()
+            .table_name(self.table())
+            .set_key(Some(user_key(old.user())))
+            .condition_expression(format!("{USER_ACTIVE} AND {}", generation_is(generation)))
+            .set_expression_attribute_names(Some(user_condition_names()))
+            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .expression_attribute_values(":gen", n(generation))
+            .build()?;
         let items = vec![
-            conditional(Rotation::Revoked, user_exists_check(self, old.user())?),
+            conditional(
+                Rotation::Revoked,
+                TransactWriteItem::builder()
+                    .condition_check(user_current)
+                    .build(),
+            ),
             conditional(
                 Rotation::Revoked,
                 TransactWriteItem::builder().update(family_alive).build(),
@@ -241,51 +473,10 @@ impl Store {
                 Some(old),
                 now,
                 absolute_expires_at,
+                generation,
             )?,
         ];
         self.transact(Rotation::Rotated, items).await
-    }
-
-    /// Issues `new` as another child of the spent token `spent` (see the module comment),
-    /// provided the family still names `spent`, spent at `spent_at`, as its most recently
-    /// spent token, and the user exists.
-    pub async fn issue_in_grace(
-        &self,
-        spent: &RefreshToken,
-        new: &RefreshToken,
-        absolute_expires_at: i64,
-        spent_at: i64,
-        now: i64,
-    ) -> Result<GraceIssue, StoreError> {
-        let still_latest = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(family_key(spent.user(), spent.family())))
-            .condition_expression(
-                "attribute_exists(#pk) AND #last_spent = :hash AND #last_spent_at = :spent_at",
-            )
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#last_spent", attr::LAST_SPENT)
-            .expression_attribute_names("#last_spent_at", attr::LAST_SPENT_AT)
-            .expression_attribute_values(":hash", s(spent.hash()))
-            .expression_attribute_values(":spent_at", n(spent_at))
-            .build()?;
-        let items = vec![
-            conditional(GraceIssue::Refused, user_exists_check(self, spent.user())?),
-            conditional(
-                GraceIssue::Refused,
-                TransactWriteItem::builder()
-                    .condition_check(still_latest)
-                    .build(),
-            ),
-            self.put_token(
-                GraceIssue::Refused,
-                new,
-                Some(spent),
-                now,
-                absolute_expires_at,
-            )?,
-        ];
-        self.transact(GraceIssue::Issued, items).await
     }
 
     /// Revokes a family: its family item goes first (from then on no token of it can rotate),

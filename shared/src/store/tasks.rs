@@ -26,10 +26,11 @@ use super::keys::{
     DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
     counts_key, n, prefix_end, s, sk_of, task_id_of_sk, task_key, task_sk, text, user_pk,
 };
-use super::users::{session_alive_check, user_exists_check};
+use super::users::{session_alive_check, user_exists_check, user_session_check};
 use super::writes::{Conditional, conditional};
 use super::{Store, StoreError};
-use crate::domain::{CategoryId, FamilyId, IdempotencyKey, Timestamp, UserId};
+use crate::auth::SessionClaim;
+use crate::domain::{CategoryId, IdempotencyKey, Timestamp, UserId};
 use crate::tasks::{
     CategoryFilter, ListFilters, ListPosition, Order, Sort, Task, TaskCounts, TaskFields, TaskId,
 };
@@ -49,7 +50,9 @@ pub enum CreateOutcome {
     Created,
     /// The user is gone or being deleted (a request that authenticated just before).
     AccountGone,
-    /// The session the create had to find alive has ended (or expired).
+    /// The session the create had to find alive has ended (or expired, or is of an older
+    /// session generation). The user item's one condition holds both the account's and the
+    /// generation's, so a create carrying a session reports a gone account as this too.
     SessionEnded,
     /// The user holds the quota of tasks already.
     QuotaFull,
@@ -274,7 +277,7 @@ impl Store {
     pub async fn create_task(
         &self,
         user: UserId,
-        session: Option<(FamilyId, i64)>,
+        session: Option<(SessionClaim, i64)>,
         task: &Task,
         quota: u64,
     ) -> Result<CreateOutcome, StoreError> {
@@ -291,7 +294,7 @@ impl Store {
     pub async fn create_task_once(
         &self,
         user: UserId,
-        session: Option<(FamilyId, i64)>,
+        session: Option<(SessionClaim, i64)>,
         task: &Task,
         quota: u64,
         (key, create, now): (&IdempotencyKey, &KeyedCreate, i64),
@@ -304,7 +307,7 @@ impl Store {
     async fn create_task_keyed(
         &self,
         user: UserId,
-        session: Option<(FamilyId, i64)>,
+        session: Option<(SessionClaim, i64)>,
         task: &Task,
         quota: u64,
         record: Option<Conditional<CreateOutcome>>,
@@ -314,15 +317,23 @@ impl Store {
             .condition_expression("attribute_not_exists(#sk)")
             .expression_attribute_names("#sk", SK)
             .build()?;
-        let mut items = vec![conditional(
-            CreateOutcome::AccountGone,
-            user_exists_check(self, user)?,
-        )];
-        if let Some((family, now)) = session {
-            items.push(conditional(
-                CreateOutcome::SessionEnded,
-                session_alive_check(self, user, family, now)?,
-            ));
+        let mut items = Vec::new();
+        match session {
+            // One condition on the user item: active, and the session of its generation.
+            Some((session, now)) => {
+                items.push(conditional(
+                    CreateOutcome::SessionEnded,
+                    user_session_check(self, user, session)?,
+                ));
+                items.push(conditional(
+                    CreateOutcome::SessionEnded,
+                    session_alive_check(self, user, session.family, now)?,
+                ));
+            }
+            None => items.push(conditional(
+                CreateOutcome::AccountGone,
+                user_exists_check(self, user)?,
+            )),
         }
         items.extend(record);
         // The id before the quota: a PUT that lost the race to create its id re-reads and

@@ -25,7 +25,7 @@ use super::keys::{
 use super::tasks::{StoredTask, stored_task};
 use super::writes::{backoff, condition_failed, conditional};
 use super::{Store, StoreError};
-use crate::auth::{Email, User};
+use crate::auth::{Email, SessionClaim, User};
 use crate::domain::{FamilyId, UserId};
 use crate::tasks::TaskId;
 
@@ -107,6 +107,41 @@ pub(super) fn user_exists_check(
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
+/// The condition that the item's session generation (`#session_gen`, absent: 0) is `:gen`
+/// (set to `generation`): see [`super::sessions`].
+pub(super) fn generation_is(generation: u64) -> &'static str {
+    if generation == 0 {
+        "(attribute_not_exists(#session_gen) OR #session_gen = :gen)"
+    } else {
+        "#session_gen = :gen"
+    }
+}
+
+/// A condition-check item of a transaction: the user is active (as [`user_exists_check`])
+/// and `session` is of its current session generation, or the session that survived the
+/// latest move of the generation (what [`Store::standing`] requires of a session besides its
+/// family item).
+pub(super) fn user_session_check(
+    store: &Store,
+    user: UserId,
+    session: SessionClaim,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = ConditionCheck::builder()
+        .table_name(store.table())
+        .set_key(Some(user_key(user)))
+        .condition_expression(format!(
+            "{USER_ACTIVE} AND ({} OR #kept = :family)",
+            generation_is(session.generation)
+        ))
+        .set_expression_attribute_names(Some(user_condition_names()))
+        .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+        .expression_attribute_names("#kept", attr::KEPT_SESSION)
+        .expression_attribute_values(":gen", n(session.generation))
+        .expression_attribute_values(":family", s(session.family.to_string()))
+        .build()?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
+}
+
 /// What a standing read fetches besides the user and family items.
 #[derive(Debug, Clone, Copy)]
 enum Along {
@@ -125,21 +160,26 @@ fn standing_items(items: Vec<Key>) -> Result<Vec<StandingItem>, StoreError> {
         .collect::<Result<Vec<_>, _>>()?)
 }
 
-/// Where the user and its session stand, from the items a standing read returned.
-fn standing_of(items: &[StandingItem], family_sk: &str, now: i64) -> Standing {
+/// Where the user and its session stand, from the items a standing read returned: the
+/// session is alive if its family item is (TTL deletes late: an expired family is gone even
+/// while its item remains), and the token is of the user's current session generation or of
+/// the session that survived its latest move (ending the other sessions touches none of
+/// theirs: see [`super::sessions`]).
+fn standing_of(items: &[StandingItem], session: SessionClaim, now: i64) -> Standing {
     let find = |sk: &str| items.iter().find(|item| item.sk.as_deref() == Some(sk));
     match find(USER_SK) {
         None => Standing::NoAccount,
         Some(StandingItem {
             deleting: Some(_), ..
         }) => Standing::Deleting,
-        Some(_) => Standing::Active {
-            // TTL deletes late: an expired family is gone even while its item remains.
-            session_alive: find(family_sk).is_some_and(|family| {
-                family
-                    .absolute_expires_at
-                    .is_none_or(|expires| now < expires)
-            }),
+        Some(user) => Standing::Active {
+            session_alive: (user.session_gen.unwrap_or(0) == session.generation
+                || user.kept_session == Some(session.family.to_string()))
+                && find(&family_sk(session.family)).is_some_and(|family| {
+                    family
+                        .absolute_expires_at
+                        .is_none_or(|expires| now < expires)
+                }),
         },
     }
 }
@@ -291,11 +331,14 @@ impl Store {
     pub async fn standing(
         &self,
         user: UserId,
-        family: FamilyId,
+        session: SessionClaim,
         now: i64,
     ) -> Result<Standing, StoreError> {
-        let items = standing_items(self.standing_read(user, family, Along::Nothing).await?)?;
-        Ok(standing_of(&items, &family_sk(family), now))
+        let items = standing_items(
+            self.standing_read(user, session.family, Along::Nothing)
+                .await?,
+        )?;
+        Ok(standing_of(&items, session, now))
     }
 
     /// [`Self::standing`] and what a listing reads of the counts item (totals, categories
@@ -304,16 +347,19 @@ impl Store {
     pub async fn standing_and_totals(
         &self,
         user: UserId,
-        family: FamilyId,
+        session: SessionClaim,
         now: i64,
     ) -> Result<(Standing, ListingTotals), StoreError> {
-        let items = standing_items(self.standing_read(user, family, Along::Counts).await?)?;
+        let items = standing_items(
+            self.standing_read(user, session.family, Along::Counts)
+                .await?,
+        )?;
         let totals = items
             .iter()
             .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
             .map(StandingItem::listing_totals)
             .unwrap_or_default();
-        Ok((standing_of(&items, &family_sk(family), now), totals))
+        Ok((standing_of(&items, session, now), totals))
     }
 
     /// [`Self::standing`] and the task `id` of the user (readable or not), in the standing
@@ -322,19 +368,19 @@ impl Store {
     pub async fn standing_and_task(
         &self,
         user: UserId,
-        family: FamilyId,
+        session: SessionClaim,
         now: i64,
         id: TaskId,
     ) -> Result<(Standing, Option<StoredTask>), StoreError> {
         let task_sk = task_sk(id);
         let (task, standing): (Vec<_>, Vec<_>) = self
-            .standing_read(user, family, Along::Task(id))
+            .standing_read(user, session.family, Along::Task(id))
             .await?
             .into_iter()
             .partition(|item| sk_of(item) == Some(task_sk.as_str()));
         let task = task.first().map(|item| stored_task(user, id, item));
         let standing = standing_items(standing)?;
-        Ok((standing_of(&standing, &family_sk(family), now), task))
+        Ok((standing_of(&standing, session, now), task))
     }
 
     /// The user item and the family item, and what `along` names, in one consistent
@@ -354,15 +400,17 @@ impl Store {
                 .expression_attribute_names("#sk", SK)
                 .expression_attribute_names("#deleting", attr::DELETING)
                 .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
+                .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+                .expression_attribute_names("#kept", attr::KEPT_SESSION)
         };
         let wanted = match along {
-            Along::Nothing => {
-                standing_names(wanted).projection_expression("#sk, #deleting, #expires")
-            }
+            Along::Nothing => standing_names(wanted)
+                .projection_expression("#sk, #deleting, #expires, #session_gen, #kept"),
             Along::Counts => standing_names(wanted)
                 .keys(counts_key(user))
                 .projection_expression(
-                    "#sk, #deleting, #expires, #total, #completed, #deleting_categories",
+                    "#sk, #deleting, #expires, #session_gen, #kept, #total, #completed, \
+                     #deleting_categories",
                 )
                 .expression_attribute_names("#total", attr::TOTAL)
                 .expression_attribute_names("#completed", attr::COMPLETED)
@@ -376,7 +424,7 @@ impl Store {
 
     /// The items of one consistent `BatchGetItem`, asking again for keys DynamoDB left
     /// unprocessed (only under throttling; never reported missing).
-    async fn batch_get(&self, keys: KeysAndAttributes) -> Result<Vec<Key>, StoreError> {
+    pub(super) async fn batch_get(&self, keys: KeysAndAttributes) -> Result<Vec<Key>, StoreError> {
         let mut wanted = Some(keys);
         let mut items = Vec::new();
         let mut attempt = 0;

@@ -10,3 +10,4 @@ mod profile;
 mod routes;
 mod sessions_end;
 mod sessions_list;
+mod sessions_scale;
