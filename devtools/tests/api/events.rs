@@ -132,11 +132,12 @@ fn path_matches(route_path: &str, path: &str) -> bool {
             .all(|(r, a)| (r.starts_with('{') && r.ends_with('}') && !a.is_empty()) || r == a)
 }
 
-/// Runs the function named in template.yaml; its response is checked against openapi.yaml.
+/// Runs the function named in template.yaml, under its policy there; its response is checked
+/// against openapi.yaml.
 async fn handle(function: &str, app: &App, req: Request) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
-    let response = dispatch(function, app, req).await;
+    let response = devtools::harness::as_function(function, dispatch(function, app, req)).await;
     devtools::openapi::check_response(
         &method,
         &path,

@@ -2,3 +2,4 @@
 
 mod login;
 mod oauth_form;
+mod privilege;
