@@ -174,14 +174,24 @@ impl aws_sdk_dynamodb::config::Intercept for IamCheck {
         >,
         _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
     ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
-        let verdict = match running_function() {
+        let policy = |function: &String| match self.0.get(function) {
+            Some(policy) => policy.check(context.input()),
+            None => Err(format!("template.yaml has no policy for {function}")),
+        };
+        let verdict = match running_functions().as_slice() {
             // The test's own use of the store, outside any function.
-            Ok(None) => return Ok(()),
-            Ok(Some(function)) => match self.0.get(&function) {
-                Some(policy) => policy.check(context.input()),
-                None => Err(format!("template.yaml has no policy for {function}")),
-            },
-            Err(ambiguous) => Err(ambiguous),
+            [] => return Ok(()),
+            [function] => policy(function),
+            // A task spawned while several functions run: it must be allowed whichever of
+            // them spawned it (never a pass a call of one of them would not get).
+            several => several
+                .iter()
+                .map(policy)
+                .collect::<Result<Vec<()>, String>>()
+                .map(|_| ())
+                .map_err(|denied| {
+                    format!("(a task spawned while {several:?} ran, checked against each) {denied}")
+                }),
         };
         verdict.map_err(|denied| {
             if let Ok(mut denials) = DENIALS.lock() {
@@ -206,26 +216,17 @@ thread_local! {
     static POLLING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The function (template logical id) a DynamoDB call made now runs as: the one being
-/// polled on this thread, else (a task it spawned) the one function with calls in flight;
-/// `None` outside every function (the test's own setup). Several functions in flight and
-/// none being polled: whose policy applies cannot be told, an error.
-fn running_function() -> Result<Option<String>, String> {
+/// The functions (template logical ids) a DynamoDB call made now may run as: the one being
+/// polled on this thread; else (a task a function spawned, polled on its own) every function
+/// with a call in flight; none outside every function (the test's own setup).
+fn running_functions() -> Vec<String> {
     if let Some(function) = POLLING.with(|p| p.borrow().last().cloned()) {
-        return Ok(Some(function));
+        return vec![function];
     }
-    let in_flight = IN_FLIGHT.lock().map(|f| f.clone()).unwrap_or_default();
-    let mut distinct = in_flight.clone();
-    distinct.sort();
-    distinct.dedup();
-    match distinct.as_slice() {
-        [] => Ok(None),
-        [one] => Ok(Some(one.clone())),
-        several => Err(format!(
-            "a DynamoDB call from a spawned task while {several:?} run: whose policy applies \
-             cannot be told"
-        )),
-    }
+    let mut in_flight = IN_FLIGHT.lock().map(|f| f.clone()).unwrap_or_default();
+    in_flight.sort();
+    in_flight.dedup();
+    in_flight
 }
 
 /// The logical id in template.yaml of the function built as `binary` (`login` ->

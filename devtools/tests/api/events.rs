@@ -62,6 +62,8 @@ const CASES: &[(&str, u16)] = &[
     ("session-delete-unknown.json", 404),
     // Ends the sessions of the other logins (login-form.json's), not the one of the token.
     ("sessions-end-others.json", 204),
+    // Deletion asks for the password again: a wrong one deletes nothing.
+    ("me-delete-wrong-password.json", 403),
     // Deletion before logout: logging out ends the session, and with it the access token
     // the deletion is sent with. Logging out of a deleted account still succeeds.
     ("me-delete.json", 204),

@@ -244,9 +244,10 @@ impl ExternalTokens {
         let claims = jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation)
             .map_err(|_| refused("the access token is invalid or expired"))?
             .claims;
-        // Not trimmed: the provider's subject is compared exactly, as signed.
+        // Not trimmed: the provider's subject is compared exactly, as signed (one of nothing
+        // but whitespace names no one).
         let subject = claims.sub.as_str();
-        if subject.is_empty()
+        if subject.trim().is_empty()
             || subject.chars().count() > MAX_SUBJECT_CHARS
             || subject.chars().any(char::is_control)
         {
