@@ -19,8 +19,10 @@
 # file a test run writes, such as a screenshot or schemathesis' example database, must not
 # restart a function under a request, which the router answers with a bare 500).
 # An external identity
-# provider (off unless set): EXTERNAL_JWT_ISSUER, EXTERNAL_JWT_AUDIENCE and EXTERNAL_JWKS_URL
-# or EXTERNAL_JWT_SECRET (e.g. Better Auth's BETTER_AUTH_SECRET).
+# provider (off unless set): EXTERNAL_JWT_ISSUER, EXTERNAL_JWT_AUDIENCE and EXTERNAL_JWKS_URL,
+# or EXTERNAL_JWT_SECRET for a provider signing HS256 with a shared secret. Better Auth on
+# http://localhost:3000: EXTERNAL_JWKS_URL=http://localhost:3000/api/auth/jwks and issuer and
+# audience http://localhost:3000 (its BETTER_AUTH_SECRET signs no JWT: never set it here).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"

@@ -1,9 +1,20 @@
 //! Black-box test support: a fresh table (created from template.yaml) per test on a shared
 //! DynamoDB Local, and API Gateway HTTP API (v2) events parsed by `lambda_http` exactly as in
 //! production, handed to a function's `handle`.
+//!
+//! Every DynamoDB call a function makes runs under that function's IAM policy as
+//! template.yaml grants it ([`crate::iam`]): DynamoDB Local enforces no IAM, so the harness
+//! does. [`call`] knows the function from the `handle` it is given (`login::handle` runs as
+//! the function whose binary is `login`), so no test can run a function without its policy; a
+//! call the policy does not allow fails as it would in AWS, and the test panics naming the
+//! function, the action and the resource.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
+use std::task::{Context, Poll};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -16,7 +27,8 @@ use shared::http::{Request, Response};
 use shared::store::Store;
 
 use crate::dynamodb_local::{DynamoDbLocal, Storage};
-use crate::{free_port, repo_root, tables};
+use crate::iam::Policy;
+use crate::{free_port, iam, repo_root, tables};
 
 /// Set by scripts/test.sh to share one DynamoDB Local between all test processes.
 pub const ENDPOINT_VAR: &str = "TASKLINE_TEST_DYNAMODB_ENDPOINT";
@@ -121,6 +133,174 @@ impl DynamoDbCalls {
     }
 }
 
+/// The IAM check of every DynamoDB call: the call runs as the function of the [`call`] (or
+/// [`as_function`]) it belongs to, and must be allowed by that function's policy.
+#[derive(Debug, Clone)]
+struct IamCheck(Arc<HashMap<String, Policy>>);
+
+impl IamCheck {
+    /// The policies of template.yaml's functions, over the test's table `table`.
+    fn for_table(table: &str) -> Self {
+        let tables = tables::from_template(&repo_root().join("template.yaml"))
+            .expect("read template.yaml")
+            .into_iter()
+            .map(|t| (t.logical_id, table.to_string()))
+            .collect();
+        let policies = iam::function_policies(&repo_root().join("template.yaml"), &tables)
+            .unwrap_or_else(|e| panic!("the functions' policies of template.yaml: {e}"));
+        Self(Arc::new(policies))
+    }
+
+    /// `client` with this check attached.
+    fn attach(&self, client: &Client) -> Client {
+        let config = client
+            .config()
+            .to_builder()
+            .interceptor(self.clone())
+            .build();
+        Client::from_conf(config)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for IamCheck {
+    fn name(&self) -> &'static str {
+        "IamCheck"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<
+            '_,
+        >,
+        _cfg: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let policy = |function: &String| match self.0.get(function) {
+            Some(policy) => policy.check(context.input()),
+            None => Err(format!("template.yaml has no policy for {function}")),
+        };
+        let verdict = match running_functions().as_slice() {
+            // The test's own use of the store, outside any function.
+            [] => return Ok(()),
+            [function] => policy(function),
+            // A task spawned while several functions run: it must be allowed whichever of
+            // them spawned it (never a pass a call of one of them would not get).
+            several => several
+                .iter()
+                .map(policy)
+                .collect::<Result<Vec<()>, String>>()
+                .map(|_| ())
+                .map_err(|denied| {
+                    format!("(a task spawned while {several:?} ran, checked against each) {denied}")
+                }),
+        };
+        verdict.map_err(|denied| {
+            if let Ok(mut denials) = DENIALS.lock() {
+                denials.push(denied.clone());
+            }
+            // As AWS would answer: the call fails.
+            format!("AccessDeniedException (taskline test harness): {denied}").into()
+        })
+    }
+}
+
+/// Calls the policy check refused since the last look (reported by the [`as_function`] that
+/// ends next, whichever test made them: each test is its own process under nextest).
+static DENIALS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The functions whose calls are in progress in this process, one entry per call: a DynamoDB
+/// call made outside any function's poll (a task the function spawned) belongs to them.
+static IN_FLIGHT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+thread_local! {
+    /// The functions being polled on this thread, innermost last.
+    static POLLING: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The functions (template logical ids) a DynamoDB call made now may run as: the one being
+/// polled on this thread; else (a task a function spawned, polled on its own) every function
+/// with a call in flight; none outside every function (the test's own setup).
+fn running_functions() -> Vec<String> {
+    if let Some(function) = POLLING.with(|p| p.borrow().last().cloned()) {
+        return vec![function];
+    }
+    let mut in_flight = IN_FLIGHT.lock().map(|f| f.clone()).unwrap_or_default();
+    in_flight.sort();
+    in_flight.dedup();
+    in_flight
+}
+
+/// The logical id in template.yaml of the function built as `binary` (`login` ->
+/// `LoginFunction`).
+pub fn function_of_binary(binary: &str) -> String {
+    static FUNCTIONS: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    let functions = FUNCTIONS.get_or_init(Mutex::default);
+    let mut functions = functions.lock().expect("function names");
+    functions
+        .entry(binary.to_string())
+        .or_insert_with(|| {
+            iam::function_of_binary(&repo_root().join("template.yaml"), binary)
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .clone()
+}
+
+/// A future polled as `function`'s: the DynamoDB calls it makes run under that policy.
+struct Polled<F> {
+    function: String,
+    inner: Pin<Box<F>>,
+}
+
+impl<F: Future> Future for Polled<F> {
+    type Output = F::Output;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let function = self.function.clone();
+        POLLING.with(|p| p.borrow_mut().push(function));
+        let out = self.inner.as_mut().poll(cx);
+        POLLING.with(|p| p.borrow_mut().pop());
+        out
+    }
+}
+
+/// Removes one in-flight entry of its function when the call ends (or is dropped).
+struct InFlight(String);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Ok(mut in_flight) = IN_FLIGHT.lock()
+            && let Some(at) = in_flight.iter().position(|f| *f == self.0)
+        {
+            in_flight.remove(at);
+        }
+    }
+}
+
+/// Runs `work` as the function built as `binary` (`"login"`): its DynamoDB calls must be
+/// allowed by that function's policy in template.yaml. Panics, naming each refused call,
+/// if one was not.
+pub async fn as_function<T>(binary: &str, work: impl Future<Output = T>) -> T {
+    let function = function_of_binary(binary);
+    if let Ok(mut in_flight) = IN_FLIGHT.lock() {
+        in_flight.push(function.clone());
+    }
+    let guard = InFlight(function.clone());
+    let out = Polled {
+        function,
+        inner: Box::pin(work),
+    }
+    .await;
+    drop(guard);
+    let denied = DENIALS
+        .lock()
+        .map(|mut d| std::mem::take(&mut *d))
+        .unwrap_or_default();
+    assert!(
+        denied.is_empty(),
+        "IAM (template.yaml) refused calls of the function:\n{}",
+        denied.join("\n")
+    );
+    out
+}
+
 impl aws_sdk_dynamodb::config::Intercept for DynamoDbCalls {
     fn name(&self) -> &'static str {
         "DynamoDbCalls"
@@ -188,7 +368,11 @@ impl TestApp {
         }
         let config = Config::from_vars(&vars).expect("test configuration");
         let calls = DynamoDbCalls::default();
-        let app = App::new(config, Store::new(calls.attach(&client), table.clone()));
+        let iam = IamCheck::for_table(&table);
+        let app = App::new(
+            config,
+            Store::new(iam.attach(&calls.attach(&client)), table.clone()),
+        );
         Self {
             app,
             client,
@@ -198,14 +382,16 @@ impl TestApp {
     }
 
     /// Another app over this test's table, configured as [`test_vars`] plus `overrides` (for
-    /// one request with other limits; its calls are not recorded).
+    /// one request with other limits; its calls are not recorded, but checked against the
+    /// functions' policies all the same).
     pub fn app_with(&self, overrides: &[(&str, &str)]) -> App {
         let mut vars = test_vars(&self.table);
         for (k, v) in overrides {
             vars.insert(k.to_string(), v.to_string());
         }
         let config = Config::from_vars(&vars).expect("test configuration");
-        App::new(config, Store::new(self.client.clone(), self.table.clone()))
+        let client = IamCheck::for_table(&self.table).attach(&self.client);
+        App::new(config, Store::new(client, self.table.clone()))
     }
 
     /// A user that exists in the store, and a valid access token for it (of a live session).
@@ -564,14 +750,27 @@ impl TestResponse {
     }
 }
 
-/// Runs a handler over a test request.
+/// The binary (crate) a function's `handle` belongs to: `login::handle` -> `login`.
+fn binary_of<F>() -> &'static str {
+    let name = std::any::type_name::<F>();
+    match name.split_once("::") {
+        Some((krate, "handle")) => krate,
+        _ => panic!(
+            "call() takes a function's own `handle` (e.g. `login::handle`), not {name}: the \
+             harness runs it under that function's policy in template.yaml"
+        ),
+    }
+}
+
+/// Runs a function's `handle` (e.g. `login::handle`) over a test request, as that function:
+/// its DynamoDB calls must be allowed by its policy in template.yaml (see [`as_function`]).
 pub async fn call<'a, F, Fut>(handle: F, app: &'a App, req: TestRequest) -> TestResponse
 where
     F: FnOnce(&'a App, Request) -> Fut,
     Fut: std::future::Future<Output = Response>,
 {
     let (method, path) = (req.method.clone(), req.path_and_query());
-    let response = handle(app, req.into_request()).await;
+    let response = as_function(binary_of::<F>(), handle(app, req.into_request())).await;
     // Every integration test response is checked against the document (drift fails a test).
     crate::openapi::check_response(
         &method,

@@ -4,6 +4,7 @@
 
 pub mod dynamodb_local;
 pub mod harness;
+pub mod iam;
 pub mod openapi;
 pub mod seed;
 pub mod tables;

@@ -147,7 +147,7 @@ impl App {
     pub async fn bearer(&self, req: &Request) -> Result<Bearer<'_>, ApiError> {
         let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
         if self.external.is_some() && ExternalTokens::is_candidate(token) {
-            let (user, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
+            let (user, _, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
             return Ok(Bearer::checked(self, user));
         }
         let verified = self.tokens.verify(token)?;
@@ -159,14 +159,20 @@ impl App {
     /// session, a revoked family or a deleted account stop working at once. With an external
     /// identity provider configured, its tokens are accepted too.
     pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
-        let (user, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
+        let (user, _, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
         Ok(user)
     }
 
-    /// [`App::authenticate`] for the one route that also serves an account being deleted.
-    pub async fn authenticate_during_deletion(&self, req: &Request) -> Result<UserId, ApiError> {
-        let (user, _) = self.authenticate_with(req, DuringDeletion::Allow).await?;
-        Ok(user)
+    /// [`App::authenticate`] for the one route that also serves an account being deleted,
+    /// also telling when an external provider's token was issued (its `iat`; `None` for
+    /// taskline's own tokens and for a provider's token without one): an account without a
+    /// password proves a fresh sign-in by it.
+    pub async fn authenticate_during_deletion(
+        &self,
+        req: &Request,
+    ) -> Result<(UserId, Option<i64>), ApiError> {
+        let (user, _, issued_at) = self.authenticate_with(req, DuringDeletion::Allow).await?;
+        Ok((user, issued_at))
     }
 
     /// [`App::authenticate`], also naming the taskline session of the token (`None` for an
@@ -175,52 +181,58 @@ impl App {
         &self,
         req: &Request,
     ) -> Result<(UserId, Option<FamilyId>), ApiError> {
-        self.authenticate_with(req, DuringDeletion::Refuse).await
+        let (user, session, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
+        Ok((user, session))
     }
 
     /// An external provider's token if one is configured and the token is one of its, else
-    /// a taskline access token; with the token's session, if it has one.
+    /// a taskline access token; with the token's session, if it has one, and an external
+    /// token's `iat`.
     async fn authenticate_with(
         &self,
         req: &Request,
         during_deletion: DuringDeletion,
-    ) -> Result<(UserId, Option<FamilyId>), ApiError> {
+    ) -> Result<(UserId, Option<FamilyId>, Option<i64>), ApiError> {
         let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
         if let Some(external) = self.external.as_deref()
             && ExternalTokens::is_candidate(token)
         {
             // External tokens carry no taskline session: their lifetime is the provider's.
-            let user = self.external_user(external, token).await?;
+            let (user, issued_at) = self.external_user(external, token).await?;
             let user = admit(user, self.store.user_standing(user).await?, during_deletion)?;
-            return Ok((user, None));
+            return Ok((user, None, issued_at));
         }
         let verified = self.tokens.verify(token)?;
         let (user, claim) = (verified.user, verified.claim());
         let standing = self.store.standing(user, claim, unix_now()).await?;
-        Ok((admit(user, standing, during_deletion)?, Some(claim.family)))
+        Ok((
+            admit(user, standing, during_deletion)?,
+            Some(claim.family),
+            None,
+        ))
     }
 
     /// The taskline user of a provider's token: the one linked to its `(iss, sub)`, created on
     /// first use (409 if its email is another account's: accounts are never merged). A link
     /// whose user was deleted is refused, not silently given a new account (deleting the
-    /// account ends taskline's use of that identity).
+    /// account ends taskline's use of that identity). With the token's `iat`, if any.
     async fn external_user(
         &self,
         external: &ExternalTokens,
         token: &str,
-    ) -> Result<UserId, ApiError> {
+    ) -> Result<(UserId, Option<i64>), ApiError> {
         let identity = external.verify(token).await?;
         // Two rounds at most: a concurrent first use that won the link is read back.
         for _ in 0..2 {
             if let Some(owner) = self.store.identity_owner(&identity).await? {
                 // Its standing (deleted, being deleted) is checked by the caller.
-                return Ok(owner);
+                return Ok((owner, identity.issued_at));
             }
             let user = identity.new_user();
             match self.store.link_identity(&identity, &user).await? {
                 ExternalLink::Created => {
                     tracing::info!(user = %user.id, "user created for an external identity");
-                    return Ok(user.id);
+                    return Ok((user.id, identity.issued_at));
                 }
                 ExternalLink::EmailTaken => {
                     return Err(ApiError::Conflict(

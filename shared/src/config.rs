@@ -14,6 +14,11 @@
 //! read the others. In place of an undeclared HMAC key the configuration holds a random key of
 //! this process: whatever it signed or checked by mistake would match nothing another function
 //! signs. The origin secret is optional (see [`Key::Origin`]).
+//!
+//! An external identity provider's HS256 secret (`EXTERNAL_JWT_SECRET`, for a provider that
+//! signs with a shared secret rather than publishing a JWKS) is a key like these: deployed it
+//! comes from Secrets Manager (`EXTERNAL_JWT_SECRET_ARN`) in the same one call, never through
+//! the function's environment; it is optional too (tasks and account declare it).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -60,10 +65,13 @@ pub enum Key {
     /// CloudFront reports is the client's (see `http::client_address`). Optional: without it
     /// (local development, a stack without the distribution) the connection's address is used.
     Origin,
+    /// Verifies an external identity provider's HS256 tokens (optional: only with a provider
+    /// configured by a shared secret, see [`ExternalKeys::Secret`]).
+    External,
 }
 
 impl Key {
-    pub const ALL: &[Key] = &[Key::Jwt, Key::Cursor, Key::Origin];
+    pub const ALL: &[Key] = &[Key::Jwt, Key::Cursor, Key::Origin, Key::External];
 
     /// (variable holding the value, variable holding the ARN of a secret whose
     /// `SecretString` is the value).
@@ -72,12 +80,13 @@ impl Key {
             Key::Jwt => ("JWT_SECRET", "JWT_SECRET_ARN"),
             Key::Cursor => ("CURSOR_SECRET", "CURSOR_SECRET_ARN"),
             Key::Origin => ("ORIGIN_VERIFY_SECRET", "ORIGIN_VERIFY_SECRET_ARN"),
+            Key::External => ("EXTERNAL_JWT_SECRET", "EXTERNAL_JWT_SECRET_ARN"),
         }
     }
 
     /// Whether a function declaring this key may run without it.
     pub fn is_optional(self) -> bool {
-        matches!(self, Key::Origin)
+        matches!(self, Key::Origin | Key::External)
     }
 }
 
@@ -203,8 +212,10 @@ impl std::fmt::Debug for Secret {
 pub enum ExternalKeys {
     /// A JWKS document (`EXTERNAL_JWKS_URL`) of public keys: EdDSA (Ed25519), ES256, RS256.
     Jwks(hyper::Uri),
-    /// A shared HS256 secret (`EXTERNAL_JWT_SECRET`, >= 32 bytes; Better Auth's
-    /// `BETTER_AUTH_SECRET`).
+    /// A shared HS256 secret (`EXTERNAL_JWT_SECRET`, >= 32 bytes; deployed, read from
+    /// Secrets Manager via `EXTERNAL_JWT_SECRET_ARN`), for a provider that signs its tokens
+    /// with one. Not Better Auth's `BETTER_AUTH_SECRET`, which signs no JWT: Better Auth's
+    /// tokens are EdDSA, verified with its JWKS.
     Secret(Secret),
 }
 
@@ -985,6 +996,51 @@ mod tests {
         );
         let config = Config::from_vars(&vars).unwrap();
         assert_eq!(config.cursor_secret.expose(), CURSOR_KEY.as_bytes());
+    }
+
+    #[tokio::test]
+    async fn an_external_secret_named_by_arn_comes_in_the_same_one_call() {
+        const EXTERNAL_ARN: &str =
+            "arn:aws:secretsmanager:eu-west-1:123456789012:secret:external-AbCdEf";
+        const EXTERNAL_KEY: &str = "external-provider-hs256-secret-0123456789abcdef";
+        let calls = std::cell::RefCell::new(Vec::new());
+        let mut vars = deployed_vars();
+        vars.insert(
+            "EXTERNAL_JWT_ISSUER".into(),
+            "https://auth.example.com".into(),
+        );
+        vars.insert(
+            "EXTERNAL_JWT_AUDIENCE".into(),
+            "https://auth.example.com".into(),
+        );
+        vars.insert("EXTERNAL_JWT_SECRET_ARN".into(), EXTERNAL_ARN.into());
+        let fetch = |arns: Vec<String>| {
+            calls.borrow_mut().push(arns.clone());
+            secrets_manager(&[(JWT_ARN, JWT_KEY), (EXTERNAL_ARN, EXTERNAL_KEY)])(arns)
+        };
+        resolve_secrets(&mut vars, &[Key::Jwt, Key::External], fetch)
+            .await
+            .unwrap();
+        assert_eq!(
+            calls.into_inner(),
+            [vec![JWT_ARN.to_string(), EXTERNAL_ARN.to_string()]]
+        );
+        let config = Config::from_vars_with_keys(&vars, &[Key::Jwt, Key::External]).unwrap();
+        let external = config.external_jwt.unwrap();
+        assert!(
+            matches!(&external.keys, ExternalKeys::Secret(secret) if secret.expose() == EXTERNAL_KEY.as_bytes())
+        );
+        // Without a provider secret, the optional key is neither required nor fetched.
+        let calls = std::cell::RefCell::new(Vec::new());
+        let mut vars = deployed_vars();
+        let fetch = |arns: Vec<String>| {
+            calls.borrow_mut().push(arns.clone());
+            secrets_manager(&[(JWT_ARN, JWT_KEY)])(arns)
+        };
+        resolve_secrets(&mut vars, &[Key::Jwt, Key::External], fetch)
+            .await
+            .unwrap();
+        assert_eq!(calls.into_inner(), [vec![JWT_ARN.to_string()]]);
     }
 
     #[tokio::test]

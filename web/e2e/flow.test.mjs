@@ -438,6 +438,14 @@ step('delete account: the user and the session are gone', async () => {
   const token = lastAccessToken();
 
   await page.getByRole('button', { name: 'Delete account' }).click();
+  // The API asks for the password again: a wrong one deletes nothing.
+  const confirmForm = page.getByRole('form', { name: 'Delete account' });
+  await confirmForm.getByLabel('Your password, to confirm').fill('not the password');
+  await confirmForm.getByRole('button', { name: 'Delete account permanently' }).click();
+  await confirmForm.getByRole('alert').filter({ hasText: /password/i }).waitFor();
+  assert.equal((await api('GET', '/v1/me', { token })).status, 200, 'a wrong password deletes nothing');
+  await confirmForm.getByLabel('Your password, to confirm').fill(password);
+  await confirmForm.getByRole('button', { name: 'Delete account permanently' }).click();
   await heading('Log in').waitFor();
   await page.getByText('Your account and all its tasks were deleted.').waitFor();
   await screenshot(page, 'account-deleted');

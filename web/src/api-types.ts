@@ -182,7 +182,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the account, its tasks, email reservation and sessions; its access tokens stop working at once
-         * @description A paged sweep of bounded memory and time. One cut short answers 503 with `Retry-After`; the retry (the only route a deleting account's token still opens) resumes it and answers 204 once nothing is left. The email is free again once it answered 204.
+         * @description Asks again who is there (re-authentication): an account with a password sends it (`{"password"}`; missing 422, wrong 403 and counted as a failed login by the throttle, over budget 429 with `Retry-After` before the password is checked); an account without one (an external identity provider's user) needs a token of its provider issued (`iat`) within the last 5 minutes (older or undated 403), and sends no body. A paged sweep of bounded memory and time. One cut short answers 503 with `Retry-After`; the retry (the only route a deleting account's token still opens), with the password again, resumes it and answers 204 once nothing is left. The email is free again once it answered 204.
          */
         delete: operations["deleteAccount"];
         options?: never;
@@ -379,6 +379,9 @@ export interface components {
         };
         ProfileChange: {
             name: components["schemas"]["Name"];
+        };
+        AccountDeletion: {
+            password: components["schemas"]["Password"];
         };
         PasswordChange: {
             current_password: components["schemas"]["Password"];
@@ -745,7 +748,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Only with an external identity provider configured: the first use of a provider's token whose email claim belongs to another taskline account (accounts are never merged) */
+        /** @description Only with an external identity provider configured: the first use of a provider's token whose verified email claim belongs to another taskline account (accounts are never merged) */
         ExternalIdentityConflict: {
             headers: {
                 [name: string]: unknown;
@@ -756,6 +759,15 @@ export interface components {
         };
         /** @description The current password is wrong (counted against the session's budget) */
         WrongPassword: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The password is wrong (counted as a failed login by the throttle), or, for an account without a password, the token was not issued within the last 5 minutes (sign in again at the identity provider) */
+        ReauthenticationFailed: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1334,7 +1346,12 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        /** @description Required for an account with a password. */
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["AccountDeletion"];
+            };
+        };
         responses: {
             /** @description Deleted */
             204: {
@@ -1343,8 +1360,14 @@ export interface operations {
                 };
                 content?: never;
             };
+            400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            403: components["responses"]["ReauthenticationFailed"];
             409: components["responses"]["ExternalIdentityConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["StoreUnavailable"];
         };
     };

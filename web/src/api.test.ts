@@ -304,6 +304,28 @@ describe('account calls', () => {
     expect(refreshes(calls)).toBe(0);
     expect(sessionsLost()).toBe(0);
   });
+
+  it('deletes the account with the password, sending it again to resume a deletion cut short', async () => {
+    let answers = [
+      () => json(503, { title: 'Service Unavailable', status: 503 }, { 'Retry-After': '0' }),
+      () => new Response(null, { status: 204 }),
+    ];
+    const { api, calls } = signedIn(() => answers.shift()!());
+    await api.login('a@example.com', 'pw');
+    await api.deleteAccount('my password');
+    const deletes = calls.filter((c) => c.method === 'DELETE').map((c) => [c.path, c.body, c.headers.Authorization]);
+    expect(deletes).toEqual([
+      ['/v1/me', '{"password":"my password"}', 'Bearer A'],
+      ['/v1/me', '{"password":"my password"}', 'Bearer A'],
+    ]);
+    // A wrong password is the form's error; nothing is retried.
+    answers = [() => json(403, { title: 'Forbidden', status: 403, detail: 'the password is incorrect' })];
+    const fresh = signedIn(() => answers.shift()!());
+    await fresh.api.login('a@example.com', 'pw');
+    const error = await fresh.api.deleteAccount('wrong').catch((e: unknown) => e);
+    expect((error as ApiError).status).toBe(403);
+    expect(fresh.calls.filter((c) => c.method === 'DELETE')).toHaveLength(1);
+  });
 });
 
 describe('safe creates (Idempotency-Key)', () => {

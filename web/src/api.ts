@@ -210,11 +210,30 @@ export class ApiClient {
     await this.request<void>('DELETE', '/v1/sessions');
   }
 
-  async deleteAccount(): Promise<void> {
-    await this.request<void>('DELETE', '/v1/me');
+  /**
+   * DELETE /v1/me, confirmed by the current password (the API asks again before it erases
+   * anything: a wrong one is a 403 ApiError). A large account's deletion may be cut short
+   * (503 with `Retry-After`): it is resumed by sending the request again, with the password
+   * again, up to `deleteRetries` times.
+   */
+  async deleteAccount(password: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.request<void>('DELETE', '/v1/me', { body: { password } });
+        break;
+      } catch (error) {
+        if (!(error instanceof ApiError) || error.status !== 503 || attempt >= this.deleteRetries) {
+          throw error;
+        }
+        await sleep((error.retryAfter ?? 1) * 1000);
+      }
+    }
     this.accessToken = null;
     this.tabs?.signedOut();
   }
+
+  /** How many times a deletion cut short (503) is resumed before its error is shown. */
+  deleteRetries = 5;
 
   // --- tasks ------------------------------------------------------------------------------
 

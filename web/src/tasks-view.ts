@@ -64,6 +64,7 @@ export class TasksView {
   private readonly list = h('ul', { class: 'tasks', 'aria-label': 'Tasks' });
   private readonly empty = h('p', { class: 'empty', hidden: true });
   private readonly more = h('button', { type: 'button', hidden: true }, 'Load more');
+  private readonly deleteForm = this.deleteAccountForm();
 
   constructor(
     private readonly api: ApiClient,
@@ -89,9 +90,10 @@ export class TasksView {
         h('div', { class: 'account' },
           h('button', { type: 'button', onclick: () => this.go.showAccount() }, 'Account'),
           h('button', { type: 'button', onclick: () => void this.logout() }, 'Log out'),
-          h('button', { type: 'button', class: 'danger', onclick: () => void this.deleteAccount() }, 'Delete account'),
+          h('button', { type: 'button', class: 'danger', onclick: () => this.askToDeleteAccount() }, 'Delete account'),
         ),
       ),
+      this.deleteForm,
       this.status,
       h('main', {}, createSection, this.categoriesPanel.element, listSection),
     );
@@ -426,17 +428,49 @@ export class TasksView {
     }
   }
 
-  private async deleteAccount(): Promise<void> {
+  /**
+   * The form that deletes the account: the API asks for the password again before it erases
+   * anything (a session left open is not enough), so the user types it here.
+   */
+  private deleteAccountForm(): HTMLFormElement {
+    const form = h(
+      'form',
+      { 'aria-label': 'Delete account', novalidate: true, hidden: true, class: 'delete-account' },
+      h('p', { class: 'delete-warning' }),
+      field({
+        name: 'password',
+        label: 'Your password, to confirm',
+        type: 'password',
+        required: true,
+        autocomplete: 'current-password',
+      }),
+      formAlert(),
+      h('button', { type: 'submit', class: 'danger' }, 'Delete account permanently'),
+      h('button', { type: 'button', onclick: () => this.closeDeleteForm() }, 'Cancel'),
+    );
+    form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void submit(form, async () => {
+        await this.api.deleteAccount(control(form, 'password').value);
+        // The refresh tokens died with the account; this just clears the now useless cookie.
+        await this.api.logout().catch(() => {});
+        this.go.loggedOut('Your account and all its tasks were deleted.');
+      });
+    });
+    return form;
+  }
+
+  private askToDeleteAccount(): void {
     const email = this.user?.email ?? 'your account';
-    if (!window.confirm(`Delete ${email} and all of its tasks? This cannot be undone.`)) return;
-    try {
-      await this.api.deleteAccount();
-      // The refresh tokens died with the account; this just clears the now useless cookie.
-      await this.api.logout().catch(() => {});
-      this.go.loggedOut('Your account and all its tasks were deleted.');
-    } catch (error) {
-      this.listAlert.textContent = messageOf(error);
-    }
+    this.deleteForm.querySelector('.delete-warning')!.textContent =
+      `Delete ${email} and all of its tasks? This cannot be undone.`;
+    this.deleteForm.hidden = false;
+    control(this.deleteForm, 'password').focus();
+  }
+
+  private closeDeleteForm(): void {
+    this.deleteForm.reset();
+    this.deleteForm.hidden = true;
   }
 
   private showListError(error: unknown): void {

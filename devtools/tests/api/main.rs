@@ -3,4 +3,5 @@
 
 mod contract;
 mod events;
+mod privilege;
 mod timeouts;

@@ -237,9 +237,28 @@ async fn a_deleted_account_loses_its_tokens_sessions_and_email_at_once() {
     register(&client, &email, password).await;
     let (access, cookie, _) = login(&client, &email, password).await;
 
+    // The password is asked for again: without it, or a wrong one, nothing is deleted.
     let response = client
         .delete(url("/v1/me"))
         .bearer_auth(&access)
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let response = client
+        .delete(url("/v1/me"))
+        .bearer_auth(&access)
+        .json(&json!({"password": "not the password"}))
+        .send_checked()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(me(&client, &access).await.status(), StatusCode::OK);
+
+    let response = client
+        .delete(url("/v1/me"))
+        .bearer_auth(&access)
+        .json(&json!({"password": password}))
         .send_checked()
         .await
         .unwrap();

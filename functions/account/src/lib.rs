@@ -3,11 +3,13 @@
 //! (`GET /v1/openapi.json`, `GET /docs`), and the catch-all for unknown routes (404
 //! problem+json).
 //!
-//! `DELETE /v1/me` deletes within a time budget (`ACCOUNT_DELETION_BUDGET_MS`): an account too
-//! big to delete in one invocation answers 503 with `Retry-After`, stays marked as being
-//! deleted (refused by every other route), and the client's retry, with the same token, goes
-//! on where it stopped; 204 only once nothing of the account is left.
+//! `DELETE /v1/me` asks for the current password again (see [`deletion`]) and deletes within a
+//! time budget (`ACCOUNT_DELETION_BUDGET_MS`): an account too big to delete in one invocation
+//! answers 503 with `Retry-After`, stays marked as being deleted (refused by every other
+//! route), and the client's retry, with the same token and the password again, goes on where
+//! it stopped; 204 only once nothing of the account is left.
 
+pub mod deletion;
 pub mod docs;
 pub mod password;
 pub mod profile;
@@ -15,16 +17,15 @@ pub mod sessions;
 
 use lambda_http::http::{Method, StatusCode, header};
 use shared::App;
-use shared::auth::unix_now;
 use shared::error::ApiError;
 use shared::http::{
     Request, Response, Route, empty, json_response, refresh_cookie, serve, with_header,
 };
-use shared::store::Deletion;
 
-/// The keys this function loads at cold start (it verifies access tokens); template.yaml grants it
-/// exactly these secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+/// The keys this function loads at cold start (it verifies access tokens, and an external
+/// provider's if one is configured by a shared secret); template.yaml grants it exactly these
+/// secrets.
+pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::External];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +88,10 @@ pub async fn handle(app: &App, req: Request) -> Response {
             Endpoint::Docs => docs::page(),
             Endpoint::Me => me(app, &req).await,
             Endpoint::PatchMe => patch_me(app, &req).await,
-            Endpoint::DeleteMe => delete_me(app, &req).await,
+            Endpoint::DeleteMe => {
+                deletion::delete_me(app, &req).await?;
+                Ok(empty(StatusCode::NO_CONTENT))
+            }
             Endpoint::ChangePassword => change_password(app, &req).await,
             Endpoint::ListSessions => {
                 let (user, session) = app.authenticate_session(&req).await?;
@@ -119,20 +123,6 @@ async fn me(app: &App, req: &Request) -> Result<Response, ApiError> {
         .await?
         .ok_or(ApiError::unauthorized_bearer(GONE))?;
     Ok(json_response(StatusCode::OK, &user))
-}
-
-async fn delete_me(app: &App, req: &Request) -> Result<Response, ApiError> {
-    // Also for an account whose deletion began: this request goes on with it.
-    let user = app.authenticate_during_deletion(req).await?;
-    match app
-        .store
-        .delete_account(user, unix_now(), app.config.account_deletion_budget)
-        .await?
-    {
-        Deletion::Finished => Ok(empty(StatusCode::NO_CONTENT)),
-        Deletion::Unfinished => Err(ApiError::DeletionUnfinished),
-        Deletion::NoAccount => Err(ApiError::unauthorized_bearer(GONE)),
-    }
 }
 
 async fn patch_me(app: &App, req: &Request) -> Result<Response, ApiError> {

@@ -34,9 +34,14 @@ use shared::tasks::{
     TaskPatch, TaskReplace, Timestamp,
 };
 
-/// The keys this function loads at cold start (it verifies access tokens and seals list cursors); template.yaml grants it
-/// exactly these secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::Cursor];
+/// The keys this function loads at cold start (it verifies access tokens and seals list cursors;
+/// an external provider's shared secret, if one is configured); template.yaml grants it exactly
+/// these secrets.
+pub const KEYS: &[shared::config::Key] = &[
+    shared::config::Key::Jwt,
+    shared::config::Key::Cursor,
+    shared::config::Key::External,
+];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

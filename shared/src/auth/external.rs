@@ -6,7 +6,14 @@
 //! imply (OKP Ed25519 -> EdDSA, EC P-256 -> ES256, RSA -> RS256). Symmetric (`oct`) keys of
 //! a JWKS are ignored, so a public document can never supply an HMAC key. `exp`, `iss`,
 //! `aud` and `sub` are required, with the built-in tokens' 30 s leeway; `typ` must be absent
-//! or `JWT` (taskline's own `at+jwt` is never accepted here).
+//! (as in Better Auth's tokens) or `JWT` (taskline's own `at+jwt` is never accepted here).
+//! `sub` is taken exactly as signed: `" a"` and `"a"` are two subjects.
+//!
+//! The `email` claim is the user's address as shown; it is reserved (no other account may
+//! use it) only if the token says the provider verified it: `email_verified: true` (OpenID
+//! Connect) or `emailVerified: true` (Better Auth, which puts its user object in the claims).
+//! Otherwise anyone who signs up at the provider with someone else's address would take that
+//! address from its owner.
 //!
 //! The JWKS is fetched lazily by the first external token of a cold start and kept for the
 //! life of the process; it is fetched again only for a token naming an unknown `kid`, and at
@@ -59,8 +66,14 @@ pub struct ExternalIdentity {
     pub subject: String,
     /// The `email` claim, if it is a valid address.
     pub email: Option<Email>,
+    /// Whether the provider says it verified `email` (`email_verified` or `emailVerified`
+    /// is `true`): only then is the address reserved for this user.
+    pub email_verified: bool,
     /// The `name` claim, if it is a valid display name (longer ones are shortened).
     pub name: Option<UserName>,
+    /// When the token was issued (`iat`, Unix seconds), if it says: how recently the user
+    /// signed in at the provider, for actions that ask for a fresh sign-in.
+    pub issued_at: Option<i64>,
 }
 
 impl ExternalIdentity {
@@ -89,6 +102,15 @@ fn claim(value: &Option<Value>) -> Option<&str> {
     value.as_ref().and_then(Value::as_str).map(str::trim)
 }
 
+/// A boolean claim that is `true` (also as the string `"true"`, as some providers send it).
+fn claim_is_true(value: &Option<Value>) -> bool {
+    match value {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s == "true",
+        _ => false,
+    }
+}
+
 #[derive(Deserialize)]
 struct ExternalClaims {
     iss: String,
@@ -96,7 +118,14 @@ struct ExternalClaims {
     #[serde(default)]
     email: Option<Value>,
     #[serde(default)]
+    email_verified: Option<Value>,
+    /// Better Auth's spelling (its user object's field).
+    #[serde(default, rename = "emailVerified")]
+    email_verified_camel_case: Option<Value>,
+    #[serde(default)]
     name: Option<Value>,
+    #[serde(default)]
+    iat: Option<Value>,
 }
 
 /// The verifier of the configured external provider's tokens. Shared by all requests of a
@@ -215,8 +244,10 @@ impl ExternalTokens {
         let claims = jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation)
             .map_err(|_| refused("the access token is invalid or expired"))?
             .claims;
-        let subject = claims.sub.trim();
-        if subject.is_empty()
+        // Not trimmed: the provider's subject is compared exactly, as signed (one of nothing
+        // but whitespace names no one).
+        let subject = claims.sub.as_str();
+        if subject.trim().is_empty()
             || subject.chars().count() > MAX_SUBJECT_CHARS
             || subject.chars().any(char::is_control)
         {
@@ -226,10 +257,17 @@ impl ExternalTokens {
             issuer: claims.iss,
             subject: subject.to_string(),
             email: claim(&claims.email).and_then(|email| Email::parse(email).ok()),
+            email_verified: claim_is_true(&claims.email_verified)
+                || claim_is_true(&claims.email_verified_camel_case),
             name: claim(&claims.name).and_then(|name| {
                 let shortened: String = name.chars().take(100).collect();
                 UserName::parse(&shortened).ok()
             }),
+            // Seconds, possibly fractional; anything else counts as absent.
+            issued_at: claims
+                .iat
+                .as_ref()
+                .and_then(|iat| iat.as_i64().or_else(|| iat.as_f64().map(|f| f as i64))),
         })
     }
 }
@@ -429,12 +467,37 @@ mod tests {
     }
 
     #[test]
+    fn only_a_true_verification_claim_counts() {
+        assert!(claim_is_true(&Some(json!(true))));
+        assert!(claim_is_true(&Some(json!("true"))));
+        for value in [json!(false), json!("yes"), json!(1), json!(null)] {
+            assert!(!claim_is_true(&Some(value)));
+        }
+        assert!(!claim_is_true(&None));
+    }
+
+    #[test]
+    fn subjects_differing_in_whitespace_have_different_links() {
+        let identity = |subject: &str| ExternalIdentity {
+            issuer: "https://auth.example.com".into(),
+            subject: subject.into(),
+            email: None,
+            email_verified: false,
+            name: None,
+            issued_at: None,
+        };
+        assert_ne!(identity_key(&identity(" a")), identity_key(&identity("a")));
+    }
+
+    #[test]
     fn identity_keys_cannot_collide_through_separators() {
         let identity = |issuer: &str, subject: &str| ExternalIdentity {
             issuer: issuer.into(),
             subject: subject.into(),
             email: None,
+            email_verified: false,
             name: None,
+            issued_at: None,
         };
         assert_ne!(
             identity_key(&identity("a#b", "c")),
@@ -448,7 +511,9 @@ mod tests {
             issuer: "https://auth.example.com".into(),
             subject: "user-1".into(),
             email: Some(Email::parse("Ada@Example.com").unwrap()),
+            email_verified: true,
             name: None,
+            issued_at: None,
         };
         let user = identity.new_user();
         assert_eq!(user.email.as_str(), "ada@example.com");

@@ -2,16 +2,19 @@
 //! `sk = IDENTITY`, `owner = <uuid>`. A link and its new user are written in one conditional
 //! transaction, so concurrent first uses of one identity create exactly one user.
 //!
-//! Users created this way reserve their email like registered ones (emails stay unique across
-//! all users; an address already registered with a password is never merged with the
-//! external identity: its first use is refused with 409), and have no password (their hash is
-//! of a password nobody knows), so password login never succeeds for them. Deleting the
+//! Users created this way reserve their email like registered ones when the provider verified
+//! it (emails stay unique across all users; an address already registered with a password is
+//! never merged with the external identity: its first use is refused with 409). An unverified
+//! address is kept on the user item, shown but not reserved (`email_unverified`): it takes
+//! no address from anyone, and registering it later is not refused. They have no password
+//! (their hash is of a password nobody knows), so password login never succeeds for them.
+//! Deleting the
 //! account leaves the link: later tokens of the identity are refused rather than silently
 //! given a new, empty account.
 
-use super::items::IdentityItem;
+use super::items::{IdentityItem, UserItem};
 use super::keys::{IDENTITY_SK, key};
-use super::users::{email_item, owner, user_item};
+use super::users::{email_item, owner};
 use super::writes::conditional;
 use super::{Store, StoreError};
 use crate::auth::{ExternalIdentity, NO_PASSWORD_HASH, User, identity_key};
@@ -49,8 +52,9 @@ impl Store {
         owner(&link.owner, "identity link with a bad owner").map(Some)
     }
 
-    /// Links `identity` to `user`, a new user stored (with its email reservation) in the same
-    /// transaction, unless the identity is linked already or the email is taken.
+    /// Links `identity` to `user`, a new user stored (with its email reservation if the
+    /// provider verified the email) in the same transaction, unless the identity is linked
+    /// already or the (verified) email is taken.
     pub async fn link_identity(
         &self,
         identity: &ExternalIdentity,
@@ -62,14 +66,24 @@ impl Store {
             identity.subject.clone(),
             user.id,
         ))?;
-        let items = vec![
+        let reserved = identity.email_verified && identity.email.is_some();
+        let user_item = UserItem {
+            email_unverified: !reserved,
+            ..UserItem::new(user, NO_PASSWORD_HASH.to_string())
+        };
+        let mut items = vec![
             conditional(ExternalLink::AlreadyLinked, self.put_new(link)?),
             conditional(
                 ExternalLink::EmailTaken,
-                self.put_new(user_item(user, NO_PASSWORD_HASH.to_string())?)?,
+                self.put_new(serde_dynamo::to_item(user_item)?)?,
             ),
-            conditional(ExternalLink::EmailTaken, self.put_new(email_item(user)?)?),
         ];
+        if reserved {
+            items.push(conditional(
+                ExternalLink::EmailTaken,
+                self.put_new(email_item(user)?)?,
+            ));
+        }
         self.transact(ExternalLink::Created, items).await
     }
 }

@@ -256,6 +256,10 @@ pub(super) struct UserItem {
     pub name: String,
     pub password_hash: String,
     pub created_at: Timestamp,
+    /// The email is shown but not reserved (see [`keys::attr::EMAIL_UNVERIFIED`]); absent
+    /// when it is reserved, as on every user written before it existed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub email_unverified: bool,
 }
 
 impl UserItem {
@@ -267,6 +271,7 @@ impl UserItem {
             name: user.name.as_str().to_string(),
             password_hash,
             created_at: user.created_at,
+            email_unverified: false,
         }
     }
 }

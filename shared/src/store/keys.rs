@@ -79,6 +79,10 @@ pub mod attr {
     /// listing learns which they are from the counts item it reads anyway (issue 15).
     pub const DELETING_CATEGORIES: &str = "deleting_categories";
     pub const EMAIL: &str = "email";
+    /// `true` on the user item of an external identity whose provider has not verified its
+    /// email: the address is shown but not reserved (no email item), so the account's
+    /// deletion leaves the email items alone.
+    pub const EMAIL_UNVERIFIED: &str = "email_unverified";
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const OWNER: &str = "owner";
     /// Set on the user item once its account's deletion has begun, and on a category item

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
 };
 
 use super::items::{EmailItem, ListingTotals, PasswordItem, StandingItem, UserItem};
@@ -472,8 +472,15 @@ impl Store {
         let Some(user_item) = self.mark_deleting(id, now).await? else {
             return Ok(Deletion::NoAccount);
         };
-        // Users written by test tools may have no email (and so no reservation).
-        let email = text(&user_item, attr::EMAIL).map(str::to_owned);
+        // Users written by test tools may have no email, and an external identity's unverified
+        // email is not reserved: no reservation to delete then.
+        let reserved = !matches!(
+            user_item.get(attr::EMAIL_UNVERIFIED),
+            Some(AttributeValue::Bool(true))
+        );
+        let email = text(&user_item, attr::EMAIL)
+            .filter(|_| reserved)
+            .map(str::to_owned);
         if !self.sweep(id, started, budget).await? {
             return Ok(Deletion::Unfinished);
         }

@@ -54,11 +54,14 @@ pub async fn me(t: &TestApp, token: &str) -> TestResponse {
     .await
 }
 
+/// `DELETE /v1/me` with the token and the password ([`PASSWORD`]) the account confirms it by.
 pub async fn delete_me(app: &App, token: &str) -> TestResponse {
     call(
         account::handle,
         app,
-        TestRequest::delete("/v1/me").bearer(token),
+        TestRequest::delete("/v1/me")
+            .bearer(token)
+            .json(&json!({"password": PASSWORD})),
     )
     .await
 }

@@ -226,7 +226,9 @@ fn identity(sub: &str) -> ExternalIdentity {
         issuer: ISSUER.into(),
         subject: sub.into(),
         email: None,
+        email_verified: false,
         name: None,
+        issued_at: None,
     }
 }
 
@@ -676,7 +678,10 @@ async fn an_email_of_a_password_account_is_not_merged_with_an_external_identity(
     let token = sign_hs256(
         BETTER_AUTH_SECRET.as_bytes(),
         &Header::new(Algorithm::HS256),
-        &with(claims("intruder"), json!({"email": "Taken@Example.com"})),
+        &with(
+            claims("intruder"),
+            json!({"email": "Taken@Example.com", "email_verified": true}),
+        ),
     );
     let response = me(&t, &token).await;
     response.problem(409);
@@ -750,4 +755,157 @@ async fn an_unreachable_or_silent_jwks_is_503_within_bounded_time() {
         me(&t, &sign(&key, &claims("waiting"))).await.problem(503);
         assert!(started.elapsed() < Duration::from_secs(1));
     }
+}
+
+/// Registers `email` with a password; the response.
+async fn register(t: &TestApp, email: &str) -> TestResponse {
+    call(
+        register::handle,
+        &t.app,
+        TestRequest::post("/v1/auth/register").json(&json!({
+            "email": email, "password": "correct horse battery", "name": "Owner"
+        })),
+    )
+    .await
+}
+
+/// A token as Better Auth 1.7's `jwt()` plugin issues it with its defaults: EdDSA, signed by
+/// the key its JWKS publishes, no `typ`, `iss` and `aud` both its base URL, the whole user
+/// object as claims (`emailVerified` camel-cased).
+fn better_auth_token(key: &ProviderKey, sub: &str, email: &str, email_verified: bool) -> String {
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.typ = None;
+    header.kid = Some(key.kid.clone());
+    let claims = json!({
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": sub,
+        "iat": now(),
+        "exp": now() + 900,
+        "id": sub,
+        "name": "Ada Lovelace",
+        "email": email,
+        "emailVerified": email_verified,
+        "image": null,
+        "createdAt": "2026-12-01T10:00:00.000Z",
+        "updatedAt": "2026-12-01T10:00:00.000Z",
+    });
+    jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap()
+}
+
+#[tokio::test]
+async fn a_better_auth_token_as_issued_is_accepted_with_the_jwks_settings() {
+    let key = ed25519("ba-key");
+    let server = JwksServer::start(&[&key]).await;
+    let t = jwks_app(&server).await;
+    let token = better_auth_token(&key, "ba-user", "ada@example.com", true);
+    assert!(jsonwebtoken::decode_header(&token).unwrap().typ.is_none());
+    let response = me(&t, &token).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(response.json()["email"], "ada@example.com");
+    assert_eq!(response.json()["name"], "Ada Lovelace");
+}
+
+#[tokio::test]
+async fn an_unverified_email_is_shown_but_not_reserved() {
+    let key = ed25519("ba-key");
+    let server = JwksServer::start(&[&key]).await;
+    let t = jwks_app(&server).await;
+    // Someone signs up at the provider with the owner's address, which it never verified.
+    let squatter = better_auth_token(&key, "squatter", "owner@example.com", false);
+    let response = me(&t, &squatter).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(response.json()["email"], "owner@example.com");
+    // The owner can still register the address.
+    let registered = register(&t, "owner@example.com").await;
+    assert_eq!(registered.status(), 201, "{}", registered.text());
+    // Deleting the squatter's account leaves the owner's reservation alone.
+    let deleted = call(
+        account::handle,
+        &t.app,
+        TestRequest::delete("/v1/me").bearer(&squatter),
+    )
+    .await;
+    assert_eq!(deleted.status(), 204, "{}", deleted.text());
+    let again = register(&t, "owner@example.com").await;
+    again.problem(409);
+    let login = call(
+        login::handle,
+        &t.app,
+        TestRequest::login("owner@example.com", "correct horse battery"),
+    )
+    .await;
+    assert_eq!(login.status(), 200, "{}", login.text());
+}
+
+#[tokio::test]
+async fn a_verified_email_is_reserved_in_either_spelling() {
+    let key = ed25519("ba-key");
+    let server = JwksServer::start(&[&key]).await;
+    let t = jwks_app(&server).await;
+    // Better Auth's `emailVerified`.
+    let token = better_auth_token(&key, "verified-1", "one@example.com", true);
+    assert_eq!(me(&t, &token).await.status(), 200);
+    register(&t, "one@example.com").await.problem(409);
+    // OpenID Connect's `email_verified`.
+    let token = sign(
+        &key,
+        &with(
+            claims("verified-2"),
+            json!({"email": "two@example.com", "email_verified": true}),
+        ),
+    );
+    assert_eq!(me(&t, &token).await.status(), 200);
+    register(&t, "two@example.com").await.problem(409);
+    // Neither claim: not reserved.
+    let token = sign(
+        &key,
+        &with(claims("unverified"), json!({"email": "three@example.com"})),
+    );
+    assert_eq!(me(&t, &token).await.status(), 200);
+    assert_eq!(register(&t, "three@example.com").await.status(), 201);
+}
+
+#[tokio::test]
+async fn subjects_are_compared_exactly_as_signed() {
+    let key = ed25519("ba-key");
+    let server = JwksServer::start(&[&key]).await;
+    let t = jwks_app(&server).await;
+    let padded = me_id(&t, &sign(&key, &claims(" a"))).await;
+    let bare = me_id(&t, &sign(&key, &claims("a"))).await;
+    assert_ne!(padded, bare);
+    assert_eq!(me_id(&t, &sign(&key, &claims(" a"))).await, padded);
+}
+
+#[tokio::test]
+async fn an_account_without_a_password_is_deleted_only_with_a_fresh_token() {
+    let key = ed25519("ba-key");
+    let server = JwksServer::start(&[&key]).await;
+    let t = jwks_app(&server).await;
+    let id = me_id(&t, &sign(&key, &claims("leaver"))).await;
+    let delete = |token: String| {
+        call(
+            account::handle,
+            &t.app,
+            TestRequest::delete("/v1/me").bearer(&token),
+        )
+    };
+    // Issued 6 minutes ago (still valid), or without `iat`: the sign-in is not fresh.
+    let stale = sign(&key, &with(claims("leaver"), json!({"iat": now() - 360})));
+    let undated = sign(&key, &with(claims("leaver"), json!({"iat": null})));
+    for token in [stale, undated] {
+        assert_eq!(me_id(&t, &token).await, id);
+        let refused = delete(token).await;
+        let problem = refused.problem(403);
+        assert!(
+            problem["detail"].as_str().unwrap().contains("5 minutes"),
+            "{problem}"
+        );
+    }
+    assert!(!t.partition(&id).await.is_empty());
+    // A token of a sign-in 4 minutes ago deletes it.
+    let fresh = sign(&key, &with(claims("leaver"), json!({"iat": now() - 240})));
+    let deleted = delete(fresh).await;
+    assert_eq!(deleted.status(), 204, "{}", deleted.text());
+    assert!(t.partition(&id).await.is_empty());
 }

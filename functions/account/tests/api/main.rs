@@ -7,6 +7,7 @@ mod external_tokens;
 mod me;
 mod password;
 mod profile;
+mod reauthentication;
 mod routes;
 mod sessions_end;
 mod sessions_list;

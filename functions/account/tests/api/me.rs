@@ -371,7 +371,9 @@ async fn deleting_the_account_removes_every_item_and_the_email_reservation() {
     let response = call(
         account::handle,
         &t.app,
-        TestRequest::delete("/v1/me").bearer(&account.access_token),
+        TestRequest::delete("/v1/me")
+            .bearer(&account.access_token)
+            .json(&json!({"password": crate::common::PASSWORD})),
     )
     .await;
     assert_eq!(response.status(), 204, "{}", response.text());
@@ -390,7 +392,9 @@ async fn deleting_the_account_removes_every_item_and_the_email_reservation() {
         &call(
             account::handle,
             &t.app,
-            TestRequest::delete("/v1/me").bearer(&account.access_token),
+            TestRequest::delete("/v1/me")
+                .bearer(&account.access_token)
+                .json(&json!({"password": crate::common::PASSWORD})),
         )
         .await,
     );

@@ -3,3 +3,4 @@
 mod device;
 mod login;
 mod oauth_form;
+mod privilege;
