@@ -1,5 +1,10 @@
 """schemathesis hooks of scripts/fuzz.sh."""
 
+import json
+import os
+import urllib.error
+import urllib.request
+
 import schemathesis
 
 # `cargo lambda watch` (the local router) answers a body that is not UTF-8 with its own 500
@@ -59,3 +64,56 @@ def filter_failure(context, failure, case, response):
     ):
         return False
     return True
+
+
+# Operations whose security is not the Bearer token: they get no Authorization header (and so
+# no re-login when they answer 401, which for them says nothing about the token).
+WITHOUT_BEARER = ["register", "login", "refresh", "logout", "health", "getOpenApi", "getDocs"]
+
+
+def _post_json(url, body):
+    """POST `body` as JSON: the status and the parsed JSON answer (None if it is not JSON)."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode("utf-8"),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, None
+
+
+# The Bearer token of every operation: the run's user (fuzz.sh registers it) signed in. The
+# token is kept until a request is answered 401; schemathesis then calls `get` again and replays
+# that request once with the new token. So an operation that ends the session (a session ended
+# by id, a password change, logout, the account deleted) cannot leave every later request
+# unauthenticated: the next one signs in again. An account deleted by the fuzzer is registered
+# again under the same email.
+@schemathesis.auth(refresh_interval=600).skip_for(operation_id=WITHOUT_BEARER)
+class SignIn:
+    def get(self, case, context):
+        base = os.environ["FUZZ_HOOK_BASE_URL"]
+        credentials = {
+            "email": os.environ["FUZZ_HOOK_EMAIL"],
+            "password": os.environ["FUZZ_HOOK_PASSWORD"],
+        }
+        status, body = _post_json(f"{base}/v1/auth/login", credentials)
+        if status == 401:
+            registered, _ = _post_json(f"{base}/v1/auth/register", {**credentials, "name": "Fuzz"})
+            if registered != 201:
+                raise RuntimeError(f"login answered 401 and registering again {registered}")
+            status, body = _post_json(f"{base}/v1/auth/login", credentials)
+        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+            raise RuntimeError(f"login answered {status}")
+        return body["access_token"]
+
+    def set(self, case, data, context):
+        case.headers = case.headers or {}
+        case.headers["Authorization"] = f"Bearer {data}"
