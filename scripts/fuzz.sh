@@ -113,11 +113,15 @@ fuzz_pass() { # name, operation selection...
     2>&1 | tee "$artifacts/fuzz-$name.log"
 }
 
+# Both passes and the check run whatever the outcome of the one before (the whole picture in
+# one run); any of them failing fails the script.
+failed=0
 started=$(date +%s)
-fuzz_pass main "${exclude[@]}"
-fuzz_pass sessions "${include[@]}"
+fuzz_pass main "${exclude[@]}" || failed=1
+fuzz_pass sessions "${include[@]}" || failed=1
 echo "fuzz: both passes took $(( $(date +%s) - started ))s" >&2
 
 "$venv/bin/python" "$root/scripts/fuzz_check.py" --openapi "$artifacts/fuzz/openapi.json" \
   --min-link-coverage 0.8 "$artifacts/fuzz/main.ndjson" "$artifacts/fuzz/sessions.ndjson" |
-  tee "$artifacts/fuzz-check.txt"
+  tee "$artifacts/fuzz-check.txt" || failed=1
+exit "$failed"

@@ -112,7 +112,18 @@ class FuzzCheckTest(unittest.TestCase):
         ]
         ok, out = run(report(*events), min_link_coverage=0)
         self.assertFalse(ok, out)
-        self.assertIn("only answered 401/403 in the fuzzing phase", out)
+        self.assertIn("only answered 401 in the fuzzing phase", out)
+
+    def test_403s_of_a_bearer_operation_in_one_phase_pass(self):
+        # A wrong current password is a 403 to a signed-in user.
+        password = "POST /v1/me/password"
+        events = [
+            scenario("examples", password, [(password, 403, None)]),
+            scenario("fuzzing", password, [(password, 403, None), (password, 422, None)]),
+            stateful_started(0),
+        ]
+        ok, out = run(report(*events), expected={password: True}, min_link_coverage=0)
+        self.assertTrue(ok, out)
 
     def test_401s_of_an_operation_without_the_token_in_one_phase_pass(self):
         # A login with wrong credentials is a 401 whatever the run's session.
@@ -250,6 +261,7 @@ class FuzzCheckTest(unittest.TestCase):
                 self.assertEqual(fuzz_check.main([good]), 0)
                 self.assertEqual(fuzz_check.main([bad]), 1)
                 self.assertEqual(fuzz_check.main([garbage]), 2)
+                self.assertEqual(fuzz_check.main([os.path.join(directory, "missing.ndjson")]), 2)
             finally:
                 sys.stdout = stdout
                 sys.stderr = stderr
