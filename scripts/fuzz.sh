@@ -5,12 +5,24 @@
 # fuzzer's failed logins never count against another stack's login budgets, with budgets high
 # enough that its own sign-in is never throttled. Called by scripts/test.sh.
 #
+# Every operation is fuzzed signed in: the auth hook of fuzz_hooks.py signs the run's user in
+# and signs in again whenever a request is answered 401 (schemathesis replays it). The
+# operations that end sessions or the account run in a second schemathesis pass of their own,
+# so they cannot end the session the first pass's stateful scenarios work under. The stateful
+# phase follows the links of openapi.yaml (created ids and ETags, the refresh cookie, session
+# ids). Then fuzz_check.py reads both passes' NDJSON reports and fails when an operation was
+# never reached signed in (only ever 401/403), only ever answered 404, or when fewer than 80%
+# of the links were followed (its own unit tests run first).
+#
 # Environment: FUZZ_PORT / FUZZ_DYNAMODB_PORT (free ports), FUZZ_MAX_EXAMPLES (25),
 # FUZZ_SEED (12), FUZZ_BASE_URL (fuzz an already running stack instead of starting one).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 "$root/scripts/bootstrap.sh"
+
+echo "fuzz: unit tests of the report check (scripts/fuzz_check_test.py)" >&2
+python3 -m unittest discover -s "$root/scripts" -p 'fuzz_check_test.py'
 
 SCHEMATHESIS_VERSION="4.32.5"
 venv="$root/.tools/schemathesis-venv"
@@ -21,7 +33,8 @@ if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VER
 fi
 
 artifacts="$root/artifacts"
-mkdir -p "$artifacts"
+rm -rf "$artifacts/fuzz"
+mkdir -p "$artifacts/fuzz"
 dev_tool="${CARGO_TARGET_DIR:-$root/target}/debug/taskline-dev"
 [ -x "$dev_tool" ] || cargo build --quiet -p devtools --bins
 
@@ -49,7 +62,7 @@ if [ -z "$base_url" ]; then
 fi
 curl -fsS "$base_url/v1/health" >/dev/null
 
-# A fresh user of this run; its Bearer token authenticates every operation.
+# A fresh user of this run, registered here; the auth hook signs it in (fuzz_hooks.py).
 email="fuzz-$(date +%s%N)@example.com"
 password="fuzz-password-$RANDOM-$RANDOM"
 curl -fsS -o /dev/null -H 'content-type: application/json' \
@@ -67,21 +80,49 @@ for path in /v1/tasks /v1/auth/refresh; do
     sleep 0.5
   done
 done
+# The operations every pass must reach, as the stack serves the document.
+curl -fsS -o "$artifacts/fuzz/openapi.json" "$base_url/v1/openapi.json"
 
-# deleteAccount is excluded: it would end this run's own session (it is covered by the
-# integration and end-to-end tests).
-echo "fuzz: schemathesis $SCHEMATHESIS_VERSION against $base_url" >&2
-SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$root/scripts" \
-  "$venv/bin/schemathesis" --no-color --config-file "$root/scripts/schemathesis.toml" \
-  run "$root/openapi.yaml" \
-  --url "$base_url" \
-  --checks all \
-  --phases examples,coverage,fuzzing,stateful \
-  --seed "${FUZZ_SEED:-12}" \
-  --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
-  --exclude-operation-id deleteAccount \
-  --request-timeout 30 --request-retries 2 \
-  --max-response-time 30 \
-  --header "Authorization: Bearer $token" \
-  --report junit --report-dir "$artifacts/fuzz" \
-  2>&1 | tee "$artifacts/fuzz.log"
+# The operations that can end the session they are called with (or every other one, or the
+# account), and the listing whose link hands them a live session's id: the second pass.
+session_ending=(listSessions endSession endOtherSessions logout changePassword deleteAccount)
+exclude=() include=()
+for id in "${session_ending[@]}"; do
+  exclude+=(--exclude-operation-id "$id")
+  include+=(--include-operation-id "$id")
+done
+
+fuzz_pass() { # name, operation selection...
+  local name="$1"
+  shift
+  echo "fuzz: schemathesis $SCHEMATHESIS_VERSION against $base_url ($name pass)" >&2
+  FUZZ_HOOK_BASE_URL="$base_url" FUZZ_HOOK_EMAIL="$email" FUZZ_HOOK_PASSWORD="$password" \
+    SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$root/scripts" \
+    "$venv/bin/schemathesis" --no-color --config-file "$root/scripts/schemathesis.toml" \
+    run "$root/openapi.yaml" \
+    --url "$base_url" \
+    --checks all \
+    --phases examples,coverage,fuzzing,stateful \
+    --seed "${FUZZ_SEED:-12}" \
+    --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
+    "$@" \
+    --request-timeout 30 --request-retries 2 \
+    --max-response-time 30 \
+    --report junit,ndjson --report-dir "$artifacts/fuzz" \
+    --report-junit-path "$artifacts/fuzz/$name-junit.xml" \
+    --report-ndjson-path "$artifacts/fuzz/$name.ndjson" \
+    2>&1 | tee "$artifacts/fuzz-$name.log"
+}
+
+# Both passes and the check run whatever the outcome of the one before (the whole picture in
+# one run); any of them failing fails the script.
+failed=0
+started=$(date +%s)
+fuzz_pass main "${exclude[@]}" || failed=1
+fuzz_pass sessions "${include[@]}" || failed=1
+echo "fuzz: both passes took $(( $(date +%s) - started ))s" >&2
+
+"$venv/bin/python" "$root/scripts/fuzz_check.py" --openapi "$artifacts/fuzz/openapi.json" \
+  --min-link-coverage 0.8 "$artifacts/fuzz/main.ndjson" "$artifacts/fuzz/sessions.ndjson" |
+  tee "$artifacts/fuzz-check.txt" || failed=1
+exit "$failed"

@@ -71,7 +71,7 @@ TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/de
 echo "== OAuth2 client library (authlib) against the form login" >&2
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" "$root/scripts/test-oauth-client.sh"
 
-"$root/scripts/fuzz.sh" # schemathesis against openapi.yaml, on its own stack (0 failures)
+"$root/scripts/fuzz.sh" # schemathesis against openapi.yaml, on its own stack (0 failures; every operation reached signed in, 80% of the links followed)
 
 "$root/scripts/test-browser.sh" # the reference SPA in a real Chromium, on its own stack (web/README.md)
 

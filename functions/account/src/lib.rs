@@ -116,10 +116,11 @@ pub async fn handle(app: &App, req: Request) -> Response {
 }
 
 async fn me(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let user = app.authenticate(req).await?;
+    // The user item comes with the standing check, in its one BatchGetItem.
     let user = app
-        .store
-        .user(user)
+        .bearer(req)
+        .await?
+        .read_user()
         .await?
         .ok_or(ApiError::unauthorized_bearer(GONE))?;
     Ok(json_response(StatusCode::OK, &user))

@@ -387,27 +387,32 @@ async fn get(app: &App, bearer: &Bearer<'_>, id: TaskId) -> Result<Response, Api
 
 /// One task of the user as it reads (`None` if there is none): its category is shown, and
 /// counted by its writes, only while the category is live. The first read of a request also
-/// checks the standing, in the same `BatchGetItem` (see [`Bearer::read_task`]).
+/// checks the standing and reads the categories being deleted, in the same `BatchGetItem`
+/// (see [`Bearer::read_task`]): a category among them is gone, as in a listing. A later read
+/// (after a write lost a race) asks the category item itself, so a category that is gone
+/// without being listed (a deletion begun before the set was kept) cannot make every
+/// attempt conflict.
 async fn read_task(
     app: &App,
     bearer: &Bearer<'_>,
     id: TaskId,
 ) -> Result<Option<StoredTask>, ApiError> {
     let user = bearer.user();
-    let Some(mut stored) = bearer.read_task(id).await? else {
+    let (stored, deleting) = bearer.read_task(id).await?;
+    let Some(mut stored) = stored else {
         return Ok(None);
     };
+    let category = match &stored {
+        StoredTask::Task(task) => task.fields.category_id,
+        StoredTask::Unreadable(task) => task.category_id,
+    };
+    let live = match deleting {
+        Some(deleting) => category.filter(|id| !deleting.contains(id)),
+        None => app.store.live_category(user, category).await?,
+    };
     match &mut stored {
-        StoredTask::Task(task) => {
-            let live = app
-                .store
-                .live_category(user, task.fields.category_id)
-                .await?;
-            task.hide_category_unless(|id| live == Some(id));
-        }
-        StoredTask::Unreadable(task) => {
-            task.category_id = app.store.live_category(user, task.category_id).await?;
-        }
+        StoredTask::Task(task) => task.hide_category_unless(|id| live == Some(id)),
+        StoredTask::Unreadable(task) => task.category_id = live,
     }
     Ok(Some(stored))
 }

@@ -9,15 +9,15 @@ use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{App, DuringDeletion, admit};
-use crate::auth::{SessionClaim, unix_now};
-use crate::domain::UserId;
+use crate::auth::{SessionClaim, User, unix_now};
+use crate::domain::{CategoryId, UserId};
 use crate::error::ApiError;
 use crate::store::{ListingTotals, Store, StoreError, StoredTask};
 use crate::tasks::TaskId;
 
 /// The user of a Bearer request, its token verified; its standing checked by the first of
 /// [`Bearer::alongside`], [`Bearer::alongside_with_totals`], [`Bearer::read_task`],
-/// [`Bearer::unconfirmed_session`]
+/// [`Bearer::read_user`], [`Bearer::unconfirmed_session`]
 /// (whose caller's transaction carries it) or [`Bearer::confirm`].
 #[derive(Debug)]
 pub struct Bearer<'a> {
@@ -101,18 +101,40 @@ impl<'a> Bearer<'a> {
     }
 
     /// The task `id` of [`Bearer::user`] (a consistent read, readable or not), in the
-    /// standing check's `BatchGetItem` when that is still due (issue 15: a get is one call,
-    /// not a `BatchGetItem` and a `GetItem`). A refused standing wins over the task.
-    pub async fn read_task(&self, id: TaskId) -> Result<Option<StoredTask>, ApiError> {
+    /// standing check's `BatchGetItem` when that is still due (a get is one call, not a
+    /// `BatchGetItem` and a `GetItem`), together with the categories being deleted, read from
+    /// the counts item in the same call: the task's category lives unless it is among them,
+    /// as a listing decides. `None` for them when the standing was checked already (a read
+    /// after a conflict, an external provider's token): the caller asks the category item
+    /// itself. A refused standing wins over the task.
+    pub async fn read_task(
+        &self,
+        id: TaskId,
+    ) -> Result<(Option<StoredTask>, Option<Vec<CategoryId>>), ApiError> {
         let Some(session) = self.take_unchecked() else {
-            return Ok(self.store.read_task(self.user, id).await?);
+            return Ok((self.store.read_task(self.user, id).await?, None));
         };
-        let (standing, task) = self
+        let (standing, task, deleting) = self
             .store
             .standing_and_task(self.user, session, unix_now(), id)
             .await?;
         admit(self.user, standing, DuringDeletion::Refuse)?;
-        Ok(task)
+        Ok((task, Some(deleting)))
+    }
+
+    /// The user, in the standing check's `BatchGetItem` when that is still due (`GET /v1/me`
+    /// is one call); `None` if it vanished after a standing confirmed already. A refused
+    /// standing wins.
+    pub async fn read_user(&self) -> Result<Option<User>, ApiError> {
+        let Some(session) = self.take_unchecked() else {
+            return Ok(self.store.user(self.user).await?);
+        };
+        let (standing, user) = self
+            .store
+            .standing_and_user(self.user, session, unix_now())
+            .await?;
+        admit(self.user, standing, DuringDeletion::Refuse)?;
+        Ok(user)
     }
 
     /// [`Bearer::alongside`] for a listing, which also needs what the counts item holds

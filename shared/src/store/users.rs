@@ -26,7 +26,7 @@ use super::tasks::{StoredTask, stored_task};
 use super::writes::{backoff, condition_failed, conditional};
 use super::{Store, StoreError};
 use crate::auth::{Email, SessionClaim, User};
-use crate::domain::{FamilyId, UserId};
+use crate::domain::{CategoryId, FamilyId, UserId};
 use crate::tasks::TaskId;
 
 /// Items of the partition read (keys only) and deleted per round of a sweep.
@@ -148,8 +148,11 @@ enum Along {
     Nothing,
     /// The counts item (a listing's totals).
     Counts,
-    /// A task item, whole (a get, and the first read of a write).
+    /// A task item, whole, and the counts item, whose set of categories being deleted says
+    /// whether the task's category lives (a get, and the first read of a write).
     Task(TaskId),
+    /// The user item whole (`GET /v1/me`).
+    User,
 }
 
 /// The items of a standing read, as what a standing needs of them.
@@ -362,16 +365,17 @@ impl Store {
         Ok((standing_of(&items, session, now), totals))
     }
 
-    /// [`Self::standing`] and the task `id` of the user (readable or not), in the standing
-    /// check's one `BatchGetItem` (issue 15: a get is one call). The task only means anything
-    /// when the standing admits the request.
+    /// [`Self::standing`], the task `id` of the user (readable or not) and the categories
+    /// being deleted (whose ids its tasks still name, as a listing reads them), in the
+    /// standing check's one `BatchGetItem` (a get is one call, whatever the task's category).
+    /// They only mean anything when the standing admits the request.
     pub async fn standing_and_task(
         &self,
         user: UserId,
         session: SessionClaim,
         now: i64,
         id: TaskId,
-    ) -> Result<(Standing, Option<StoredTask>), StoreError> {
+    ) -> Result<(Standing, Option<StoredTask>, Vec<CategoryId>), StoreError> {
         let task_sk = task_sk(id);
         let (task, standing): (Vec<_>, Vec<_>) = self
             .standing_read(user, session.family, Along::Task(id))
@@ -380,7 +384,41 @@ impl Store {
             .partition(|item| sk_of(item) == Some(task_sk.as_str()));
         let task = task.first().map(|item| stored_task(user, id, item));
         let standing = standing_items(standing)?;
-        Ok((standing_of(&standing, session, now), task))
+        let deleting = standing
+            .iter()
+            .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
+            .map(|counts| counts.listing_totals().deleting_categories)
+            .unwrap_or_default();
+        Ok((standing_of(&standing, session, now), task, deleting))
+    }
+
+    /// [`Self::standing`] and the user, in the standing check's one `BatchGetItem` (`GET
+    /// /v1/me` is one call). The user is only read when the standing admits the request.
+    pub async fn standing_and_user(
+        &self,
+        user: UserId,
+        session: SessionClaim,
+        now: i64,
+    ) -> Result<(Standing, Option<User>), StoreError> {
+        let items = self
+            .standing_read(user, session.family, Along::User)
+            .await?;
+        let found = items
+            .iter()
+            .find(|item| sk_of(item) == Some(USER_SK))
+            .cloned();
+        let standing = standing_of(&standing_items(items)?, session, now);
+        if standing
+            != (Standing::Active {
+                session_alive: true,
+            })
+        {
+            return Ok((standing, None));
+        }
+        let found = found
+            .map(|item| User::try_from(serde_dynamo::from_item::<_, UserItem>(item)?))
+            .transpose()?;
+        Ok((standing, found))
     }
 
     /// The user item and the family item, and what `along` names, in one consistent
@@ -416,8 +454,10 @@ impl Store {
                 .expression_attribute_names("#completed", attr::COMPLETED)
                 .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES),
             // The whole task item: one projection holds for every key of a batch, so the
-            // user and family items come whole too (a few hundred bytes, the same read units).
-            Along::Task(id) => wanted.keys(task_key(user, id)),
+            // user, family and counts items come whole too (a few hundred bytes, the same
+            // read units).
+            Along::Task(id) => wanted.keys(task_key(user, id)).keys(counts_key(user)),
+            Along::User => wanted,
         };
         self.batch_get(wanted.build()?).await
     }

@@ -54,6 +54,18 @@ async fn me_returns_the_account_as_registered() {
     assert!(body.get("password_hash").is_none());
 }
 
+/// `GET /v1/me` is one DynamoDB round trip: the user item comes with the standing check, in
+/// its one BatchGetItem (not a GetItem after it).
+#[tokio::test]
+async fn me_is_one_round_trip() {
+    let t = TestApp::new().await;
+    let account = sign_up(&t, "counted@example.com").await;
+    let (response, calls, trips) = t.calls.trips_during(me(&t, &account.access_token)).await;
+    assert_eq!(response.status(), 200, "{}", response.text());
+    assert_eq!(response.json(), account.registered);
+    assert_eq!((calls, trips), (vec!["BatchGetItem".to_string()], 1));
+}
+
 #[tokio::test]
 async fn me_without_a_bearer_token_is_401_with_a_challenge() {
     let t = TestApp::new().await;

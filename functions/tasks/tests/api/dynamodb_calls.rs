@@ -99,6 +99,87 @@ async fn list_get_and_create_are_one_round_trip_and_writes_two() {
     assert_eq!((calls, trips), (names(&["BatchGetItem"]), 1));
 }
 
+/// A task in a category costs what any task costs: whether its category lives is answered
+/// from the counts item's set of categories being deleted, read in the standing check's
+/// BatchGetItem (as a listing does), not by a read of the category item after it. A task
+/// whose category is being deleted reads, and is written, as uncategorised, all the same.
+#[tokio::test]
+async fn a_task_in_a_category_is_one_round_trip_to_read_and_two_to_write() {
+    let t = TestApp::new().await;
+    let (user, token) = t.signed_in_user().await;
+    let category = create_category(&t, &token, json!({"name": "counted"})).await;
+    let category = category["id"].as_str().unwrap().to_string();
+    let task = create(
+        &t,
+        &token,
+        json!({"title": "filed", "category_id": category}),
+    )
+    .await;
+    let id = task["id"].as_str().unwrap().to_string();
+
+    let (got, calls, trips) = counted(&t, TestRequest::get(&task_path(&id)).bearer(&token)).await;
+    assert_eq!(got.status(), 200, "{}", got.text());
+    assert_eq!(got.json()["category_id"], json!(category));
+    assert_eq!((calls, trips), (names(&["BatchGetItem"]), 1));
+
+    let writes = [
+        TestRequest::patch(&task_path(&id))
+            .bearer(&token)
+            .json(&json!({"completed": true})),
+        TestRequest::put(&task_path(&id))
+            .bearer(&token)
+            .json(&json!({"title": "replaced", "category_id": category})),
+        TestRequest::delete(&task_path(&id)).bearer(&token),
+    ];
+    for req in writes {
+        let (written, calls, trips) = counted(&t, req).await;
+        assert!(written.status() < 300, "{}", written.text());
+        if written.status() == 200 {
+            assert_eq!(written.json()["category_id"], json!(category));
+        }
+        let expected = names(&["BatchGetItem", "TransactWriteItems"]);
+        assert_eq!((calls, trips), (expected, 2));
+    }
+
+    // A category whose deletion has begun (cut short, so its task still names it): the set
+    // says it is gone, with no more calls; the task reads and is written as uncategorised.
+    let task = create(
+        &t,
+        &token,
+        json!({"title": "orphaned", "category_id": category}),
+    )
+    .await;
+    let id = task["id"].as_str().unwrap().to_string();
+    let category_id = shared::domain::CategoryId::parse(&category).unwrap();
+    let stored = t
+        .app
+        .store
+        .get_category(user, category_id)
+        .await
+        .unwrap()
+        .unwrap();
+    t.app
+        .store
+        .mark_category_deleting(user, &stored, shared::auth::unix_now())
+        .await
+        .unwrap();
+    let (got, calls, trips) = counted(&t, TestRequest::get(&task_path(&id)).bearer(&token)).await;
+    assert_eq!(got.status(), 200, "{}", got.text());
+    assert_eq!(got.json()["category_id"], serde_json::Value::Null);
+    assert_eq!((calls, trips), (names(&["BatchGetItem"]), 1));
+    let (patched, calls, trips) = counted(
+        &t,
+        TestRequest::patch(&task_path(&id))
+            .bearer(&token)
+            .json(&json!({"completed": true})),
+    )
+    .await;
+    assert_eq!(patched.status(), 200, "{}", patched.text());
+    assert_eq!(patched.json()["category_id"], serde_json::Value::Null);
+    let expected = names(&["BatchGetItem", "TransactWriteItems"]);
+    assert_eq!((calls, trips), (expected, 2));
+}
+
 /// Safe creates (issue 13 §3): a PUT that creates is a put's two round trips; a POST with an
 /// `Idempotency-Key` stays one (the record is in the create's transaction), and its replay is
 /// two (the refused transaction, then the read of the record).
