@@ -81,8 +81,9 @@ impl aws_sdk_dynamodb::config::Intercept for ChangePasswordDuringLogin {
 }
 
 /// A login whose password check straddles a password change: the hash it verified is no
-/// longer the stored one once its session exists, so it ends that session again (a query of
-/// the session's tokens and a batch of deletions, which its role must allow) and answers 401.
+/// longer the stored one when its session is written, so its transaction (conditioned on that
+/// hash) writes nothing and it answers 401, every call within the login role's policy and no
+/// session item left behind.
 #[tokio::test]
 async fn a_login_racing_a_password_change_ends_its_session_within_its_permissions() {
     let t = TestApp::new().await;
@@ -122,7 +123,10 @@ async fn a_login_racing_a_password_change_ends_its_session_within_its_permission
         .await;
     assert!(hook.done.load(Ordering::SeqCst));
     response.problem(401);
-    assert!(calls.contains(&"Query".to_string()), "{calls:?}");
+    assert!(
+        calls.contains(&"TransactWriteItems".to_string()),
+        "the login tried to write its session: {calls:?}"
+    );
     let sessions: Vec<_> = t
         .partition(&user)
         .await
