@@ -8,11 +8,12 @@
 # Every operation is fuzzed signed in: the auth hook of fuzz_hooks.py signs the run's user in
 # and signs in again whenever a request is answered 401 (schemathesis replays it). The
 # operations that end sessions or the account run in a second schemathesis pass of their own,
-# so they cannot end the session the first pass's stateful scenarios work under. The stateful
-# phase follows the links of openapi.yaml (created ids and ETags, the refresh cookie, session
-# ids). Then fuzz_check.py reads both passes' NDJSON reports and fails when an operation was
-# never reached signed in (only ever 401/403), only ever answered 404, or when fewer than 80%
-# of the links were followed (its own unit tests run first).
+# so they cannot end the session the first pass's stateful scenarios work under; a third,
+# stateful only, strings the sign-in operations together. The stateful phase follows the links
+# of openapi.yaml (created ids and ETags, the refresh cookie, session ids). Then fuzz_check.py
+# reads every pass's NDJSON report and fails when an operation was never reached signed in
+# (only ever 401/403), only ever answered 404, or when fewer than 80% of the document's links
+# were followed (its own unit tests run first).
 #
 # Environment: FUZZ_PORT / FUZZ_DYNAMODB_PORT (free ports), FUZZ_MAX_EXAMPLES (25),
 # FUZZ_SEED (12), FUZZ_BASE_URL (fuzz an already running stack instead of starting one).
@@ -92,9 +93,9 @@ for id in "${session_ending[@]}"; do
   include+=(--include-operation-id "$id")
 done
 
-fuzz_pass() { # name, operation selection...
-  local name="$1"
-  shift
+fuzz_pass() { # name, phases, operation selection...
+  local name="$1" phases="$2"
+  shift 2
   echo "fuzz: schemathesis $SCHEMATHESIS_VERSION against $base_url ($name pass)" >&2
   FUZZ_HOOK_BASE_URL="$base_url" FUZZ_HOOK_EMAIL="$email" FUZZ_HOOK_PASSWORD="$password" \
     SCHEMATHESIS_HOOKS=fuzz_hooks PYTHONPATH="$root/scripts" \
@@ -102,7 +103,7 @@ fuzz_pass() { # name, operation selection...
     run "$root/openapi.yaml" \
     --url "$base_url" \
     --checks all \
-    --phases examples,coverage,fuzzing,stateful \
+    --phases "$phases" \
     --seed "${FUZZ_SEED:-12}" \
     --max-examples "${FUZZ_MAX_EXAMPLES:-25}" \
     "$@" \
@@ -114,15 +115,22 @@ fuzz_pass() { # name, operation selection...
     2>&1 | tee "$artifacts/fuzz-$name.log"
 }
 
-# Both passes and the check run whatever the outcome of the one before (the whole picture in
+# Every pass and the check run whatever the outcome of the one before (the whole picture in
 # one run); any of them failing fails the script.
+# The sign-in chain (register -> login -> refresh -> refresh) also has a stateful pass of its
+# own: among all the operations, a scenario of a few steps rarely strings three of them
+# together, and the refresh cookie is only ever handed over along those links.
+all_phases=examples,coverage,fuzzing,stateful
 failed=0
 started=$(date +%s)
-fuzz_pass main "${exclude[@]}" || failed=1
-fuzz_pass sessions "${include[@]}" || failed=1
-echo "fuzz: both passes took $(( $(date +%s) - started ))s" >&2
+fuzz_pass main "$all_phases" "${exclude[@]}" || failed=1
+fuzz_pass sessions "$all_phases" "${include[@]}" || failed=1
+fuzz_pass sign-in stateful --include-operation-id register --include-operation-id login \
+  --include-operation-id refresh || failed=1
+echo "fuzz: the three passes took $(( $(date +%s) - started ))s" >&2
 
 "$venv/bin/python" "$root/scripts/fuzz_check.py" --openapi "$artifacts/fuzz/openapi.json" \
-  --min-link-coverage 0.8 "$artifacts/fuzz/main.ndjson" "$artifacts/fuzz/sessions.ndjson" |
+  --min-link-coverage 0.8 "$artifacts/fuzz/main.ndjson" "$artifacts/fuzz/sessions.ndjson" \
+  "$artifacts/fuzz/sign-in.ndjson" |
   tee "$artifacts/fuzz-check.txt" || failed=1
 exit "$failed"

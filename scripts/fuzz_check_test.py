@@ -242,6 +242,35 @@ class FuzzCheckTest(unittest.TestCase):
             {"GET /v1/tasks": True, "POST /v1/tasks": True, GET_TASK: True, "DELETE /v1/tasks/{id}": False},
         )
 
+    def test_links_come_from_the_document_refs_followed(self):
+        document = {
+            "paths": {
+                "/v1/tasks": {
+                    "post": {
+                        "operationId": "createTask",
+                        "responses": {"201": {"links": {"GetTask": {"$ref": "#/components/links/GetTask"}}}},
+                    }
+                },
+                "/v1/tasks/{id}": {"get": {"operationId": "getTask", "responses": {"200": {}}}},
+            },
+            "components": {"links": {"GetTask": {"operationId": "getTask"}}},
+        }
+        self.assertEqual(fuzz_check.links_of(document), {LINK})
+
+    def test_with_the_documents_links_coverage_is_over_them_across_runs(self):
+        # Two runs selecting overlapping links: each link of the document counts once.
+        first = report(stateful_started(2), scenario("stateful", None, [(CREATE_TASK, 201, None), (GET_TASK, 200, LINK)]))
+        second = report(stateful_started(2), scenario("stateful", None, [(CREATE_TASK, 201, None), (GET_TASK, 200, LINK)]))
+        expected = dict.fromkeys([CREATE_TASK, GET_TASK], True)
+        reached = fuzz_check.Reached()
+        for text in (first, second):
+            reached.read(io.StringIO(text))
+        out = io.StringIO()
+        ok = fuzz_check.check(reached, expected, 0.8, out=out, links={LINK, OTHER_LINK})
+        self.assertFalse(ok, out.getvalue())
+        self.assertIn("links covered 1 of 2 in the document (50%", out.getvalue())
+        self.assertIn(f"{OTHER_LINK}  (not followed)", out.getvalue())
+
     def test_main_reads_files_and_exits_non_zero_on_failure(self):
         with tempfile.TemporaryDirectory() as directory:
             good = os.path.join(directory, "good.ndjson")

@@ -154,3 +154,49 @@ class SignIn:
     def set(self, case, data, context):
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+_registrations = iter(range(1, 1 << 62))
+
+
+@schemathesis.hook
+def map_body(context, body):
+    """Gives each generated registration an address of its own: generated emails repeat (the
+    same few shortest strings), and a repeated one is 409, so the link from a registration to
+    its login (and from that login to the refresh it hands over) would only be followed by
+    chance. The request stays as schema-valid as it was: a prefix of the local part, within
+    its 64 characters and the address's 254."""
+    operation = getattr(context, "operation", None)
+    if getattr(operation, "label", None) != "POST /v1/auth/register" or not isinstance(body, dict):
+        return body
+    email = body.get("email")
+    if not isinstance(email, str) or email.count("@") != 1:
+        return body
+    local, domain = email.split("@")
+    prefix = f"f{next(_registrations)}."
+    if len(prefix) + len(local) > 64 or len(prefix) + len(email) > 254:
+        return body
+    return {**body, "email": f"{prefix}{local}@{domain}"}
+
+
+_idempotency_keys = iter(range(1, 1 << 62))
+
+
+@schemathesis.hook
+def map_headers(context, headers):
+    """Gives each generated create an Idempotency-Key of its own. Generated keys repeat (the
+    same few shortest strings), and the same key with the same body answers the first
+    response again, as documented: the id of a task a stateful scenario may have deleted
+    since, which schemathesis' "created resource not found" check (ST302) takes for a lost
+    create. Replays are tested by functions/tasks/tests/api/idempotency.rs; here a key stays as
+    schema-valid (or not) as it was: a prefix, within its 255 characters."""
+    operation = getattr(context, "operation", None)
+    if getattr(operation, "label", None) != "POST /v1/tasks" or not isinstance(headers, dict):
+        return headers
+    key = headers.get("Idempotency-Key")
+    if not isinstance(key, str):
+        return headers
+    prefix = f"k{next(_idempotency_keys)}-"
+    if len(prefix) + len(key) > 255:
+        return headers
+    return {**headers, "Idempotency-Key": prefix + key}

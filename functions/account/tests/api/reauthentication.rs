@@ -61,12 +61,12 @@ async fn a_deletion_without_the_right_password_is_refused_and_deletes_nothing() 
 }
 
 #[tokio::test]
-async fn wrong_passwords_on_deletion_are_throttled_like_failed_logins() {
+async fn wrong_passwords_on_deletion_are_throttled_by_the_accounts_own_budget() {
     let t = TestApp::new().await;
     sign_up(&t, "guessed@example.com").await;
     let session = log_in(&t, "guessed@example.com").await;
     let wrong = || Some(json!({"password": "a wrong guess, again"}));
-    // The budget per (email, source IP) is 5 failures in the window.
+    // The account's budget for authenticated password checks is 5 failures in the window.
     for _ in 0..5 {
         delete_with(&t, &session.access_token, wrong())
             .await
@@ -75,4 +75,6 @@ async fn wrong_passwords_on_deletion_are_throttled_like_failed_logins() {
     let throttled = delete_with(&t, &session.access_token, wrong()).await;
     throttled.problem(429);
     assert!(throttled.header("retry-after").is_some());
+    // Not the email's login budgets: the owner still logs in from the same address.
+    log_in(&t, "guessed@example.com").await;
 }
