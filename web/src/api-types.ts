@@ -182,7 +182,7 @@ export interface paths {
         post?: never;
         /**
          * Delete the account, its tasks, email reservation and sessions; its access tokens stop working at once
-         * @description Asks again who is there (re-authentication): an account with a password sends it (`{"password"}`; missing 422, wrong 403 and counted as a failed login by the throttle, over budget 429 with `Retry-After` before the password is checked); an account without one (an external identity provider's user) needs a token of its provider issued (`iat`) within the last 5 minutes (older or undated 403), and sends no body. A paged sweep of bounded memory and time. One cut short answers 503 with `Retry-After`; the retry (the only route a deleting account's token still opens), with the password again, resumes it and answers 204 once nothing is left. The email is free again once it answered 204.
+         * @description Asks again who is there (re-authentication): an account with a password sends it (`{"password"}`; missing 422, wrong 403 and counted against the account's own budget for authenticated password checks, 5 per 15 minutes (`LOGIN_FAILURES_PER_DEVICE`), over budget 429 with `Retry-After` before the password is checked); an account without one (an external identity provider's user) needs a token of its provider issued (`iat`) within the last 5 minutes (older or undated 403), and sends no body. A paged sweep of bounded memory and time. One cut short answers 503 with `Retry-After`; the retry (the only route a deleting account's token still opens), with the password again, resumes it and answers 204 once nothing is left. The email is free again once it answered 204.
          */
         delete: operations["deleteAccount"];
         options?: never;
@@ -1034,7 +1034,18 @@ export interface operations {
             };
         };
         responses: {
-            201: components["responses"]["CreatedTask"];
+            /** @description Created (or, for a POST retried with its `Idempotency-Key`, the first response again) */
+            201: {
+                headers: {
+                    /** @description `/v1/tasks/{id}` */
+                    Location: string;
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Task"];
+                };
+            };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             409: components["responses"]["TaskQuota"];
