@@ -45,6 +45,23 @@ pub fn table_arn(name: &str) -> String {
     }
 }
 
+/// A batch operation's action on each table it names (a batch is authorised per table), in
+/// the order of the tables' names.
+fn per_table<V>(
+    action: &str,
+    request_items: Option<&std::collections::HashMap<String, V>>,
+) -> Vec<Permission> {
+    let mut tables: Vec<&String> = request_items
+        .into_iter()
+        .flat_map(|items| items.keys())
+        .collect();
+    tables.sort();
+    tables
+        .into_iter()
+        .map(|table| Permission::new(action, table_arn(table)))
+        .collect()
+}
+
 /// One permission a call needs: an IAM action on a resource ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Permission {
@@ -229,31 +246,11 @@ pub fn required_permissions(
         ));
     }
     if let Some(i) = input.downcast_ref::<BatchGetItemInput>() {
-        let mut tables: Vec<&String> = i
-            .request_items()
-            .into_iter()
-            .flatten()
-            .map(|(t, _)| t)
-            .collect();
-        tables.sort();
-        let needed = tables
-            .into_iter()
-            .map(|t| Permission::new("dynamodb:BatchGetItem", table_arn(t)))
-            .collect();
+        let needed = per_table("dynamodb:BatchGetItem", i.request_items());
         return Ok(("BatchGetItem", needed));
     }
     if let Some(i) = input.downcast_ref::<BatchWriteItemInput>() {
-        let mut tables: Vec<&String> = i
-            .request_items()
-            .into_iter()
-            .flatten()
-            .map(|(t, _)| t)
-            .collect();
-        tables.sort();
-        let needed = tables
-            .into_iter()
-            .map(|t| Permission::new("dynamodb:BatchWriteItem", table_arn(t)))
-            .collect();
+        let needed = per_table("dynamodb:BatchWriteItem", i.request_items());
         return Ok(("BatchWriteItem", needed));
     }
     if let Some(i) = input.downcast_ref::<TransactWriteItemsInput>() {
