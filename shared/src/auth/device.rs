@@ -81,8 +81,7 @@ impl Device {
 impl DeviceKeys {
     /// The key, derived from the access-token key (`JWT_SECRET`).
     pub fn new(jwt_secret: &[u8]) -> Self {
-        let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, jwt_secret), LABEL);
-        Self(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+        Self(super::derived_key(jwt_secret, LABEL))
     }
 
     /// A new device cookie for `user`, valid for [`DEVICE_COOKIE_TTL_SECS`] from `now`.

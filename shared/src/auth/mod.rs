@@ -28,6 +28,8 @@ pub use refresh_token::{
 pub use crate::domain::{FamilyId, UserId};
 pub use user::{User, unix_now};
 
+use aws_lc_rs::hmac;
+
 use crate::error::ApiError;
 
 /// The token of an `Authorization: Bearer <token>` header value (scheme case-insensitive);
@@ -42,4 +44,12 @@ pub fn bearer_token(authorization: Option<&str>) -> Result<&str, ApiError> {
             "the Authorization header must use the Bearer scheme",
         )),
     }
+}
+
+/// An HMAC-SHA256 key of its own for one use of `secret`, derived under `label`: one secret is
+/// configured, and what is signed for one use (a device cookie, a refresh token's successor)
+/// never verifies for another.
+pub(crate) fn derived_key(secret: &[u8], label: &[u8]) -> hmac::Key {
+    let derived = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret), label);
+    hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
 }

@@ -43,11 +43,7 @@ pub struct SuccessorKey(hmac::Key);
 
 impl SuccessorKey {
     pub fn new(secret: &[u8]) -> Self {
-        let derived = hmac::sign(
-            &hmac::Key::new(hmac::HMAC_SHA256, secret),
-            SUCCESSOR_KEY_LABEL,
-        );
-        Self(hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref()))
+        Self(super::derived_key(secret, SUCCESSOR_KEY_LABEL))
     }
 }
 

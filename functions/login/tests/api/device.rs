@@ -6,19 +6,11 @@
 use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
 use shared::auth::{DEVICE_COOKIE_TTL_SECS, DeviceKeys, UserId, unix_now};
 
+use crate::common::{failures, register, retry_after};
+
 const PASSWORD: &str = TEST_PASSWORD;
 /// The owner's browser.
 const HOME: &str = "198.51.100.20";
-
-async fn register(t: &TestApp, email: &str) -> String {
-    call(
-        register::handle,
-        &t.app,
-        TestRequest::registration(email, PASSWORD),
-    )
-    .await
-    .created_id()
-}
 
 async fn send(t: &TestApp, req: TestRequest) -> TestResponse {
     call(login::handle, &t.app, req).await
@@ -38,27 +30,10 @@ async fn strangers_guess(t: &TestApp, email: &str, n: u8) {
     }
 }
 
-fn retry_after(response: &TestResponse) -> u64 {
-    response
-        .header("retry-after")
-        .expect("429 carries Retry-After")
-        .parse()
-        .unwrap()
-}
-
-/// `failures` of one throttle counter, as stored.
-async fn failures(t: &TestApp, pk: &str, sk: &str) -> Option<String> {
-    t.partition(pk)
-        .await
-        .iter()
-        .find(|item| item["sk"].as_s().unwrap() == sk)
-        .map(|item| item["failures"].as_n().unwrap().clone())
-}
-
 #[tokio::test]
 async fn a_login_sets_a_signed_device_cookie_bound_to_the_account() {
     let t = TestApp::with_vars(&[("COOKIE_SAMESITE", "Lax")]).await;
-    let id = register(&t, "device@example.com").await;
+    let id = register(&t, "device@example.com", PASSWORD).await;
     let response = send(&t, login(HOME, "device@example.com", PASSWORD)).await;
     assert_eq!(response.status(), 200, "{}", response.text());
     let set_cookie = response.header_all("set-cookie");
@@ -81,7 +56,7 @@ async fn a_login_sets_a_signed_device_cookie_bound_to_the_account() {
 #[tokio::test]
 async fn a_returning_browser_logs_in_while_strangers_hold_the_email_at_its_ceiling() {
     let t = TestApp::with_vars(&[("LOGIN_FAILURES_PER_EMAIL", "10")]).await;
-    register(&t, "owner@example.com").await;
+    register(&t, "owner@example.com", PASSWORD).await;
     // Yesterday, at home.
     let yesterday = send(&t, login(HOME, "owner@example.com", PASSWORD)).await;
     assert_eq!(yesterday.status(), 200, "{}", yesterday.text());
@@ -123,8 +98,8 @@ async fn a_returning_browser_logs_in_while_strangers_hold_the_email_at_its_ceili
 #[tokio::test]
 async fn a_device_cookie_of_another_user_a_forged_or_an_expired_one_gives_no_exemption() {
     let t = TestApp::with_vars(&[("LOGIN_FAILURES_PER_EMAIL", "5")]).await;
-    let owner = register(&t, "held@example.com").await;
-    register(&t, "other@example.com").await;
+    let owner = register(&t, "held@example.com", PASSWORD).await;
+    register(&t, "other@example.com", PASSWORD).await;
     let genuine = send(&t, login(HOME, "held@example.com", PASSWORD))
         .await
         .device_cookie();
@@ -178,7 +153,7 @@ async fn a_device_cookie_of_another_user_a_forged_or_an_expired_one_gives_no_exe
 #[tokio::test]
 async fn the_device_budget_throttles_the_device_alone() {
     let t = TestApp::new().await;
-    register(&t, "careless@example.com").await;
+    register(&t, "careless@example.com", PASSWORD).await;
     let first = send(&t, login(HOME, "careless@example.com", PASSWORD)).await;
     let device = first.device_cookie();
     let id = t
@@ -257,7 +232,7 @@ fn through_cloudfront(
 #[tokio::test]
 async fn behind_cloudfront_each_viewer_has_its_own_budget() {
     let t = TestApp::with_vars(&[("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET)]).await;
-    register(&t, "edge@example.com").await;
+    register(&t, "edge@example.com", PASSWORD).await;
     let guess = |viewer: &str| {
         through_cloudfront(
             viewer,
@@ -366,7 +341,7 @@ async fn without_a_configured_secret_only_the_connection_counts() {
 #[tokio::test]
 async fn ipv6_addresses_of_one_64_share_a_budget() {
     let t = TestApp::with_vars(&[("ORIGIN_VERIFY_SECRET", ORIGIN_SECRET)]).await;
-    register(&t, "six@example.com").await;
+    register(&t, "six@example.com", PASSWORD).await;
     // Five hosts of one /64, each failing once (CloudFront writes IPv6 unbracketed).
     for host in 1..=5 {
         send(

@@ -7,17 +7,9 @@ use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call}
 use serde_json::json;
 use shared::auth::RefreshToken;
 
-const PASSWORD: &str = TEST_PASSWORD;
+use crate::common::{failures, register, retry_after};
 
-async fn register(t: &TestApp, email: &str, password: &str) -> String {
-    call(
-        register::handle,
-        &t.app,
-        TestRequest::registration(email, password),
-    )
-    .await
-    .created_id()
-}
+const PASSWORD: &str = TEST_PASSWORD;
 
 async fn login(t: &TestApp, email: &str, password: &str) -> TestResponse {
     login_from(t, "127.0.0.1", email, password).await
@@ -213,14 +205,6 @@ async fn invalid_login_bodies_are_422_and_415() {
     response.problem(415);
 }
 
-fn retry_after(response: &TestResponse) -> u64 {
-    response
-        .header("retry-after")
-        .expect("429 carries Retry-After")
-        .parse()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn five_failures_within_15_minutes_lock_the_email_with_retry_after() {
     let t = TestApp::new().await;
@@ -314,15 +298,6 @@ async fn end_throttle_window(t: &TestApp, email: &str) {
             .await
             .unwrap();
     }
-}
-
-/// `failures` of one throttle counter, as stored.
-async fn failures(t: &TestApp, pk: &str, sk: &str) -> Option<String> {
-    t.partition(pk)
-        .await
-        .iter()
-        .find(|item| item["sk"].as_s().unwrap() == sk)
-        .map(|item| item["failures"].as_n().unwrap().clone())
 }
 
 #[tokio::test]
