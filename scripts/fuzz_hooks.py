@@ -128,32 +128,64 @@ def _post_json(url, body):
 
 
 # The Bearer token of every operation: the run's user (fuzz.sh registers it) signed in. The
-# token is kept until a request is answered 401; schemathesis then calls `get` again and replays
-# that request once with the new token. So an operation that ends the session (a session ended
-# by id, a password change, logout, the account deleted) cannot leave every later request
-# unauthenticated: the next one signs in again. An account deleted by the fuzzer is registered
-# again under the same email.
-@schemathesis.auth(refresh_interval=600).skip_for(operation_id=WITHOUT_BEARER)
+# token is kept until a request that carried it is answered 401 (its session ended: by id, by a
+# password change, by logout, with the account); the next request then signs in again. This
+# hook keeps the token itself rather than leave it to schemathesis' cache and its replay on
+# 401: that replay marks an operation "token-independent" for the rest of the run the first
+# time a replayed request is refused too (a session ended between the sign-in and the replay),
+# and from then on that operation is only ever sent with a dead token. A 401 to a request
+# that did not carry the token (schemathesis' own made-up credentials) says nothing about it.
+# An account deleted by the fuzzer is registered again under the same email.
+_session = {"token": None}
+
+
+def _sign_in():
+    base = os.environ["FUZZ_HOOK_BASE_URL"]
+    credentials = {
+        "email": os.environ["FUZZ_HOOK_EMAIL"],
+        "password": os.environ["FUZZ_HOOK_PASSWORD"],
+    }
+    status, body = _post_json(f"{base}/v1/auth/login", credentials)
+    if status == 401:
+        registered, _ = _post_json(f"{base}/v1/auth/register", {**credentials, "name": "Fuzz"})
+        if registered != 201:
+            raise RuntimeError(f"login answered 401 and registering again {registered}")
+        status, body = _post_json(f"{base}/v1/auth/login", credentials)
+    if status != 200 or not isinstance(body, dict) or "access_token" not in body:
+        raise RuntimeError(f"login answered {status}")
+    return body["access_token"]
+
+
+@schemathesis.auth(refresh_interval=None).skip_for(operation_id=WITHOUT_BEARER)
 class SignIn:
     def get(self, case, context):
-        base = os.environ["FUZZ_HOOK_BASE_URL"]
-        credentials = {
-            "email": os.environ["FUZZ_HOOK_EMAIL"],
-            "password": os.environ["FUZZ_HOOK_PASSWORD"],
-        }
-        status, body = _post_json(f"{base}/v1/auth/login", credentials)
-        if status == 401:
-            registered, _ = _post_json(f"{base}/v1/auth/register", {**credentials, "name": "Fuzz"})
-            if registered != 201:
-                raise RuntimeError(f"login answered 401 and registering again {registered}")
-            status, body = _post_json(f"{base}/v1/auth/login", credentials)
-        if status != 200 or not isinstance(body, dict) or "access_token" not in body:
-            raise RuntimeError(f"login answered {status}")
-        return body["access_token"]
+        if _session["token"] is None:
+            _session["token"] = _sign_in()
+        return _session["token"]
 
     def set(self, case, data, context):
         case.headers = case.headers or {}
         case.headers["Authorization"] = f"Bearer {data}"
+
+
+def _sent_authorization(response):
+    headers = getattr(response.request, "headers", None) or {}
+    for name, value in headers.items():
+        if str(name).lower() == "authorization":
+            return value if isinstance(value, str) else bytes(value).decode("latin-1")
+    return None
+
+
+@schemathesis.hook
+def after_call(context, case, response):
+    token = _session["token"]
+    if (
+        token is not None
+        and response is not None
+        and response.status_code == 401
+        and _sent_authorization(response) == f"Bearer {token}"
+    ):
+        _session["token"] = None
 
 
 _registrations = iter(range(1, 1 << 62))
