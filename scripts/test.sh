@@ -23,7 +23,7 @@ cargo build --quiet --workspace --bins --tests
 # No panic is reachable from a request: production code of shared/ and functions/ may not
 # unwrap, expect, panic or index unchecked (tests may).
 echo "== clippy: no panics in production code" >&2
-cargo clippy --quiet -p shared -p register -p login -p refresh -p tasks -p account --lib --bins -- \
+cargo clippy --quiet -p taskline -p register -p login -p refresh -p tasks -p account --lib --bins -- \
   -D warnings -D clippy::unwrap_used -D clippy::expect_used -D clippy::panic -D clippy::indexing_slicing
 
 echo "== cargo machete: no unused dependencies" >&2

@@ -20,11 +20,11 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use lambda_http::http::HeaderMap;
 use serde_json::{Value, json};
-use shared::App;
-use shared::auth::{FamilyId, UserId};
-use shared::config::Config;
-use shared::http::{Request, Response};
-use shared::store::Store;
+use taskline::App;
+use taskline::auth::{FamilyId, UserId};
+use taskline::config::Config;
+use taskline::http::{Request, Response};
+use taskline::store::Store;
 
 use crate::dynamodb_local::{DynamoDbLocal, Storage};
 use crate::iam::Policy;
@@ -402,10 +402,10 @@ impl TestApp {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(shared::store::PK, AttributeValue::S(user.to_string()))
+            .item(taskline::store::PK, AttributeValue::S(user.to_string()))
             .item(
-                shared::store::SK,
-                AttributeValue::S(shared::store::USER_SK.into()),
+                taskline::store::SK,
+                AttributeValue::S(taskline::store::USER_SK.into()),
             )
             .send()
             .await
@@ -414,9 +414,9 @@ impl TestApp {
         self.client
             .put_item()
             .table_name(&self.table)
-            .item(shared::store::PK, AttributeValue::S(user.to_string()))
+            .item(taskline::store::PK, AttributeValue::S(user.to_string()))
             .item(
-                shared::store::SK,
+                taskline::store::SK,
                 AttributeValue::S(format!("REFRESH#{session}")),
             )
             .send()
@@ -437,7 +437,7 @@ impl TestApp {
             .query()
             .table_name(&self.table)
             .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", shared::store::PK)
+            .expression_attribute_names("#pk", taskline::store::PK)
             .expression_attribute_values(":pk", AttributeValue::S(partition_key.into()))
             .consistent_read(true)
             .into_paginator()
@@ -535,11 +535,11 @@ impl TestRequest {
     }
     /// The device cookie with `value`.
     pub fn device_cookie(self, value: &str) -> Self {
-        self.cookie(&format!("{}={value}", shared::http::DEVICE_COOKIE))
+        self.cookie(&format!("{}={value}", taskline::http::DEVICE_COOKIE))
     }
     /// The refresh cookie with `value`.
     pub fn refresh_cookie(self, value: &str) -> Self {
-        self.cookie(&format!("{}={value}", shared::http::REFRESH_COOKIE))
+        self.cookie(&format!("{}={value}", taskline::http::REFRESH_COOKIE))
     }
     /// The client's address as API Gateway reports it (`requestContext.http.sourceIp`;
     /// default `127.0.0.1`).
@@ -681,12 +681,12 @@ impl TestResponse {
     }
     /// The value of the one refresh cookie this response sets (asserts there is exactly one).
     pub fn refresh_cookie(&self) -> String {
-        self.cookie(shared::http::REFRESH_COOKIE)
+        self.cookie(taskline::http::REFRESH_COOKIE)
             .expect("the refresh cookie")
     }
     /// The value of the one device cookie this response sets (a successful login's).
     pub fn device_cookie(&self) -> String {
-        self.cookie(shared::http::DEVICE_COOKIE)
+        self.cookie(taskline::http::DEVICE_COOKIE)
             .expect("the device cookie")
     }
     /// The value of the cookie `name` this response sets, if it sets it (asserts at most once).

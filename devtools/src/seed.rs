@@ -1,13 +1,13 @@
 //! Bulk seeding of a user's tasks for tests and benchmarks: `BatchWriteItem` of items built by
-//! the store's own layout (`shared::store::task_item`), then the counts item set to match, so
+//! the store's own layout (`taskline::store::task_item`), then the counts item set to match, so
 //! the API sees exactly what it would have written itself. Not for concurrent use with the API
 //! on the same user (the counts item is set, not added to).
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
-use shared::auth::UserId;
-use shared::store::{counts_item, task_item};
-use shared::tasks::{Priority, Task, TaskCounts, TaskFields, TaskTitle};
+use taskline::auth::UserId;
+use taskline::store::{counts_item, task_item};
+use taskline::tasks::{Priority, Task, TaskCounts, TaskFields, TaskTitle};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -90,7 +90,7 @@ async fn write_batch(
             Some(left) if !left.is_empty() => requests = left,
             _ => return Ok(()),
         }
-        shared::store::backoff(attempt).await;
+        taskline::store::backoff(attempt).await;
     }
     Err("BatchWriteItem kept leaving items unprocessed".into())
 }

@@ -7,7 +7,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 /// Our crates (log targets are module paths), which log at `LOG_LEVEL`. They never log
 /// secrets, at any level.
 const OWN_CRATES: [&str; 7] = [
-    "shared", "login", "register", "refresh", "tasks", "account", "devtools",
+    "taskline", "login", "register", "refresh", "tasks", "account", "devtools",
 ];
 
 /// The most verbose level any other crate may log at, whatever `LOG_LEVEL` says: below it,
@@ -52,7 +52,7 @@ mod tests {
     #[test]
     fn at_trace_our_crates_log_everything_and_dependencies_at_most_info() {
         let filter = filter(LevelFilter::TRACE);
-        for target in ["shared::http", "login", "refresh", "tasks", "account"] {
+        for target in ["taskline::http", "login", "refresh", "tasks", "account"] {
             assert!(filter.would_enable(target, &Level::TRACE), "{target}");
         }
         for target in [
@@ -77,8 +77,8 @@ mod tests {
     #[test]
     fn a_quieter_level_applies_to_every_crate() {
         let filter = filter(LevelFilter::WARN);
-        assert!(!filter.would_enable("shared::http", &Level::INFO));
-        assert!(filter.would_enable("shared::http", &Level::WARN));
+        assert!(!filter.would_enable("taskline::http", &Level::INFO));
+        assert!(filter.would_enable("taskline::http", &Level::WARN));
         assert!(!filter.would_enable("lambda_runtime", &Level::INFO));
         assert!(filter.would_enable("aws_smithy_runtime", &Level::ERROR));
     }

@@ -5,11 +5,11 @@ use lambda_http::Body;
 use lambda_http::http::HeaderValue;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use shared::auth::{FamilyId, RefreshToken, UserId, bearer_token};
-use shared::http::{
+use taskline::auth::{FamilyId, RefreshToken, UserId, bearer_token};
+use taskline::http::{
     IfMatch, REFRESH_COOKIE, Request, form_or_json_object, json_object, refresh_token_of,
 };
-use shared::tasks::{
+use taskline::tasks::{
     CursorKeys, ListFilters, ListPosition, ListQuery, Order, Priority, TaskCreate, TaskId,
     TaskPatch, Timestamp, TimestampError,
 };

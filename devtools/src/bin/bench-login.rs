@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use devtools::tables;
 use serde_json::json;
-use shared::auth::{Email, Password, User, UserName, hash_password};
-use shared::store::Store;
+use taskline::auth::{Email, Password, User, UserName, hash_password};
+use taskline::store::Store;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 

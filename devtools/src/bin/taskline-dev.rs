@@ -77,7 +77,7 @@ async fn seed_tasks(args: &[String]) -> Result<(), Box<dyn std::error::Error + S
     let endpoint = flag(args, "--endpoint").ok_or("--endpoint is required")?;
     let table = flag(args, "--name").ok_or("--name is required")?;
     let user = flag(args, "--user")
-        .and_then(|user| shared::auth::UserId::parse(&user))
+        .and_then(|user| taskline::auth::UserId::parse(&user))
         .ok_or("--user UUID is required")?;
     let count: usize = flag(args, "--count")
         .ok_or("--count is required")?
@@ -97,7 +97,7 @@ async fn backfill_indexes(args: &[String]) -> Result<(), Box<dyn std::error::Err
             &aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await,
         ),
     };
-    let report = shared::store::Store::new(client, table.clone())
+    let report = taskline::store::Store::new(client, table.clone())
         .backfill_index_keys()
         .await?;
     eprintln!(

@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use devtools::repo_root;
 use lambda_http::http::Method;
 use serde_yaml::Value;
-use shared::config::Key;
-use shared::http::served;
+use taskline::config::Key;
+use taskline::http::served;
 
 /// Each function with the `(path template, method)` pairs its route table serves.
 fn functions() -> [(&'static str, Vec<(&'static str, Method)>); 5] {
@@ -245,7 +245,7 @@ fn the_sort_indexes_the_store_reads_are_the_tables_and_the_tasks_function_may_qu
         .filter_map(devtools::tables::with_defaults)
         .filter_map(|index| index["IndexName"].as_str().map(str::to_string))
         .collect();
-    let read: BTreeSet<String> = [shared::store::DUE_INDEX, shared::store::PRIORITY_INDEX]
+    let read: BTreeSet<String> = [taskline::store::DUE_INDEX, taskline::store::PRIORITY_INDEX]
         .map(str::to_string)
         .into();
     assert_eq!(declared, read, "indexes of the table");
@@ -283,7 +283,7 @@ fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_add
     let generated = &resources[secret]["Properties"]["GenerateSecretString"];
     assert_eq!(resources[secret]["Type"], "AWS::SecretsManager::Secret");
     assert!(
-        generated["PasswordLength"].as_u64().unwrap() >= shared::config::MIN_SECRET_BYTES as u64
+        generated["PasswordLength"].as_u64().unwrap() >= taskline::config::MIN_SECRET_BYTES as u64
     );
     assert!(
         resources[secret].get("Condition").is_none(),
@@ -303,7 +303,7 @@ fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_add
         .find(|h| {
             h["HeaderName"]
                 .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(shared::http::ORIGIN_VERIFY_HEADER))
+                .is_some_and(|n| n.eq_ignore_ascii_case(taskline::http::ORIGIN_VERIFY_HEADER))
         })
         .expect("the origin secret header");
     match &custom["HeaderValue"] {
@@ -331,7 +331,7 @@ fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_add
             Some(ALL_VIEWER_EXCEPT_HOST_AND_CLOUDFRONT_HEADERS),
             "{:?} must forward {}",
             behaviour["PathPattern"],
-            shared::http::VIEWER_ADDRESS_HEADER
+            taskline::http::VIEWER_ADDRESS_HEADER
         );
     }
 

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use devtools::harness::{ALLOWED_ORIGIN, TestApp, TestResponse, parse_event};
 use devtools::repo_root;
 use serde_json::Value;
-use shared::App;
-use shared::http::{Request, Response};
+use taskline::App;
+use taskline::http::{Request, Response};
 
 /// The task id written in events/task-*.json.
 const SAMPLE_TASK_ID: &str = "01936f1e-8f3a-7c41-9d2b-5a7e0c4f8b21";
@@ -167,7 +167,7 @@ fn refresh_cookie(response: &TestResponse) -> Option<String> {
         .header_all("set-cookie")
         .iter()
         .find_map(|c| {
-            c.strip_prefix(shared::http::REFRESH_COOKIE)?
+            c.strip_prefix(taskline::http::REFRESH_COOKIE)?
                 .strip_prefix('=')
         })
         .map(|rest| rest.split(';').next().unwrap_or_default().to_string())

@@ -23,10 +23,10 @@ async fn query(t: &TestApp, index: Option<&str>) {
 #[tokio::test]
 async fn a_call_inside_a_functions_policy_runs() {
     let t = TestApp::new().await;
-    as_function("tasks", query(&t, Some(shared::store::DUE_INDEX))).await;
+    as_function("tasks", query(&t, Some(taskline::store::DUE_INDEX))).await;
     as_function("account", query(&t, None)).await;
     // The test's own use of the store, outside any function, is not checked.
-    query(&t, Some(shared::store::DUE_INDEX)).await;
+    query(&t, Some(taskline::store::DUE_INDEX)).await;
 }
 
 #[tokio::test]
@@ -43,5 +43,5 @@ async fn a_call_outside_a_functions_actions_fails_the_test() {
 async fn a_query_of_an_index_needs_the_index_granted() {
     let t = TestApp::new().await;
     // The account function may query the table, not its sort indexes.
-    as_function("account", query(&t, Some(shared::store::DUE_INDEX))).await;
+    as_function("account", query(&t, Some(taskline::store::DUE_INDEX))).await;
 }

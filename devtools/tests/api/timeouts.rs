@@ -1,13 +1,13 @@
 //! A DynamoDB endpoint that accepts connections and never answers: requests still end, as
-//! 503 problems, well within the functions' 10 s timeout (shared::AWS_OPERATION_TIMEOUT).
+//! 503 problems, well within the functions' 10 s timeout (taskline::AWS_OPERATION_TIMEOUT).
 
 use std::time::{Duration, Instant};
 
 use devtools::harness::{TestRequest, call, test_vars};
-use shared::App;
-use shared::auth::UserId;
-use shared::config::Config;
-use shared::store::Store;
+use taskline::App;
+use taskline::auth::UserId;
+use taskline::config::Config;
+use taskline::store::Store;
 use tokio::net::TcpListener;
 
 /// Listens on 127.0.0.1, accepts every connection and holds it open without a byte of reply.
@@ -35,7 +35,7 @@ async fn app_over(endpoint: &str) -> App {
     let config = Config::from_vars(&test_vars("taskline")).unwrap();
     App::new(
         config,
-        Store::new(shared::dynamodb_client(&sdk_config), "taskline"),
+        Store::new(taskline::dynamodb_client(&sdk_config), "taskline"),
     )
 }
 
@@ -47,7 +47,7 @@ async fn a_store_that_never_answers_ends_as_503_within_the_function_timeout() {
     let app = app_over(&silent_endpoint().await).await;
     let token = app
         .tokens
-        .issue(UserId::generate(), shared::auth::FamilyId::generate(), 0)
+        .issue(UserId::generate(), taskline::auth::FamilyId::generate(), 0)
         .unwrap()
         .access_token;
     let requests = [

@@ -43,7 +43,7 @@ async fn login(client: &Client, email: &str, password: &str) -> (String, String,
         line,
         format!("{COOKIE}={cookie}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=2592000")
     );
-    let device_cookie = shared::http::DEVICE_COOKIE;
+    let device_cookie = taskline::http::DEVICE_COOKIE;
     let (device, line) = set_cookie_named(&response, device_cookie);
     assert_eq!(
         line,

@@ -16,7 +16,7 @@ use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 
-const COOKIE: &str = shared::http::REFRESH_COOKIE;
+const COOKIE: &str = taskline::http::REFRESH_COOKIE;
 
 fn url(path: &str) -> String {
     format!("{}{path}", base_url())

@@ -12,14 +12,14 @@
 //!   provider issued (`iat`) within [`MAX_TOKEN_AGE_SECS`]: a fresh sign-in there. An older
 //!   token, or one without `iat` -> 403.
 //!
-//! The deletion is resumable (see `shared::store` users): a 503 leaves the account marked as
+//! The deletion is resumable (see `taskline::store` users): a 503 leaves the account marked as
 //! being deleted, and the client's retry proves presence again the same way and goes on.
 
-use shared::App;
-use shared::auth::{Password, UserId, unix_now, verify_password};
-use shared::error::ApiError;
-use shared::http::{Fields, Request, json_object};
-use shared::store::{Deletion, PasswordBudget, StoredPassword};
+use taskline::App;
+use taskline::auth::{Password, UserId, unix_now, verify_password};
+use taskline::error::ApiError;
+use taskline::http::{Fields, Request, json_object};
+use taskline::store::{Deletion, PasswordBudget, StoredPassword};
 
 use crate::GONE;
 

@@ -12,8 +12,8 @@ use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_http::http::{HeaderValue, StatusCode, header};
-use shared::error::ApiError;
-use shared::http::{Response, text_response};
+use taskline::error::ApiError;
+use taskline::http::{Response, text_response};
 
 /// The OpenAPI document, as JSON, embedded at build time.
 pub const OPENAPI_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.json"));

@@ -16,16 +16,17 @@ pub mod profile;
 pub mod sessions;
 
 use lambda_http::http::{Method, StatusCode, header};
-use shared::App;
-use shared::error::ApiError;
-use shared::http::{
+use taskline::App;
+use taskline::error::ApiError;
+use taskline::http::{
     Request, Response, Route, empty, json_response, refresh_cookie, serve, with_header,
 };
 
 /// The keys this function loads at cold start (it verifies access tokens, and an external
 /// provider's if one is configured by a shared secret); template.yaml grants it exactly these
 /// secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::External];
+pub const KEYS: &[taskline::config::Key] =
+    &[taskline::config::Key::Jwt, taskline::config::Key::External];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

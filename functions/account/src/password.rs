@@ -6,15 +6,15 @@
 //! ceiling nor failed logins elsewhere keep the owner from changing the password, and a stolen
 //! access token buys no more guesses than that budget. A change ends every other session of the
 //! user and keeps the current one, under a new refresh token, in the same transaction as the
-//! new hash, whatever the number of sessions (see `shared::store` account).
+//! new hash, whatever the number of sessions (see `taskline::store` account).
 
-use shared::App;
-use shared::auth::{
+use taskline::App;
+use taskline::auth::{
     FamilyId, Password, RefreshToken, UserId, hash_password, unix_now, verify_password,
 };
-use shared::error::ApiError;
-use shared::http::{Fields, Request, json_object};
-use shared::store::{Keep, PasswordBudget, PasswordWrite, StoredPassword};
+use taskline::error::ApiError;
+use taskline::http::{Fields, Request, json_object};
+use taskline::store::{Keep, PasswordBudget, PasswordWrite, StoredPassword};
 
 use crate::GONE;
 

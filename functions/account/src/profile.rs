@@ -1,10 +1,10 @@
 //! `PATCH /v1/me`: the user changes their display name (the only field a user may change
 //! here; the email is their identity and the rest is the server's).
 
-use shared::App;
-use shared::auth::{User, UserId, UserName};
-use shared::error::ApiError;
-use shared::http::{Fields, Request, json_object};
+use taskline::App;
+use taskline::auth::{User, UserId, UserName};
+use taskline::error::ApiError;
+use taskline::http::{Fields, Request, json_object};
 
 use crate::GONE;
 

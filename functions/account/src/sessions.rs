@@ -4,10 +4,10 @@
 //! nothing tells another user's session from a made-up one.
 
 use serde::Serialize;
-use shared::App;
-use shared::auth::{FamilyId, UserId, unix_now};
-use shared::error::ApiError;
-use shared::store::{Keep, SessionInfo};
+use taskline::App;
+use taskline::auth::{FamilyId, UserId, unix_now};
+use taskline::error::ApiError;
+use taskline::store::{Keep, SessionInfo};
 
 use crate::GONE;
 
@@ -39,7 +39,7 @@ pub async fn end(app: &App, user: UserId, id: &str) -> Result<(), ApiError> {
 }
 
 /// Ends every session of `user` but `current`, in a constant number of DynamoDB calls
-/// whatever their number (see `shared::store` account).
+/// whatever their number (see `taskline::store` account).
 pub async fn end_others(
     app: &App,
     user: UserId,

@@ -3,23 +3,24 @@
 //! the account (the device cookie).
 
 use lambda_http::http::{Method, StatusCode, header};
-use shared::App;
-use shared::auth::{
+use taskline::App;
+use taskline::auth::{
     DeviceToken, Email, FamilyId, IssuedToken, Password, RefreshToken, unix_now, verify_password,
 };
-use shared::error::{ApiError, Credential, OAuthError};
-use shared::http::{
+use taskline::error::{ApiError, Credential, OAuthError};
+use taskline::http::{
     ClientAddress, Fields, Request, Response, Route, client_address, form_or_json_object,
     header_str, json_response, serve, string, with_header,
 };
-use shared::http::{device_cookie, device_cookie_of, refresh_cookie, require_allowed_origin};
-use shared::store::{FamilyStart, PasswordBudget};
-use shared::text::user_agent_summary;
+use taskline::http::{device_cookie, device_cookie_of, refresh_cookie, require_allowed_origin};
+use taskline::store::{FamilyStart, PasswordBudget};
+use taskline::text::user_agent_summary;
 
 /// The keys this function loads at cold start (it issues access tokens, and budgets failures by
 /// the client's address, which the origin secret vouches for behind CloudFront); template.yaml
 /// grants it exactly these secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt, shared::config::Key::Origin];
+pub const KEYS: &[taskline::config::Key] =
+    &[taskline::config::Key::Jwt, taskline::config::Key::Origin];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]
@@ -112,7 +113,7 @@ pub type LoggedIn = (IssuedToken, RefreshToken, DeviceToken);
 /// Verifies the credentials and starts a session. An attempt over any of its failure budgets is
 /// refused (429) before its password is even looked at (each attempt is counted first, so
 /// parallel guesses cannot exceed a budget either). Which budgets count it (see
-/// `shared::store::throttle`): a browser presenting a valid device cookie of this account
+/// `taskline::store::throttle`): a browser presenting a valid device cookie of this account
 /// (`device`, the cookie's value) only its device's own; any other client per (email, client
 /// address), per client address and per email. Unknown emails verify against a dummy hash and
 /// count failures too, so neither timing, body nor throttling tells which emails exist.

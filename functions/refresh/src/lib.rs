@@ -2,19 +2,19 @@
 //! token; `POST /v1/auth/logout` revokes the cookie's family and clears it.
 
 use lambda_http::http::{Method, StatusCode, header};
-use shared::App;
-use shared::auth::{IssuedToken, RefreshToken, unix_now};
-use shared::error::ApiError;
-use shared::http::{Request, Response, Route, empty, json_response, serve, with_header};
-use shared::http::{
+use taskline::App;
+use taskline::auth::{IssuedToken, RefreshToken, unix_now};
+use taskline::error::ApiError;
+use taskline::http::{Request, Response, Route, empty, json_response, serve, with_header};
+use taskline::http::{
     cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
     require_allowed_origin,
 };
-use shared::store::{RefreshState, Rotation};
+use taskline::store::{RefreshState, Rotation};
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Jwt];
+pub const KEYS: &[taskline::config::Key] = &[taskline::config::Key::Jwt];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]
@@ -39,7 +39,7 @@ const ROTATION_ATTEMPTS: usize = 3;
 /// was spent revokes its whole family (one of the two holders is not the legitimate client),
 /// except the family's most recently spent token within the reuse grace interval of its
 /// rotation: two tabs refreshing with one cookie, or a retry after a lost response, then get
-/// the same successor as the first (see `shared::store` sessions).
+/// the same successor as the first (see `taskline::store` sessions).
 pub async fn refresh(
     app: &App,
     presented: RefreshToken,

@@ -4,5 +4,5 @@
 // current-thread runtime, no worker threads to wake and hand work between (issue 15).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::run(refresh::KEYS, refresh::handle).await
+    taskline::run(refresh::KEYS, refresh::handle).await
 }

@@ -3,9 +3,9 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{ALLOWED_ORIGIN, TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
-use shared::auth::{FamilyId, RefreshToken, UserId, unix_now as now};
+use taskline::auth::{FamilyId, RefreshToken, UserId, unix_now as now};
 
-const COOKIE: &str = shared::http::REFRESH_COOKIE;
+const COOKIE: &str = taskline::http::REFRESH_COOKIE;
 
 async fn register(t: &TestApp, email: &str) -> String {
     call(

@@ -3,20 +3,20 @@
 //! `REGISTRATION_WINDOW_SECS`): every one costs a password hash and an account in the table.
 
 use lambda_http::http::{Method, StatusCode, header};
-use shared::App;
-use shared::auth::{Email, Password, User, UserName, hash_password};
-use shared::error::ApiError;
-use shared::http::require_allowed_origin;
-use shared::http::{
+use taskline::App;
+use taskline::auth::{Email, Password, User, UserName, hash_password};
+use taskline::error::ApiError;
+use taskline::http::require_allowed_origin;
+use taskline::http::{
     ClientAddress, Fields, Request, Response, Route, client_address, json_object, json_response,
     serve, with_header,
 };
-use shared::store::UserCreation;
+use taskline::store::UserCreation;
 
 /// The keys this function loads at cold start (it signs and verifies nothing; the origin secret
 /// vouches for the client's address behind CloudFront); template.yaml grants it exactly these
 /// secrets.
-pub const KEYS: &[shared::config::Key] = &[shared::config::Key::Origin];
+pub const KEYS: &[taskline::config::Key] = &[taskline::config::Key::Origin];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

@@ -288,7 +288,7 @@ async fn twenty_registrations_an_hour_per_address_then_429_with_retry_after() {
     let t = TestApp::new().await;
     assert_eq!(
         t.app.config.register_throttle,
-        shared::config::RegisterThrottle {
+        taskline::config::RegisterThrottle {
             per_ip: 20,
             window_secs: 3600,
         }

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use devtools::harness::{TestApp, TestRequest, call};
 use devtools::seed;
-use shared::auth::UserId;
-use shared::tasks::ListQuery;
+use taskline::auth::UserId;
+use taskline::tasks::ListQuery;
 
 /// The limit the issue sets: first-page latency of the big user within 1.5x of the small one.
 const MAX_RATIO: f64 = 1.5;
@@ -83,7 +83,7 @@ async fn seeded_user(t: &TestApp, count: usize) -> (UserId, String) {
     for (i, task) in tasks.iter_mut().enumerate() {
         if i % 3 != 0 {
             let day = (i * 7919) % 365;
-            task.fields.due_date = shared::tasks::Timestamp::parse(&format!(
+            task.fields.due_date = taskline::tasks::Timestamp::parse(&format!(
                 "2027-{:02}-{:02}T09:00:00Z",
                 day / 31 + 1,
                 day % 28 + 1
@@ -201,7 +201,7 @@ async fn main() {
     }
     println!(
         "whole filtered listing: {found} matches in {pages} pages, {read} items read ({} per request at most)",
-        shared::store::MAX_ITEMS_READ_PER_LIST
+        taskline::store::MAX_ITEMS_READ_PER_LIST
     );
     assert_eq!(found, big_count.div_ceil(100));
 

@@ -57,7 +57,7 @@ async fn main() -> Result<(), Error> {
             .build();
         aws_sdk_dynamodb::Client::from_conf(config)
     } else {
-        shared::aws::dynamodb_client(&sdk_config)
+        taskline::aws::dynamodb_client(&sdk_config)
     };
     let key = |i: usize| {
         HashMap::from([

@@ -4,14 +4,14 @@
 
 use lambda_http::http::{StatusCode, header};
 use serde_json::json;
-use shared::App;
-use shared::auth::{UserId, unix_now};
-use shared::categories::{Category, CategoryCreate, CategoryId, CategoryPatch};
-use shared::error::ApiError;
-use shared::http::{
+use taskline::App;
+use taskline::auth::{UserId, unix_now};
+use taskline::categories::{Category, CategoryCreate, CategoryId, CategoryPatch};
+use taskline::error::ApiError;
+use taskline::http::{
     IfMatch, Matched, Request, Response, empty, json_object, json_response, with_header,
 };
-use shared::store::{CategoryCreation, CategoryWrite, StoredCategory, backoff};
+use taskline::store::{CategoryCreation, CategoryWrite, StoredCategory, backoff};
 
 use crate::{WRITE_ATTEMPTS, account_gone};
 

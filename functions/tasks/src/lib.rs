@@ -16,20 +16,20 @@
 mod categories;
 
 use lambda_http::http::{Method, StatusCode, header};
-use shared::App;
-use shared::app::Bearer;
-use shared::auth::{SessionClaim, UserId, unix_now};
-use shared::domain::{Fingerprint, IdempotencyKey};
-use shared::error::{ApiError, FieldError};
-use shared::http::{
+use taskline::App;
+use taskline::app::Bearer;
+use taskline::auth::{SessionClaim, UserId, unix_now};
+use taskline::domain::{Fingerprint, IdempotencyKey};
+use taskline::error::{ApiError, FieldError};
+use taskline::http::{
     IfMatch, Matched, PutPrecondition, Request, Response, Route, empty, idempotency_key,
     json_object, json_response, serve, text_response, with_header,
 };
-use shared::store::{
+use taskline::store::{
     CreateOutcome, KeyedCreate, ListPage, ListRequest, StoredTask, UnreadableTask, WriteOutcome,
     backoff,
 };
-use shared::tasks::{
+use taskline::tasks::{
     CategoryFilter, ListQuery, ListingView, NO_SUCH_CATEGORY, Task, TaskCreate, TaskFields, TaskId,
     TaskPatch, TaskReplace, Timestamp,
 };
@@ -37,10 +37,10 @@ use shared::tasks::{
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors;
 /// an external provider's shared secret, if one is configured); template.yaml grants it exactly
 /// these secrets.
-pub const KEYS: &[shared::config::Key] = &[
-    shared::config::Key::Jwt,
-    shared::config::Key::Cursor,
-    shared::config::Key::External,
+pub const KEYS: &[taskline::config::Key] = &[
+    taskline::config::Key::Jwt,
+    taskline::config::Key::Cursor,
+    taskline::config::Key::External,
 ];
 
 /// What this function serves.

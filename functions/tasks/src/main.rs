@@ -4,5 +4,5 @@
 // current-thread runtime, no worker threads to wake and hand work between (issue 15).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    shared::run(tasks::KEYS, tasks::handle).await
+    taskline::run(tasks::KEYS, tasks::handle).await
 }

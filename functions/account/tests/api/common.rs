@@ -3,7 +3,7 @@
 pub use devtools::harness::Session;
 use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
-use shared::App;
+use taskline::App;
 
 pub const PASSWORD: &str = TEST_PASSWORD;
 

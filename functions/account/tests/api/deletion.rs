@@ -6,9 +6,9 @@ use crate::common::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::TestApp;
 use devtools::seed::{seed_tasks, tasks};
-use shared::auth::UserId;
-use shared::store::{CreateOutcome, WriteOutcome};
-use shared::tasks::TaskFields;
+use taskline::auth::UserId;
+use taskline::store::{CreateOutcome, WriteOutcome};
+use taskline::tasks::TaskFields;
 
 /// Sort keys of every item left in the partition.
 async fn sort_keys(t: &TestApp, user: &str) -> Vec<String> {
@@ -40,14 +40,14 @@ async fn an_account_of_5000_tasks_and_several_sessions_is_deleted_completely() {
     .await
     .unwrap();
     // And a task created with an Idempotency-Key: its record lives in the partition too.
-    let keyed = shared::tasks::Task::new(tasks(1, 0, |_| "keyed".into())[0].fields.clone());
-    let record = shared::store::KeyedCreate {
-        fingerprint: shared::domain::Fingerprint::of(b"{\"title\":\"keyed\"}"),
+    let keyed = taskline::tasks::Task::new(tasks(1, 0, |_| "keyed".into())[0].fields.clone());
+    let record = taskline::store::KeyedCreate {
+        fingerprint: taskline::domain::Fingerprint::of(b"{\"title\":\"keyed\"}"),
         task_id: keyed.id,
         response: "{}".into(),
     };
-    let key = shared::domain::IdempotencyKey::parse("retry-me").unwrap();
-    let now = shared::auth::unix_now();
+    let key = taskline::domain::IdempotencyKey::parse("retry-me").unwrap();
+    let now = taskline::auth::unix_now();
     let created = t
         .app
         .store
@@ -59,7 +59,7 @@ async fn an_account_of_5000_tasks_and_several_sessions_is_deleted_completely() {
         sort_keys(&t, &id)
             .await
             .iter()
-            .any(|sk| sk.starts_with(shared::store::IDEMPOTENCY_SK_PREFIX))
+            .any(|sk| sk.starts_with(taskline::store::IDEMPOTENCY_SK_PREFIX))
     );
     assert!(t.partition(&id).await.len() > 5000);
 
@@ -164,7 +164,7 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     let remaining = left
         .iter()
         .find_map(|sk| sk.strip_prefix("TASK#"))
-        .and_then(shared::tasks::TaskId::parse)
+        .and_then(taskline::tasks::TaskId::parse)
         .expect("a task the sweep has not reached");
     let newest = t
         .app
@@ -188,7 +188,7 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
         .unwrap();
     assert_eq!(err, WriteOutcome::AccountGone);
     let mut renamed_fields = newest.fields.clone();
-    renamed_fields.priority = shared::tasks::Priority::High;
+    renamed_fields.priority = taskline::tasks::Priority::High;
     let renamed = newest.changed(renamed_fields);
     let err = t
         .app
@@ -199,7 +199,7 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     assert_eq!(err, WriteOutcome::AccountGone);
     let err = t.app.store.delete_task(user, &newest).await.unwrap();
     assert_eq!(err, WriteOutcome::AccountGone);
-    let fresh = shared::tasks::Task::new(newest.fields.clone());
+    let fresh = taskline::tasks::Task::new(newest.fields.clone());
     let err = t
         .app
         .store

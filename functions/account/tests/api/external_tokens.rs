@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use shared::auth::{ExternalIdentity, ExternalTokens, identity_key};
+use taskline::auth::{ExternalIdentity, ExternalTokens, identity_key};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::Mutex;
@@ -746,7 +746,7 @@ async fn an_unreachable_or_silent_jwks_is_503_within_bounded_time() {
         let response = me(&t, &sign(&key, &claims("waiting"))).await;
         response.problem(503);
         assert!(
-            started.elapsed() < shared::auth::FETCH_TIMEOUT + Duration::from_secs(2),
+            started.elapsed() < taskline::auth::FETCH_TIMEOUT + Duration::from_secs(2),
             "{url}: {:?}",
             started.elapsed()
         );

@@ -6,7 +6,7 @@ use crate::common::*;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::{Value, json};
-use shared::auth::REFRESH_ABSOLUTE_TTL_SECS;
+use taskline::auth::REFRESH_ABSOLUTE_TTL_SECS;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

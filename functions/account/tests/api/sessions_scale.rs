@@ -5,8 +5,8 @@
 use crate::common::*;
 use devtools::harness::{Session, TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
-use shared::auth::{FamilyId, RefreshToken, UserId, unix_now};
-use shared::store::{FamilyStart, StoredPassword};
+use taskline::auth::{FamilyId, RefreshToken, UserId, unix_now};
+use taskline::store::{FamilyStart, StoredPassword};
 
 /// Above the 200 sessions of these tests (the default bound is 100).
 const MANY_SESSIONS: &str = "300";

@@ -4,7 +4,7 @@
 //! gives no exemption; the device's own budget throttles it.
 
 use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
-use shared::auth::{DEVICE_COOKIE_TTL_SECS, DeviceKeys, UserId, unix_now};
+use taskline::auth::{DEVICE_COOKIE_TTL_SECS, DeviceKeys, UserId, unix_now};
 
 use crate::common::{failures, register, retry_after};
 

@@ -5,7 +5,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, TestResponse, call};
 use serde_json::json;
-use shared::auth::RefreshToken;
+use taskline::auth::RefreshToken;
 
 use crate::common::{failures, register, retry_after};
 
@@ -273,7 +273,7 @@ async fn a_successful_login_resets_the_failure_count() {
 /// Moves the end of every throttle window of `email` (per email and per (email, IP)) and of
 /// the IP `127.0.0.1` (and their TTL) into the past, leaving the items.
 async fn end_throttle_window(t: &TestApp, email: &str) {
-    let past = (shared::auth::unix_now() - 1).to_string();
+    let past = (taskline::auth::unix_now() - 1).to_string();
     let mut keys: Vec<(String, String)> = t
         .partition(&format!("LOGIN#{email}"))
         .await
@@ -430,7 +430,7 @@ async fn the_contract_budgets_are_the_defaults() {
     let t = TestApp::new().await;
     assert_eq!(
         t.app.config.login_throttle,
-        shared::config::LoginThrottle {
+        taskline::config::LoginThrottle {
             per_email_ip: 5,
             per_ip: 100,
             per_email: 50,

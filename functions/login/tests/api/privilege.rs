@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TEST_PASSWORD, TestApp, TestRequest, call, dynamodb_endpoint};
-use shared::App;
-use shared::config::Config;
-use shared::store::Store;
+use taskline::App;
+use taskline::config::Config;
+use taskline::store::Store;
 
 /// Changes a user's password hash (as a concurrent password change would) at the moment the
 /// login starts writing its session: after it read and verified the old hash, before it reads
@@ -38,7 +38,7 @@ impl aws_sdk_dynamodb::config::Intercept for ChangePasswordDuringLogin {
             .is_some_and(|input| {
                 input.transact_items().iter().any(|item| {
                     item.put()
-                        .and_then(|put| put.item().get(shared::store::SK))
+                        .and_then(|put| put.item().get(taskline::store::SK))
                         .and_then(|sk| sk.as_s().ok())
                         .is_some_and(|sk| sk.starts_with("REFRESH#"))
                 })
@@ -59,10 +59,10 @@ impl aws_sdk_dynamodb::config::Intercept for ChangePasswordDuringLogin {
                     .await
                     .update_item()
                     .table_name(table)
-                    .key(shared::store::PK, AttributeValue::S(user))
+                    .key(taskline::store::PK, AttributeValue::S(user))
                     .key(
-                        shared::store::SK,
-                        AttributeValue::S(shared::store::USER_SK.into()),
+                        taskline::store::SK,
+                        AttributeValue::S(taskline::store::USER_SK.into()),
                     )
                     .update_expression("SET password_hash = :hash")
                     .expression_attribute_values(
@@ -132,7 +132,7 @@ async fn a_login_racing_a_password_change_ends_its_session_within_its_permission
         .await
         .into_iter()
         .filter(|item| {
-            item.get(shared::store::SK)
+            item.get(taskline::store::SK)
                 .and_then(|sk| sk.as_s().ok())
                 .is_some_and(|sk| sk.starts_with("REFRESH#"))
         })

@@ -9,10 +9,10 @@ use std::collections::{BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest, call};
 use serde_json::{Value, json};
-use shared::auth::UserId;
-use shared::categories::CategoryId;
-use shared::store::task_item;
-use shared::tasks::{Priority, Task, TaskFields, TaskTitle};
+use taskline::auth::UserId;
+use taskline::categories::CategoryId;
+use taskline::store::task_item;
+use taskline::tasks::{Priority, Task, TaskFields, TaskTitle};
 
 use crate::common::{create, create_category, field_errors, list, send, task_path, walk};
 
@@ -642,10 +642,10 @@ async fn a_deletion_cut_short_shows_no_dangling_id_and_is_resumed() {
     let marked = t
         .app
         .store
-        .mark_category_deleting(user, &category, shared::auth::unix_now())
+        .mark_category_deleting(user, &category, taskline::auth::unix_now())
         .await
         .unwrap();
-    assert_eq!(marked, shared::store::CategoryWrite::Written);
+    assert_eq!(marked, taskline::store::CategoryWrite::Written);
     // Listed among the categories being deleted, which is how a listing knows (issue 15).
     let counts = stored(&t, user, "COUNTS").await.unwrap();
     assert_eq!(

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use crate::common::{counts, create, send, task_path, walk};
 use devtools::harness::{TestApp, TestRequest, TestResponse, call};
 use serde_json::{Value, json};
-use shared::App;
+use taskline::App;
 use tokio::task::JoinSet;
 
 async fn send_app(app: &App, req: TestRequest) -> TestResponse {

@@ -9,7 +9,7 @@ use crate::common::{create, create_category, send, task_path};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest, TestResponse};
 use serde_json::json;
-use shared::store::{PK, SK, USER_SK};
+use taskline::store::{PK, SK, USER_SK};
 
 /// The response, the operations made (sorted: concurrent calls start in any order) and the
 /// sequential round trips they took.
@@ -150,7 +150,7 @@ async fn a_task_in_a_category_is_one_round_trip_to_read_and_two_to_write() {
     )
     .await;
     let id = task["id"].as_str().unwrap().to_string();
-    let category_id = shared::domain::CategoryId::parse(&category).unwrap();
+    let category_id = taskline::domain::CategoryId::parse(&category).unwrap();
     let stored = t
         .app
         .store
@@ -160,7 +160,7 @@ async fn a_task_in_a_category_is_one_round_trip_to_read_and_two_to_write() {
         .unwrap();
     t.app
         .store
-        .mark_category_deleting(user, &stored, shared::auth::unix_now())
+        .mark_category_deleting(user, &stored, taskline::auth::unix_now())
         .await
         .unwrap();
     let (got, calls, trips) = counted(&t, TestRequest::get(&task_path(&id)).bearer(&token)).await;

@@ -118,8 +118,8 @@ async fn corrupt(t: &TestApp, user: &str, id: &str, changes: &[(&str, Option<Att
         .client
         .update_item()
         .table_name(&t.table)
-        .key(shared::store::PK, AttributeValue::S(user.into()))
-        .key(shared::store::SK, AttributeValue::S(format!("TASK#{id}")));
+        .key(taskline::store::PK, AttributeValue::S(user.into()))
+        .key(taskline::store::SK, AttributeValue::S(format!("TASK#{id}")));
     let mut sets = Vec::new();
     let mut removes = Vec::new();
     for (i, (name, value)) in changes.iter().enumerate() {

@@ -8,7 +8,7 @@ use crate::common::{counts, field_errors, send, stored_task_keys, task_path};
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest, call};
 use serde_json::json;
-use shared::store::{IDEMPOTENCY_SK_PREFIX, PK, SK, TTL};
+use taskline::store::{IDEMPOTENCY_SK_PREFIX, PK, SK, TTL};
 use tokio::task::JoinSet;
 
 const KEY: &str = "8e03978e-40d5-43e8-bc93-6894a57f9324";

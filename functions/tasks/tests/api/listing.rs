@@ -4,7 +4,7 @@
 use crate::common::{counts, create, list, send, walk};
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
-use shared::store::MAX_ITEMS_READ_PER_LIST;
+use taskline::store::MAX_ITEMS_READ_PER_LIST;
 
 /// Creates `n` tasks one after another (so creation order is id order); returns them oldest
 /// first. See `spec` for task `i`.
@@ -300,7 +300,7 @@ async fn a_selective_filter_stops_at_the_read_cap_and_continues_with_a_cursor() 
     assert_eq!(second["next_cursor"], Value::Null);
 
     // The store reports what it read: never more than the cap per request.
-    let filters = shared::tasks::ListQuery::parse(Some("q=needle"))
+    let filters = taskline::tasks::ListQuery::parse(Some("q=needle"))
         .unwrap()
         .filters;
     let page = t
@@ -313,7 +313,7 @@ async fn a_selective_filter_stops_at_the_read_cap_and_continues_with_a_cursor() 
     assert!(page.tasks.is_empty() && page.next.is_some());
 
     // Unfiltered pages read only what they return (plus one to know whether more follow).
-    let all = shared::tasks::ListFilters::default();
+    let all = taskline::tasks::ListFilters::default();
     let page = t.app.store.list_tasks(user, &all, 20, None).await.unwrap();
     assert_eq!(page.tasks.len(), 20);
     assert_eq!(page.items_read, 21);

@@ -7,7 +7,7 @@ use devtools::harness::{TestApp, TestRequest};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{Value, json};
-use shared::text::{TextKind, is_refused};
+use taskline::text::{TextKind, is_refused};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 

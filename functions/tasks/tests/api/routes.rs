@@ -620,17 +620,18 @@ async fn a_task_cannot_be_created_for_a_deleted_account() {
         .send()
         .await
         .unwrap();
-    let fields =
-        shared::tasks::TaskCreate::parse(json!({"title": "orphan?"}).as_object().unwrap().clone())
-            .unwrap()
-            .0;
+    let fields = taskline::tasks::TaskCreate::parse(
+        json!({"title": "orphan?"}).as_object().unwrap().clone(),
+    )
+    .unwrap()
+    .0;
     let err = t
         .app
         .store
-        .create_task(user, None, &shared::tasks::Task::new(fields), 10_000)
+        .create_task(user, None, &taskline::tasks::Task::new(fields), 10_000)
         .await
         .unwrap();
-    assert_eq!(err, shared::store::CreateOutcome::AccountGone);
+    assert_eq!(err, taskline::store::CreateOutcome::AccountGone);
     let left = t.partition(&user.to_string()).await;
     assert!(
         left.iter()

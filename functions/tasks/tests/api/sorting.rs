@@ -9,9 +9,9 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use devtools::harness::{TestApp, TestRequest};
 use serde_json::{Value, json};
-use shared::auth::UserId;
-use shared::store::{counts_item, task_item};
-use shared::tasks::{ListQuery, Priority, Task, TaskCounts, TaskFields, TaskTitle, Timestamp};
+use taskline::auth::UserId;
+use taskline::store::{counts_item, task_item};
+use taskline::tasks::{ListQuery, Priority, Task, TaskCounts, TaskFields, TaskTitle, Timestamp};
 
 use crate::common::{create, list, send, task_path, walk};
 
@@ -388,7 +388,7 @@ async fn tasks_written_before_the_indexes_list_everywhere_and_sort_once_backfill
         .store
         .get_task(
             user,
-            shared::tasks::TaskId::parse(new["id"].as_str().unwrap()).unwrap(),
+            taskline::tasks::TaskId::parse(new["id"].as_str().unwrap()).unwrap(),
         )
         .await
         .unwrap()
