@@ -1,8 +1,6 @@
 //! The application layer every function runs: [`App`] (everything built once at cold start),
-//! which user a Bearer request is from ([`App::authenticate`], reading the store), and
-//! [`run`], the whole `main` of a function.
-
-mod bearer;
+//! [`App::serve`], which authenticates each request's caller as its route declares before the
+//! handler runs, and [`run`], the whole `main` of a function.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -11,19 +9,34 @@ use lambda_http::http::header;
 use lambda_http::service_fn;
 
 use crate::auth::{
-    AccessTokens, DeviceKeys, ExternalTokens, FamilyId, SuccessorKey, UserId, bearer_token,
-    unix_now,
+    AccessTokens, DeviceKeys, ExternalTokens, SuccessorKey, UserId, bearer_token, unix_now,
 };
 use crate::config::{Config, ConfigError, Key};
 use crate::error::ApiError;
-use crate::http::{ClientAddress, Request, Response, header_str};
+use crate::http::{
+    Auth, ClientAddress, Exchange, Matched, Request, Response, Route, Routed, header_str,
+    refresh_token_of, require_allowed_origin,
+};
+use crate::services::categories::CategoryService;
+use crate::services::tasks::TaskService;
+use crate::services::{Bearer, Caller, Deleting, DuringDeletion, admit};
 use crate::store::{
-    AttemptOutcome, ExternalLink, LoginAttempt, PasswordBudget, RegistrationAttempt, Standing,
-    Store, Throttled,
+    AttemptOutcome, ExternalLink, LoginAttempt, PasswordBudget, RegistrationAttempt, Store,
+    Throttled,
 };
 use crate::tasks::CursorKeys;
 
-pub use bearer::Bearer;
+/// The endpoints of a function (its own enum, the values of its route table), answered for
+/// the caller their route authenticated.
+pub trait Handler: Copy + Send + Sync + 'static {
+    fn answer<'a>(
+        self,
+        app: &'a App,
+        caller: &mut Caller<'a>,
+        route: Matched<Self>,
+        req: Request,
+    ) -> impl Future<Output = Result<Response, ApiError>> + Send;
+}
 
 /// What a function builds once at cold start and hands to every request.
 #[derive(Clone)]
@@ -39,16 +52,6 @@ pub struct App {
     pub cursors: CursorKeys,
     /// The external identity provider's verifier (with its JWKS cache), if configured.
     pub external: Option<Arc<ExternalTokens>>,
-}
-
-/// Whether a route serves an account whose deletion has begun.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DuringDeletion {
-    /// Every route but one: the account is as good as gone.
-    Refuse,
-    /// `DELETE /v1/me`, which resumes the deletion. Any token of the account signed by us
-    /// will do, as its sessions are among what the deletion removes.
-    Allow,
 }
 
 /// A function's `main`: telemetry, the [`App`] with the function's `keys` (a refused
@@ -79,6 +82,7 @@ impl App {
         let now = unix_now();
         match self
             .store
+            .throttle()
             .take_login_attempt(budget, now, &self.config.login_throttle)
             .await?
         {
@@ -93,6 +97,7 @@ impl App {
         let now = unix_now();
         match self
             .store
+            .throttle()
             .take_registration(client.as_str(), now, &self.config.register_throttle)
             .await?
         {
@@ -141,75 +146,97 @@ impl App {
         Ok(Self::new(config, store))
     }
 
-    /// The user of a Bearer request with its token verified, the standing check left to go
-    /// with the request's first DynamoDB call (issue 15; see [`Bearer`]). An external
-    /// provider's token is checked here already: resolving its identity is a read of its own.
-    pub async fn bearer(&self, req: &Request) -> Result<Bearer<'_>, ApiError> {
-        let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
-        if self.external.is_some() && ExternalTokens::is_candidate(token) {
-            let (user, _, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
-            return Ok(Bearer::checked(self, user));
+    /// Serves one request of `routes`: routed (404, 405, preflight), its caller
+    /// authenticated as the matched route declares, then the endpoint's [`Handler::answer`],
+    /// then the standing check of a Bearer if no call of the answer carried it (so a refused
+    /// token is a 401 whatever else was wrong with the request); errors mapped to
+    /// problem+json, CORS, one log line. Never fails: every outcome is a response.
+    pub async fn serve<E: Handler>(&self, routes: &'static [Route<E>], req: Request) -> Response {
+        let (exchange, routed) = Exchange::begin(routes, &req);
+        let response = match routed {
+            Routed::Answered(response) => response,
+            Routed::To(auth, endpoint, route) => {
+                let answer = async {
+                    let mut caller = self.caller(auth, &req).await?;
+                    let answer = endpoint.answer(self, &mut caller, route, req).await;
+                    caller.finish().await?;
+                    answer
+                };
+                answer.await.unwrap_or_else(ApiError::into_response)
+            }
+        };
+        exchange.finish(&self.config, response)
+    }
+
+    /// The caller of a request on a route of authentication `auth`. A Bearer's token is
+    /// verified here, its standing left to go with the request's first DynamoDB call (see
+    /// [`Bearer`]); an external provider's token is checked here already: resolving its
+    /// identity is a read of its own.
+    pub async fn caller(&self, auth: Auth, req: &Request) -> Result<Caller<'_>, ApiError> {
+        match auth {
+            Auth::None => Ok(Caller::Anyone),
+            Auth::Bearer => {
+                let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
+                if self.external.is_some() && ExternalTokens::is_candidate(token) {
+                    let (user, _) = self.authenticate(token, DuringDeletion::Refuse).await?;
+                    return Ok(Caller::Bearer(Bearer::checked(&self.store, user)));
+                }
+                let verified = self.tokens.verify(token)?;
+                let bearer = Bearer::unchecked(&self.store, verified.user, verified.claim());
+                Ok(Caller::Bearer(bearer))
+            }
+            Auth::BearerDuringDeletion => {
+                let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
+                let (user, issued_at) = self.authenticate(token, DuringDeletion::Allow).await?;
+                Ok(Caller::Deleting(Deleting { user, issued_at }))
+            }
+            Auth::RefreshCookie => {
+                // A foreign page must not spend or revoke the cookie the browser attaches for it.
+                require_allowed_origin(&self.config, req)?;
+                Ok(Caller::RefreshCookie(refresh_token_of(req)))
+            }
         }
-        let verified = self.tokens.verify(token)?;
-        Ok(Bearer::unchecked(self, verified.user, verified.claim()))
     }
 
-    /// The user a Bearer request is from: a valid access token whose user still exists and
-    /// whose session (`sid`) has not ended — one consistent read, so tokens of a logged-out
-    /// session, a revoked family or a deleted account stop working at once. With an external
-    /// identity provider configured, its tokens are accepted too.
-    pub async fn authenticate(&self, req: &Request) -> Result<UserId, ApiError> {
-        let (user, _, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
-        Ok(user)
+    /// The services of one request.
+    pub fn tasks(&self) -> TaskService<'_> {
+        TaskService {
+            store: &self.store,
+            quota: self.config.max_tasks_per_user,
+        }
     }
 
-    /// [`App::authenticate`] for the one route that also serves an account being deleted,
-    /// also telling when an external provider's token was issued (its `iat`; `None` for
-    /// taskline's own tokens and for a provider's token without one): an account without a
-    /// password proves a fresh sign-in by it.
-    pub async fn authenticate_during_deletion(
+    pub fn categories(&self, user: UserId) -> CategoryService<'_> {
+        CategoryService {
+            store: &self.store,
+            user,
+        }
+    }
+
+    /// The user of a Bearer token, its standing checked now: an external provider's token if
+    /// one is configured and the token is one of its (with its `iat`), else a taskline access
+    /// token (one consistent read of the user and the session).
+    async fn authenticate(
         &self,
-        req: &Request,
-    ) -> Result<(UserId, Option<i64>), ApiError> {
-        let (user, _, issued_at) = self.authenticate_with(req, DuringDeletion::Allow).await?;
-        Ok((user, issued_at))
-    }
-
-    /// [`App::authenticate`], also naming the taskline session of the token (`None` for an
-    /// external provider's token: it has no taskline session).
-    pub async fn authenticate_session(
-        &self,
-        req: &Request,
-    ) -> Result<(UserId, Option<FamilyId>), ApiError> {
-        let (user, session, _) = self.authenticate_with(req, DuringDeletion::Refuse).await?;
-        Ok((user, session))
-    }
-
-    /// An external provider's token if one is configured and the token is one of its, else
-    /// a taskline access token; with the token's session, if it has one, and an external
-    /// token's `iat`.
-    async fn authenticate_with(
-        &self,
-        req: &Request,
+        token: &str,
         during_deletion: DuringDeletion,
-    ) -> Result<(UserId, Option<FamilyId>, Option<i64>), ApiError> {
-        let token = bearer_token(header_str(req.headers(), header::AUTHORIZATION))?;
+    ) -> Result<(UserId, Option<i64>), ApiError> {
         if let Some(external) = self.external.as_deref()
             && ExternalTokens::is_candidate(token)
         {
             // External tokens carry no taskline session: their lifetime is the provider's.
             let (user, issued_at) = self.external_user(external, token).await?;
-            let user = admit(user, self.store.user_standing(user).await?, during_deletion)?;
-            return Ok((user, None, issued_at));
+            let user = admit(
+                user,
+                self.store.standings().of_user(user).await?,
+                during_deletion,
+            )?;
+            return Ok((user, issued_at));
         }
         let verified = self.tokens.verify(token)?;
         let (user, claim) = (verified.user, verified.claim());
-        let standing = self.store.standing(user, claim, unix_now()).await?;
-        Ok((
-            admit(user, standing, during_deletion)?,
-            Some(claim.family),
-            None,
-        ))
+        let standing = self.store.standings().of(user, claim, unix_now()).await?;
+        Ok((admit(user, standing, during_deletion)?, None))
     }
 
     /// The taskline user of a provider's token: the one linked to its `(iss, sub)`, created on
@@ -224,12 +251,17 @@ impl App {
         let identity = external.verify(token).await?;
         // Two rounds at most: a concurrent first use that won the link is read back.
         for _ in 0..2 {
-            if let Some(owner) = self.store.identity_owner(&identity).await? {
+            if let Some(owner) = self.store.accounts().identity_owner(&identity).await? {
                 // Its standing (deleted, being deleted) is checked by the caller.
                 return Ok((owner, identity.issued_at));
             }
             let user = identity.new_user();
-            match self.store.link_identity(&identity, &user).await? {
+            match self
+                .store
+                .accounts()
+                .link_identity(&identity, &user)
+                .await?
+            {
                 ExternalLink::Created => {
                     tracing::info!(user = %user.id, "user created for an external identity");
                     return Ok((user.id, identity.issued_at));
@@ -254,28 +286,5 @@ fn too_many(throttled: Throttled, now: i64) -> ApiError {
         retry_after_secs: u64::try_from(throttled.window_ends_at - now)
             .unwrap_or(1)
             .max(1),
-    }
-}
-
-/// Whether a verified token's user, of this standing, is served on a route.
-fn admit(
-    user: UserId,
-    standing: Standing,
-    during_deletion: DuringDeletion,
-) -> Result<UserId, ApiError> {
-    match standing {
-        Standing::Active {
-            session_alive: true,
-        } => Ok(user),
-        Standing::Active {
-            session_alive: false,
-        } => Err(ApiError::unauthorized_bearer("the session has ended")),
-        Standing::Deleting if during_deletion == DuringDeletion::Allow => Ok(user),
-        Standing::Deleting => Err(ApiError::unauthorized_bearer(
-            "the account is being deleted",
-        )),
-        Standing::NoAccount => Err(ApiError::unauthorized_bearer(
-            "the account no longer exists",
-        )),
     }
 }

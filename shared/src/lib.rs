@@ -29,10 +29,11 @@ pub mod domain;
 pub mod error;
 pub mod fields;
 pub mod http;
+pub mod services;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
 pub mod text;
 
-pub use app::{App, DuringDeletion, run};
+pub use app::{App, run};
 pub use aws::{AWS_ATTEMPT_TIMEOUT, AWS_OPERATION_TIMEOUT, dynamodb_client};

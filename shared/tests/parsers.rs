@@ -6,9 +6,8 @@ use lambda_http::http::HeaderValue;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 use taskline::auth::{FamilyId, RefreshToken, UserId, bearer_token};
-use taskline::http::{
-    IfMatch, REFRESH_COOKIE, Request, form_or_json_object, json_object, refresh_token_of,
-};
+use taskline::domain::IfMatch;
+use taskline::http::{REFRESH_COOKIE, Request, form_or_json_object, json_object, refresh_token_of};
 use taskline::tasks::{
     CursorKeys, ListFilters, ListPosition, ListQuery, Order, Priority, TaskCreate, TaskId,
     TaskPatch, Timestamp, TimestampError,

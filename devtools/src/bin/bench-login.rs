@@ -40,7 +40,7 @@ async fn seed(store: &Store, email: &str) -> Result<(), Error> {
     let user = User::new(Email::parse(email)?, UserName::parse("Bench")?);
     let hash = hash_password(Password::parse(PASSWORD)?).await?;
     // An email already registered by an earlier run is fine: its password is the same.
-    store.create_user(&user, hash).await?;
+    store.accounts().create(&user, hash).await?;
     Ok(())
 }
 

@@ -19,6 +19,7 @@ use taskline::App;
 use taskline::auth::{Password, UserId, unix_now, verify_password};
 use taskline::error::ApiError;
 use taskline::http::{Fields, Request, json_object};
+use taskline::services::Deleting;
 use taskline::store::{Deletion, PasswordBudget, StoredPassword};
 
 use crate::GONE;
@@ -57,7 +58,7 @@ async fn reauthenticate(
     issued_at: Option<i64>,
     req: &Request,
 ) -> Result<(), ApiError> {
-    match app.store.stored_password(user).await? {
+    match app.store.accounts().stored_password(user).await? {
         None => Err(ApiError::unauthorized_bearer(GONE)),
         Some(StoredPassword::None) if is_fresh(issued_at, unix_now()) => Ok(()),
         Some(StoredPassword::None) => Err(ApiError::Forbidden(
@@ -73,7 +74,7 @@ async fn reauthenticate(
             if !verify_password(password, Some(hash)).await? {
                 return Err(ApiError::Forbidden("the password is incorrect"));
             }
-            app.store.login_succeeded(&attempt).await?;
+            app.store.throttle().login_succeeded(&attempt).await?;
             Ok(())
         }
     }
@@ -81,13 +82,14 @@ async fn reauthenticate(
 
 /// Deletes the account of `req`'s user once re-authenticated: `Ok` when nothing is left,
 /// [`ApiError::DeletionUnfinished`] (503) for the client to retry.
-pub async fn delete_me(app: &App, req: &Request) -> Result<(), ApiError> {
+pub async fn delete_me(app: &App, caller: Deleting, req: &Request) -> Result<(), ApiError> {
     // Also for an account whose deletion began: this request goes on with it.
-    let (user, issued_at) = app.authenticate_during_deletion(req).await?;
+    let Deleting { user, issued_at } = caller;
     reauthenticate(app, user, issued_at, req).await?;
     match app
         .store
-        .delete_account(user, unix_now(), app.config.account_deletion_budget)
+        .accounts()
+        .delete(user, unix_now(), app.config.account_deletion_budget)
         .await?
     {
         Deletion::Finished => Ok(()),

@@ -17,10 +17,12 @@ pub mod sessions;
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
+use taskline::app::Handler;
 use taskline::error::ApiError;
 use taskline::http::{
-    Request, Response, Route, empty, json_response, refresh_cookie, serve, with_header,
+    Auth, Matched, Request, Response, Route, empty, json_response, refresh_cookie, with_header,
 };
+use taskline::services::{Bearer, Caller};
 
 /// The keys this function loads at cold start (it verifies access tokens, and an external
 /// provider's if one is configured by a shared secret); template.yaml grants it exactly these
@@ -44,102 +46,126 @@ pub enum Endpoint {
 }
 
 pub static ROUTES: &[Route<Endpoint>] = &[
-    Route::new("/v1/health", &[(Method::GET, Endpoint::Health)]),
+    Route::new("/v1/health", &[(Method::GET, Auth::None, Endpoint::Health)]),
     Route::new(
         "/v1/me",
         &[
-            (Method::GET, Endpoint::Me),
-            (Method::PATCH, Endpoint::PatchMe),
-            (Method::DELETE, Endpoint::DeleteMe),
+            (Method::GET, Auth::Bearer, Endpoint::Me),
+            (Method::PATCH, Auth::Bearer, Endpoint::PatchMe),
+            (
+                Method::DELETE,
+                Auth::BearerDuringDeletion,
+                Endpoint::DeleteMe,
+            ),
         ],
     ),
     Route::new(
         "/v1/me/password",
-        &[(Method::POST, Endpoint::ChangePassword)],
+        &[(Method::POST, Auth::Bearer, Endpoint::ChangePassword)],
     ),
     Route::new(
         "/v1/sessions",
         &[
-            (Method::GET, Endpoint::ListSessions),
-            (Method::DELETE, Endpoint::EndOtherSessions),
+            (Method::GET, Auth::Bearer, Endpoint::ListSessions),
+            (Method::DELETE, Auth::Bearer, Endpoint::EndOtherSessions),
         ],
     ),
     Route::new(
         "/v1/sessions/{id}",
-        &[(Method::DELETE, Endpoint::EndSession)],
+        &[(Method::DELETE, Auth::Bearer, Endpoint::EndSession)],
     ),
-    Route::new("/v1/openapi.json", &[(Method::GET, Endpoint::OpenApi)]),
-    Route::new("/docs", &[(Method::GET, Endpoint::Docs)]),
+    Route::new(
+        "/v1/openapi.json",
+        &[(Method::GET, Auth::None, Endpoint::OpenApi)],
+    ),
+    Route::new("/docs", &[(Method::GET, Auth::None, Endpoint::Docs)]),
 ];
 
 /// 401 for a token whose user vanished after authentication (deleted concurrently).
 pub(crate) const GONE: &str = "the account no longer exists";
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(
-        &app.config,
-        ROUTES,
-        req,
-        async |endpoint, route, req| match endpoint {
+    app.serve(ROUTES, req).await
+}
+
+impl Handler for Endpoint {
+    async fn answer<'a>(
+        self,
+        app: &'a App,
+        caller: &mut Caller<'a>,
+        route: Matched<Self>,
+        req: Request,
+    ) -> Result<Response, ApiError> {
+        match self {
             Endpoint::Health => Ok(json_response(
                 StatusCode::OK,
                 &serde_json::json!({ "status": "ok" }),
             )),
             Endpoint::OpenApi => Ok(docs::openapi()),
             Endpoint::Docs => docs::page(),
-            Endpoint::Me => me(app, &req).await,
-            Endpoint::PatchMe => patch_me(app, &req).await,
             Endpoint::DeleteMe => {
-                deletion::delete_me(app, &req).await?;
+                deletion::delete_me(app, caller.deleting()?, &req).await?;
                 Ok(empty(StatusCode::NO_CONTENT))
             }
-            Endpoint::ChangePassword => change_password(app, &req).await,
-            Endpoint::ListSessions => {
-                let (user, session) = app.authenticate_session(&req).await?;
-                Ok(json_response(
-                    StatusCode::OK,
-                    &sessions::list(app, user, session).await?,
-                ))
+            Endpoint::Me => {
+                // The user item comes with the standing check, in its one BatchGetItem.
+                let user = caller.bearer()?.read_user().await?;
+                let user = user.ok_or(ApiError::unauthorized_bearer(GONE))?;
+                Ok(json_response(StatusCode::OK, &user))
             }
-            Endpoint::EndOtherSessions => {
-                let (user, session) = app.authenticate_session(&req).await?;
-                sessions::end_others(app, user, session).await?;
-                Ok(empty(StatusCode::NO_CONTENT))
+            // The other routes write, or read what the standing read does not bring: the
+            // standing comes first (and so a refused token is a 401 before any 422).
+            endpoint => {
+                let bearer = caller.bearer()?;
+                bearer.confirm().await?;
+                signed_in(app, endpoint, bearer, &route, &req).await
             }
-            Endpoint::EndSession => {
-                let user = app.authenticate(&req).await?;
-                sessions::end(app, user, route.param("id").unwrap_or_default()).await?;
-                Ok(empty(StatusCode::NO_CONTENT))
-            }
-        },
-    )
-    .await
+        }
+    }
 }
 
-async fn me(app: &App, req: &Request) -> Result<Response, ApiError> {
-    // The user item comes with the standing check, in its one BatchGetItem.
-    let user = app
-        .bearer(req)
-        .await?
-        .read_user()
-        .await?
-        .ok_or(ApiError::unauthorized_bearer(GONE))?;
-    Ok(json_response(StatusCode::OK, &user))
-}
-
-async fn patch_me(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let user = app.authenticate(req).await?;
-    let change = profile::ProfileChange::from_request(req)?;
-    let user = profile::change_profile(app, user, change).await?;
-    Ok(json_response(StatusCode::OK, &user))
+async fn signed_in(
+    app: &App,
+    endpoint: Endpoint,
+    bearer: &Bearer<'_>,
+    route: &Matched<Endpoint>,
+    req: &Request,
+) -> Result<Response, ApiError> {
+    let (user, session) = (bearer.user(), bearer.session());
+    match endpoint {
+        Endpoint::PatchMe => {
+            let change = profile::ProfileChange::from_request(req)?;
+            let user = profile::change_profile(app, user, change).await?;
+            Ok(json_response(StatusCode::OK, &user))
+        }
+        Endpoint::ChangePassword => change_password(app, bearer, req).await,
+        Endpoint::ListSessions => Ok(json_response(
+            StatusCode::OK,
+            &sessions::list(app, user, session).await?,
+        )),
+        Endpoint::EndOtherSessions => {
+            sessions::end_others(app, user, session).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        Endpoint::EndSession => {
+            sessions::end(app, user, route.param("id").unwrap_or_default()).await?;
+            Ok(empty(StatusCode::NO_CONTENT))
+        }
+        _ => Err(ApiError::Internal(format!(
+            "{endpoint:?} is not a signed-in route"
+        ))),
+    }
 }
 
 /// 204 with the current session's new refresh cookie (none for an external provider's token,
 /// which has no taskline session).
-async fn change_password(app: &App, req: &Request) -> Result<Response, ApiError> {
-    let (user, session) = app.authenticate_session(req).await?;
+async fn change_password(
+    app: &App,
+    bearer: &Bearer<'_>,
+    req: &Request,
+) -> Result<Response, ApiError> {
     let change = password::PasswordChange::from_request(req)?;
-    let refresh = password::change_password(app, user, session, change).await?;
+    let refresh = password::change_password(app, bearer.user(), bearer.session(), change).await?;
     let response = empty(StatusCode::NO_CONTENT);
     match refresh {
         Some(refresh) => with_header(

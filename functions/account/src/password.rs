@@ -48,7 +48,7 @@ pub async fn change_password(
     session: Option<FamilyId>,
     change: PasswordChange,
 ) -> Result<Option<RefreshToken>, ApiError> {
-    let hash = match app.store.stored_password(user).await? {
+    let hash = match app.store.accounts().stored_password(user).await? {
         None => return Err(ApiError::unauthorized_bearer(GONE)),
         Some(StoredPassword::None) => {
             return Err(ApiError::Conflict(
@@ -65,7 +65,7 @@ pub async fn change_password(
     if !verify_password(change.current_password, Some(hash.clone())).await? {
         return Err(ApiError::Forbidden("the current password is incorrect"));
     }
-    app.store.login_succeeded(&attempt).await?;
+    app.store.throttle().login_succeeded(&attempt).await?;
     let new_hash = hash_password(change.new_password).await?;
     // The current session goes on under a new first token; every other one ends, in the
     // password's own transaction.
@@ -75,6 +75,7 @@ pub async fn change_password(
     let keep = root.as_ref().map_or(Keep::Nothing, Keep::Restarted);
     match app
         .store
+        .accounts()
         .change_password(user, &hash, &new_hash, keep, unix_now())
         .await?
     {

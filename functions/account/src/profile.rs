@@ -36,10 +36,11 @@ pub async fn change_profile(
     user: UserId,
     change: ProfileChange,
 ) -> Result<User, ApiError> {
-    if !app.store.rename_user(user, &change.name).await? {
+    if !app.store.accounts().rename(user, &change.name).await? {
         return Err(ApiError::unauthorized_bearer(GONE));
     }
     app.store
+        .accounts()
         .user(user)
         .await?
         .ok_or(ApiError::unauthorized_bearer(GONE))

@@ -24,14 +24,14 @@ pub async fn list(
     current: Option<FamilyId>,
 ) -> Result<SessionList, ApiError> {
     Ok(SessionList {
-        items: app.store.sessions(user, current, unix_now()).await?,
+        items: app.store.sessions().list(user, current, unix_now()).await?,
     })
 }
 
 /// Ends the session `id` of `user` (the current one too, if asked).
 pub async fn end(app: &App, user: UserId, id: &str) -> Result<(), ApiError> {
     let family = FamilyId::parse(id).ok_or(ApiError::NotFound(NO_SUCH_SESSION))?;
-    if app.store.end_session(user, family, unix_now()).await? {
+    if app.store.sessions().end(user, family, unix_now()).await? {
         Ok(())
     } else {
         Err(ApiError::NotFound(NO_SUCH_SESSION))
@@ -46,7 +46,12 @@ pub async fn end_others(
     current: Option<FamilyId>,
 ) -> Result<(), ApiError> {
     let keep = current.map_or(Keep::Nothing, Keep::Session);
-    if app.store.end_other_sessions(user, keep, unix_now()).await? {
+    if app
+        .store
+        .sessions()
+        .end_others(user, keep, unix_now())
+        .await?
+    {
         Ok(())
     } else {
         Err(ApiError::unauthorized_bearer(GONE))

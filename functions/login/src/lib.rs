@@ -4,15 +4,18 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
+use taskline::app::Handler;
 use taskline::auth::{
-    DeviceToken, Email, FamilyId, IssuedToken, Password, RefreshToken, unix_now, verify_password,
+    DeviceToken, Email, FamilyId, IssuedToken, Password, RefreshToken, UserId, unix_now,
+    verify_password,
 };
 use taskline::error::{ApiError, Credential, OAuthError};
 use taskline::http::{
-    ClientAddress, Fields, Request, Response, Route, client_address, form_or_json_object,
-    header_str, json_response, serve, string, with_header,
+    Auth, ClientAddress, Fields, Matched, Request, Response, Route, client_address,
+    form_or_json_object, header_str, json_response, string, with_header,
 };
 use taskline::http::{device_cookie, device_cookie_of, refresh_cookie, require_allowed_origin};
+use taskline::services::Caller;
 use taskline::store::{FamilyStart, PasswordBudget};
 use taskline::text::user_agent_summary;
 
@@ -30,7 +33,7 @@ pub enum Endpoint {
 
 pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
     "/v1/auth/login",
-    &[(Method::POST, Endpoint::Login)],
+    &[(Method::POST, Auth::None, Endpoint::Login)],
 )];
 
 /// The one answer to a wrong password and to an unknown email alike.
@@ -128,7 +131,12 @@ pub async fn login(
     let Credentials {
         email, password, ..
     } = credentials;
-    let (user, hash) = app.store.credentials_by_email(&email).await?.unzip();
+    let (user, hash) = app
+        .store
+        .accounts()
+        .credentials_by_email(&email)
+        .await?
+        .unzip();
     // A device cookie counts only for the account whose login set it.
     let device = device
         .and_then(|value| app.devices.open(value, unix_now()))
@@ -151,7 +159,21 @@ pub async fn login(
     else {
         return Err(bad_credentials);
     };
-    app.store.login_succeeded(&attempt).await?;
+    app.store.throttle().login_succeeded(&attempt).await?;
+    start_session(app, user, &hash, user_agent).await
+}
+
+/// A new session of `user`, whose password `hash` was just verified.
+async fn start_session(
+    app: &App,
+    user: UserId,
+    hash: &str,
+    user_agent: Option<&str>,
+) -> Result<LoggedIn, ApiError> {
+    let bad_credentials = ApiError::Unauthorized {
+        credential: Credential::Password,
+        detail: BAD_CREDENTIALS,
+    };
     let session = FamilyId::generate();
     let refresh = RefreshToken::generate(user, session)?;
     // The family is written only if the password is still the one verified: a login racing
@@ -159,11 +181,12 @@ pub async fn login(
     // sessions of the generation it replaces, this one included).
     match app
         .store
-        .start_family(
+        .sessions()
+        .start(
             &refresh,
             unix_now(),
             user_agent,
-            &hash,
+            hash,
             app.config.max_sessions_per_user,
         )
         .await?
@@ -179,7 +202,17 @@ pub async fn login(
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |Endpoint::Login, _, req| {
+    app.serve(ROUTES, req).await
+}
+
+impl Handler for Endpoint {
+    async fn answer<'a>(
+        self,
+        app: &'a App,
+        _: &mut Caller<'a>,
+        _: Matched<Self>,
+        req: Request,
+    ) -> Result<Response, ApiError> {
         require_allowed_origin(&app.config, &req)?;
         let client = client_address(&app.config, &req);
         let credentials = Credentials::from_request(&req)?;
@@ -200,6 +233,5 @@ pub async fn handle(app: &App, req: Request) -> Response {
             header::SET_COOKIE,
             device_cookie(&app.config, &device),
         )
-    })
-    .await
+    }
 }

@@ -3,13 +3,12 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
+use taskline::app::Handler;
 use taskline::auth::{IssuedToken, RefreshToken, unix_now};
 use taskline::error::ApiError;
-use taskline::http::{Request, Response, Route, empty, json_response, serve, with_header};
-use taskline::http::{
-    cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
-    require_allowed_origin,
-};
+use taskline::http::{Auth, Matched, Request, Response, Route, empty, json_response, with_header};
+use taskline::http::{cleared_refresh_cookie, refresh_cookie, refresh_unauthorized};
+use taskline::services::Caller;
 use taskline::store::{RefreshState, Rotation};
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
@@ -24,8 +23,14 @@ pub enum Endpoint {
 }
 
 pub static ROUTES: &[Route<Endpoint>] = &[
-    Route::new("/v1/auth/refresh", &[(Method::POST, Endpoint::Refresh)]),
-    Route::new("/v1/auth/logout", &[(Method::POST, Endpoint::Logout)]),
+    Route::new(
+        "/v1/auth/refresh",
+        &[(Method::POST, Auth::RefreshCookie, Endpoint::Refresh)],
+    ),
+    Route::new(
+        "/v1/auth/logout",
+        &[(Method::POST, Auth::RefreshCookie, Endpoint::Logout)],
+    ),
 ];
 
 const INVALID: &str = "the refresh token is invalid or expired";
@@ -46,7 +51,7 @@ pub async fn refresh(
 ) -> Result<(IssuedToken, RefreshToken), ApiError> {
     let now = unix_now();
     for _ in 0..ROTATION_ATTEMPTS {
-        match app.store.refresh_state(&presented, now).await? {
+        match app.store.sessions().refresh_state(&presented, now).await? {
             RefreshState::Unknown | RefreshState::Expired => {
                 return Err(refresh_unauthorized(INVALID));
             }
@@ -63,7 +68,8 @@ pub async fn refresh(
                 let child = presented.successor(&app.successors, issued_in);
                 match app
                     .store
-                    .rotate_refresh(&presented, &child, absolute_expires_at, generation, now)
+                    .sessions()
+                    .rotate(&presented, &child, absolute_expires_at, generation, now)
                     .await?
                 {
                     Rotation::Rotated => {
@@ -103,7 +109,8 @@ async fn reuse(
         return Ok((access, successor));
     }
     app.store
-        .revoke_family(presented.user(), presented.family())
+        .sessions()
+        .revoke(presented.user(), presented.family())
         .await?;
     Err(refresh_unauthorized(REUSED))
 }
@@ -117,21 +124,39 @@ fn within_grace(grace_secs: i64, spent_at: i64, now: i64) -> bool {
 /// Ends the session of `presented`: its family is revoked if the token is one of ours
 /// (spent or not; a forged value revokes nothing). Idempotent.
 pub async fn logout(app: &App, presented: RefreshToken) -> Result<(), ApiError> {
-    if app.store.refresh_state(&presented, unix_now()).await? != RefreshState::Unknown {
+    if app
+        .store
+        .sessions()
+        .refresh_state(&presented, unix_now())
+        .await?
+        != RefreshState::Unknown
+    {
         app.store
-            .revoke_family(presented.user(), presented.family())
+            .sessions()
+            .revoke(presented.user(), presented.family())
             .await?;
     }
     Ok(())
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(&app.config, ROUTES, req, async |endpoint, _, req| {
-        // A foreign page must not spend or revoke the cookie the browser attaches for it.
-        require_allowed_origin(&app.config, &req)?;
-        match endpoint {
+    app.serve(ROUTES, req).await
+}
+
+impl Handler for Endpoint {
+    async fn answer<'a>(
+        self,
+        app: &'a App,
+        caller: &mut Caller<'a>,
+        _: Matched<Self>,
+        _: Request,
+    ) -> Result<Response, ApiError> {
+        // The route's authentication checked the Origin: a foreign page must not spend or
+        // revoke the cookie the browser attaches for it.
+        let presented = caller.refresh_cookie()?;
+        match self {
             Endpoint::Refresh => {
-                let (access, child) = refresh(app, refresh_token_of(&req)?).await?;
+                let (access, child) = refresh(app, presented?).await?;
                 with_header(
                     json_response(StatusCode::OK, &access),
                     header::SET_COOKIE,
@@ -140,7 +165,7 @@ pub async fn handle(app: &App, req: Request) -> Response {
             }
             Endpoint::Logout => {
                 // No or a malformed cookie: nothing to revoke, and logging out still succeeds.
-                if let Ok(presented) = refresh_token_of(&req) {
+                if let Ok(presented) = presented {
                     logout(app, presented).await?;
                 }
                 with_header(
@@ -150,8 +175,7 @@ pub async fn handle(app: &App, req: Request) -> Response {
                 )
             }
         }
-    })
-    .await
+    }
 }
 
 #[cfg(test)]

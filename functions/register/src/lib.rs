@@ -4,13 +4,15 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
+use taskline::app::Handler;
 use taskline::auth::{Email, Password, User, UserName, hash_password};
 use taskline::error::ApiError;
 use taskline::http::require_allowed_origin;
 use taskline::http::{
-    ClientAddress, Fields, Request, Response, Route, client_address, json_object, json_response,
-    serve, with_header,
+    Auth, ClientAddress, Fields, Matched, Request, Response, Route, client_address, json_object,
+    json_response, with_header,
 };
+use taskline::services::Caller;
 use taskline::store::UserCreation;
 
 /// The keys this function loads at cold start (it signs and verifies nothing; the origin secret
@@ -26,7 +28,7 @@ pub enum Endpoint {
 
 pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
     "/v1/auth/register",
-    &[(Method::POST, Endpoint::Register)],
+    &[(Method::POST, Auth::None, Endpoint::Register)],
 )];
 
 /// A registration as sent.
@@ -75,7 +77,7 @@ pub async fn register(
     app.take_registration(client).await?;
     let password_hash = hash_password(password).await?;
     let user = User::new(email, name);
-    match app.store.create_user(&user, password_hash).await? {
+    match app.store.accounts().create(&user, password_hash).await? {
         UserCreation::Created => Ok(user),
         UserCreation::EmailTaken => Err(ApiError::Conflict(
             "an account with this email already exists",
@@ -84,21 +86,25 @@ pub async fn register(
 }
 
 pub async fn handle(app: &App, req: Request) -> Response {
-    serve(
-        &app.config,
-        ROUTES,
-        req,
-        async |Endpoint::Register, _, req| {
-            // A foreign page must not create accounts in the name of a visitor's browser.
-            require_allowed_origin(&app.config, &req)?;
-            let client = client_address(&app.config, &req);
-            let user = register(app, Registration::from_request(&req)?, &client).await?;
-            with_header(
-                json_response(StatusCode::CREATED, &user),
-                header::LOCATION,
-                "/v1/me",
-            )
-        },
-    )
-    .await
+    app.serve(ROUTES, req).await
+}
+
+impl Handler for Endpoint {
+    async fn answer<'a>(
+        self,
+        app: &'a App,
+        _: &mut Caller<'a>,
+        _: Matched<Self>,
+        req: Request,
+    ) -> Result<Response, ApiError> {
+        // A foreign page must not create accounts in the name of a visitor's browser.
+        require_allowed_origin(&app.config, &req)?;
+        let client = client_address(&app.config, &req);
+        let user = register(app, Registration::from_request(&req)?, &client).await?;
+        with_header(
+            json_response(StatusCode::CREATED, &user),
+            header::LOCATION,
+            "/v1/me",
+        )
+    }
 }

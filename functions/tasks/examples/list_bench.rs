@@ -164,7 +164,8 @@ async fn main() {
     let page = t
         .app
         .store
-        .list_tasks(big_user, &filters, 20, None)
+        .tasks()
+        .list(big_user, &filters, 20, None)
         .await
         .expect("list");
     let mut filtered_samples = Vec::new();
@@ -188,7 +189,8 @@ async fn main() {
         let page = t
             .app
             .store
-            .list_tasks(big_user, &filters, 20, after.as_ref())
+            .tasks()
+            .list(big_user, &filters, 20, after.as_ref())
             .await
             .expect("list");
         found += page.tasks.len();

@@ -1,8 +1,10 @@
-//! Domain values every layer shares: ids, the one timestamp type and idempotency keys.
+//! Domain values every layer shares: ids, the one timestamp type, idempotency keys and the
+//! preconditions of writes.
 //! Imports nothing from the HTTP edge, the store or auth.
 
 mod idempotency;
 mod ids;
+mod precondition;
 mod timestamp;
 
 pub use idempotency::{
@@ -10,4 +12,5 @@ pub use idempotency::{
 };
 pub(crate) use ids::canonical_v7_id;
 pub use ids::{CategoryId, FamilyId, UserId, canonical_v7};
+pub use precondition::{IfMatch, IfNoneMatch, PutPrecondition};
 pub use timestamp::{Timestamp, TimestampError};

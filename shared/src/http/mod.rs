@@ -16,13 +16,12 @@ pub use client_address::{
 };
 pub use device_cookie::{DEVICE_COOKIE, device_cookie, device_cookie_of};
 pub use idempotency::idempotency_key;
-pub use precondition::{IfMatch, IfNoneMatch, PutPrecondition};
 pub use problem::PROBLEM_BASE;
 pub use refresh_cookie::{
     REFRESH_COOKIE, cleared_refresh_cookie, refresh_cookie, refresh_token_of, refresh_unauthorized,
     require_allowed_origin,
 };
-pub use router::{Matched, Route, match_route, served};
+pub use router::{Auth, Matched, Route, match_route, served};
 
 use std::time::Instant;
 
@@ -43,62 +42,76 @@ const EXPOSED_RESPONSE_HEADERS: &str = "ETag, Location, Retry-After";
 /// How long a browser may cache a preflight answer.
 const PREFLIGHT_MAX_AGE_SECS: &str = "600";
 
-/// Serves one request: routes it, runs `handler` with the endpoint of the matched route and
-/// method, maps errors to problem+json, applies CORS and logs one line. Never fails: every
-/// outcome is a response.
-pub async fn serve<E: Copy, F>(
-    config: &Config,
-    routes: &'static [Route<E>],
-    req: Request,
-    handler: F,
-) -> Response
-where
-    F: AsyncFnOnce(E, Matched<E>, Request) -> Result<Response, ApiError>,
-{
-    let started = Instant::now();
-    let method = req.method().clone();
-    let request_id = request_id(&req);
-    let origin = header_str(req.headers(), header::ORIGIN).map(str::to_owned);
-    let path = request_path(&req);
-    let matched = match_route(routes, &path);
-    let route_label = matched
-        .as_ref()
-        .map(|m| m.route.template)
-        .unwrap_or("(unknown)");
+/// One request as the edge sees it from start to end: when it began, what the log line and
+/// the CORS headers need of it. Begun before routing, finished with the response.
+#[derive(Debug)]
+pub struct Exchange {
+    started: Instant,
+    method: Method,
+    request_id: String,
+    origin: Option<String>,
+    route: &'static str,
+}
 
-    let mut response = if method == Method::OPTIONS {
-        preflight(matched.as_ref().map(|m| m.route.methods()))
-    } else {
-        match matched {
-            None => ApiError::NotFound("no such route").into_response(),
-            Some(m) => match m.endpoint(&method) {
-                None => ApiError::MethodNotAllowed {
-                    allow: allow_list(m.route.methods()),
-                }
-                .into_response(),
-                Some(&endpoint) => handler(endpoint, m, req)
-                    .await
-                    .unwrap_or_else(ApiError::into_response),
-            },
-        }
-    };
+/// Where routing sends a request: to an endpoint (with its route's authentication), or
+/// straight to a response (a preflight, a 404, a 405).
+#[derive(Debug)]
+pub enum Routed<E: 'static> {
+    To(Auth, E, Matched<E>),
+    Answered(Response),
+}
 
-    let headers = response.headers_mut();
-    apply_cors(headers, config, origin.as_deref());
-    headers
-        .entry(header::CACHE_CONTROL)
-        .or_insert(HeaderValue::from_static("no-store"));
+impl Exchange {
+    /// Routes `req` among `routes`: unknown paths are 404, known paths with other methods 405
+    /// (with `Allow`), `OPTIONS` a preflight.
+    pub fn begin<E: Copy>(routes: &'static [Route<E>], req: &Request) -> (Self, Routed<E>) {
+        let path = request_path(req);
+        let matched = match_route(routes, &path);
+        let exchange = Self {
+            started: Instant::now(),
+            method: req.method().clone(),
+            request_id: request_id(req),
+            origin: header_str(req.headers(), header::ORIGIN).map(str::to_owned),
+            route: matched.as_ref().map_or("(unknown)", |m| m.route.template),
+        };
+        let routed = if exchange.method == Method::OPTIONS {
+            Routed::Answered(preflight(matched.as_ref().map(|m| m.route.methods())))
+        } else {
+            match matched {
+                None => Routed::Answered(ApiError::NotFound("no such route").into_response()),
+                Some(m) => match m.endpoint(&exchange.method) {
+                    None => Routed::Answered(
+                        ApiError::MethodNotAllowed {
+                            allow: allow_list(m.route.methods()),
+                        }
+                        .into_response(),
+                    ),
+                    Some((auth, &endpoint)) => Routed::To(auth, endpoint, m),
+                },
+            }
+        };
+        (exchange, routed)
+    }
 
-    // The one line per request. Never headers or bodies: they carry tokens and passwords.
-    tracing::info!(
-        request_id = %request_id,
-        method = %method,
-        route = route_label,
-        status = response.status().as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
-    response
+    /// The response as sent: errors were mapped to problem+json already; CORS and
+    /// `Cache-Control` are added here, and the one log line of the request is written.
+    pub fn finish(self, config: &Config, mut response: Response) -> Response {
+        let headers = response.headers_mut();
+        apply_cors(headers, config, self.origin.as_deref());
+        headers
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        // The one line per request. Never headers or bodies: they carry tokens and passwords.
+        tracing::info!(
+            request_id = %self.request_id,
+            method = %self.method,
+            route = self.route,
+            status = response.status().as_u16(),
+            latency_ms = self.started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        response
+    }
 }
 
 fn allow_list(mut methods: Vec<Method>) -> Vec<Method> {

@@ -1,21 +1,37 @@
 //! A tiny path router. Each function declares its routes as a table: a path template and, per
-//! method, the endpoint that serves it (a value of the function's own endpoint enum, which its
-//! handler matches exhaustively). So a route cannot be declared without its handler, and no
-//! handler needs an arm for a route that does not exist. Unknown paths are 404 and known paths
-//! with other methods are 405 (answered by `serve`).
+//! method, how the caller authenticates and the endpoint that serves it (a value of the
+//! function's own endpoint enum, which its handler matches exhaustively). So a route cannot be
+//! declared without its handler or its authentication, and no handler needs an arm for a route
+//! that does not exist. Unknown paths are 404 and known paths with other methods are 405
+//! (answered by `serve`).
 
 use lambda_http::http::Method;
+
+/// How a route authenticates its caller, before its handler runs (`App::serve` hands the
+/// handler the authenticated caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Auth {
+    /// Open to anyone.
+    None,
+    /// A Bearer access token (ours or the external provider's) of an active account and a
+    /// live session.
+    Bearer,
+    /// A Bearer token of the account, also while its deletion goes on (`DELETE /v1/me`).
+    BearerDuringDeletion,
+    /// The refresh cookie, from an allowed `Origin`.
+    RefreshCookie,
+}
 
 /// One route: a path template (`{name}` matches one non-empty segment) and, per method, its
 /// endpoint.
 #[derive(Debug)]
 pub struct Route<E: 'static> {
     pub template: &'static str,
-    pub endpoints: &'static [(Method, E)],
+    pub endpoints: &'static [(Method, Auth, E)],
 }
 
 impl<E> Route<E> {
-    pub const fn new(template: &'static str, endpoints: &'static [(Method, E)]) -> Self {
+    pub const fn new(template: &'static str, endpoints: &'static [(Method, Auth, E)]) -> Self {
         Self {
             template,
             endpoints,
@@ -24,14 +40,14 @@ impl<E> Route<E> {
 
     /// The methods this route serves, in the order declared.
     pub fn methods(&self) -> Vec<Method> {
-        self.endpoints.iter().map(|(m, _)| m.clone()).collect()
+        self.endpoints.iter().map(|(m, _, _)| m.clone()).collect()
     }
 
-    fn endpoint(&self, method: &Method) -> Option<&'static E> {
+    fn endpoint(&self, method: &Method) -> Option<(Auth, &'static E)> {
         self.endpoints
             .iter()
-            .find(|(m, _)| m == method)
-            .map(|(_, endpoint)| endpoint)
+            .find(|(m, _, _)| m == method)
+            .map(|(_, auth, endpoint)| (*auth, endpoint))
     }
 }
 
@@ -61,7 +77,7 @@ impl<E> Matched<E> {
     }
 
     /// The endpoint serving `method` on this route (`None`: 405).
-    pub fn endpoint(&self, method: &Method) -> Option<&'static E> {
+    pub fn endpoint(&self, method: &Method) -> Option<(Auth, &'static E)> {
         self.route.endpoint(method)
     }
 }
@@ -98,22 +114,31 @@ mod tests {
         Route::new(
             "/v1/tasks",
             &[
-                (Method::GET, Endpoint::List),
-                (Method::POST, Endpoint::Create),
+                (Method::GET, Auth::Bearer, Endpoint::List),
+                (Method::POST, Auth::Bearer, Endpoint::Create),
             ],
         ),
-        Route::new("/v1/tasks/{id}", &[(Method::GET, Endpoint::Get)]),
+        Route::new(
+            "/v1/tasks/{id}",
+            &[(Method::GET, Auth::Bearer, Endpoint::Get)],
+        ),
     ];
 
     #[test]
     fn matches_literal_and_parameter_paths() {
         let m = match_route(ROUTES, "/v1/tasks").unwrap();
         assert_eq!(m.route.template, "/v1/tasks");
-        assert_eq!(m.endpoint(&Method::POST), Some(&Endpoint::Create));
+        assert_eq!(
+            m.endpoint(&Method::POST),
+            Some((Auth::Bearer, &Endpoint::Create))
+        );
         let m = match_route(ROUTES, "/v1/tasks/abc").unwrap();
         assert_eq!(m.route.template, "/v1/tasks/{id}");
         assert_eq!(m.param("id"), Some("abc"));
-        assert_eq!(m.endpoint(&Method::GET), Some(&Endpoint::Get));
+        assert_eq!(
+            m.endpoint(&Method::GET),
+            Some((Auth::Bearer, &Endpoint::Get))
+        );
         assert_eq!(m.endpoint(&Method::DELETE), None);
     }
 

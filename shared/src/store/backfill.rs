@@ -14,9 +14,11 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 
+use super::core::Store;
+use super::error::StoreError;
+use super::keys::Key;
 use super::keys::{PK, SK, TASK_SK_PREFIX, attr, due_key, priority_key, s, task_id_of_sk};
 use super::writes::written;
-use super::{Key, Store, StoreError};
 use crate::domain::Timestamp;
 use crate::tasks::Priority;
 

@@ -18,14 +18,15 @@
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 
+use super::core::Store;
+use super::error::StoreError;
 use super::items::{CategoryItem, CategoryNameItem};
 use super::keys::{
     CATEGORY_SK_PREFIX, Key, PK, SK, TASK_SK_PREFIX, attr, category_key, category_name_sk,
     counts_key, key, n, prefix_end, s, user_pk,
 };
-use super::users::{USER_ACTIVE, user_condition_names, user_exists_check};
+use super::standing::{USER_ACTIVE, user_condition_names, user_exists_check};
 use super::writes::{Conditional, conditional, written};
-use super::{Store, StoreError};
 use crate::categories::{Category, CategoryName, MAX_CATEGORIES_PER_USER};
 use crate::domain::{CategoryId, Timestamp, UserId};
 
@@ -66,17 +67,29 @@ pub enum StoredCategory {
     Deleting,
 }
 
+/// The user's categories and their names.
+#[derive(Debug, Clone, Copy)]
+pub struct Categories<'a> {
+    pub(super) store: &'a Store,
+}
+
 impl Store {
+    pub fn categories(&self) -> Categories<'_> {
+        Categories { store: self }
+    }
+}
+
+impl Categories<'_> {
     /// The transaction item "category `id` is live", whose failure means `if_refused`.
     fn category_live<O>(
-        &self,
+        self,
         user: UserId,
         id: CategoryId,
         if_refused: O,
     ) -> Result<Conditional<O>, StoreError> {
         // A live category: the same condition as an active user (exists, not being deleted).
         let check = ConditionCheck::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
             .condition_expression(USER_ACTIVE)
             .set_expression_attribute_names(Some(user_condition_names()))
@@ -89,7 +102,7 @@ impl Store {
 
     /// `ADD delta` to the task count of category `id`, only while it is live.
     fn count_tasks_of<O>(
-        &self,
+        self,
         user: UserId,
         id: CategoryId,
         delta: i64,
@@ -98,7 +111,7 @@ impl Store {
         let mut names = user_condition_names();
         names.insert("#task_count".into(), attr::TASK_COUNT.into());
         let update = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
             .update_expression("ADD #task_count :delta")
             .condition_expression(USER_ACTIVE)
@@ -117,7 +130,7 @@ impl Store {
     /// A refused `to` means `no_such_category`; any other refusal `conflict` (re-read: the
     /// category the task read with is going).
     pub(super) fn category_moves<O: Copy>(
-        &self,
+        self,
         user: UserId,
         from: Option<CategoryId>,
         to: Option<CategoryId>,
@@ -143,13 +156,13 @@ impl Store {
     /// Stores a new category, reserves its name and counts it, atomically, only while the
     /// user is active: refused when the name is taken (case-insensitively) or the user has
     /// [`MAX_CATEGORIES_PER_USER`] already.
-    pub async fn create_category(
-        &self,
+    pub async fn create(
+        self,
         user: UserId,
         category: &Category,
     ) -> Result<CategoryCreation, StoreError> {
         let put = Put::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_item(Some(serde_dynamo::to_item(CategoryItem::new(
                 user, category,
             ))?))
@@ -157,7 +170,7 @@ impl Store {
             .expression_attribute_names("#sk", SK)
             .build()?;
         let counted = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
             .update_expression("ADD #categories :one")
             .condition_expression("attribute_not_exists(#categories) OR #categories < :max")
@@ -168,7 +181,7 @@ impl Store {
         let items = vec![
             conditional(
                 CategoryCreation::AccountGone,
-                user_exists_check(self, user)?,
+                user_exists_check(self.store, user)?,
             ),
             self.reserve_name(
                 user,
@@ -185,19 +198,19 @@ impl Store {
                 TransactWriteItem::builder().put(put).build(),
             ),
         ];
-        self.transact(CategoryCreation::Created, items).await
+        self.store.transact(CategoryCreation::Created, items).await
     }
 
     /// The reservation of `name` for category `id`, refused (`if_taken`) if it is taken.
     fn reserve_name<O>(
-        &self,
+        self,
         user: UserId,
         name: &CategoryName,
         id: CategoryId,
         if_taken: O,
     ) -> Result<Conditional<O>, StoreError> {
         let put = Put::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_item(Some(serde_dynamo::to_item(CategoryNameItem::new(
                 user, name, id,
             ))?))
@@ -212,13 +225,13 @@ impl Store {
 
     /// The release of `name`'s reservation (unconditional: it is the category's own).
     fn release_name<O>(
-        &self,
+        self,
         user: UserId,
         name: &CategoryName,
         o: O,
     ) -> Result<Conditional<O>, StoreError> {
         let delete = Delete::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(key(
                 user_pk(user),
                 category_name_sk(&name.unique_key()),
@@ -231,15 +244,16 @@ impl Store {
     }
 
     /// One category item of the user (consistent read), live or being deleted, or `None`.
-    pub async fn read_category(
-        &self,
+    pub async fn read(
+        self,
         user: UserId,
         id: CategoryId,
     ) -> Result<Option<StoredCategory>, StoreError> {
         let output = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
             .consistent_read(true)
             .send()
@@ -255,12 +269,8 @@ impl Store {
     }
 
     /// One live category of the user, or `None` (also while its deletion runs).
-    pub async fn get_category(
-        &self,
-        user: UserId,
-        id: CategoryId,
-    ) -> Result<Option<Category>, StoreError> {
-        Ok(match self.read_category(user, id).await? {
+    pub async fn get(self, user: UserId, id: CategoryId) -> Result<Option<Category>, StoreError> {
+        Ok(match self.read(user, id).await? {
             Some(StoredCategory::Live(category)) => Some(category),
             Some(StoredCategory::Deleting) | None => None,
         })
@@ -268,24 +278,25 @@ impl Store {
 
     /// `id` if it names a live category of the user, else `None`: what a task naming it
     /// shows (one read, only when there is an id).
-    pub async fn live_category(
-        &self,
+    pub async fn live(
+        self,
         user: UserId,
         id: Option<CategoryId>,
     ) -> Result<Option<CategoryId>, StoreError> {
         let Some(id) = id else {
             return Ok(None);
         };
-        Ok(self.get_category(user, id).await?.map(|c| c.id))
+        Ok(self.get(user, id).await?.map(|c| c.id))
     }
 
     /// Every live category of the user, by name (case-insensitively, then as written). At
     /// most 100 small items live, plus any whose deletion is unfinished.
-    pub async fn list_categories(&self, user: UserId) -> Result<Vec<Category>, StoreError> {
+    pub async fn list(self, user: UserId) -> Result<Vec<Category>, StoreError> {
         let mut pages = self
+            .store
             .client()
             .query()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
             .expression_attribute_names("#pk", PK)
             .expression_attribute_names("#sk", SK)
@@ -308,8 +319,8 @@ impl Store {
     /// Replaces name and colour if the stored version is still `current.version` and the
     /// category is live (the task count is left as concurrent task writes made it); a new name
     /// is reserved and the old one released in the same transaction.
-    pub async fn update_category(
-        &self,
+    pub async fn update(
+        self,
         user: UserId,
         current: &Category,
         next: &Category,
@@ -326,7 +337,7 @@ impl Store {
             names.insert(placeholder.into(), name.into());
         }
         let update = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(category_key(user, current.id)))
             .update_expression(
                 "SET #name = :name, #name_lc = :name_lc, #color = :color, \
@@ -342,7 +353,10 @@ impl Store {
             .expression_attribute_values(":read_version", n(current.version))
             .build()?;
         let mut items = vec![
-            conditional(CategoryWrite::AccountGone, user_exists_check(self, user)?),
+            conditional(
+                CategoryWrite::AccountGone,
+                user_exists_check(self.store, user)?,
+            ),
             conditional(
                 CategoryWrite::Conflict,
                 TransactWriteItem::builder().update(update).build(),
@@ -357,20 +371,20 @@ impl Store {
             )?);
             items.push(self.release_name(user, &current.fields.name, CategoryWrite::Conflict)?);
         }
-        self.transact(CategoryWrite::Written, items).await
+        self.store.transact(CategoryWrite::Written, items).await
     }
 
     /// Begins the deletion of `current` if it is still that version: marks it (epoch seconds
     /// `now`), releases its name, uncounts it and lists it among the categories being
     /// deleted, atomically, only while the user is active.
-    pub async fn mark_category_deleting(
-        &self,
+    pub async fn mark_deleting(
+        self,
         user: UserId,
         current: &Category,
         now: i64,
     ) -> Result<CategoryWrite, StoreError> {
         let mark = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(category_key(user, current.id)))
             .update_expression("SET #deleting = :now")
             .condition_expression(format!("{USER_ACTIVE} AND #version = :read_version"))
@@ -380,7 +394,7 @@ impl Store {
             .expression_attribute_values(":read_version", n(current.version))
             .build()?;
         let uncounted = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
             .update_expression("ADD #categories :minus_one, #deleting_categories :id")
             .expression_attribute_names("#categories", attr::CATEGORIES)
@@ -389,7 +403,10 @@ impl Store {
             .expression_attribute_values(":id", id_set(current.id))
             .build()?;
         let items = vec![
-            conditional(CategoryWrite::AccountGone, user_exists_check(self, user)?),
+            conditional(
+                CategoryWrite::AccountGone,
+                user_exists_check(self.store, user)?,
+            ),
             conditional(
                 CategoryWrite::Conflict,
                 TransactWriteItem::builder().update(mark).build(),
@@ -400,21 +417,18 @@ impl Store {
                 TransactWriteItem::builder().update(uncounted).build(),
             ),
         ];
-        self.transact(CategoryWrite::Written, items).await
+        self.store.transact(CategoryWrite::Written, items).await
     }
 
     /// Detaches every task of category `id`, whose deletion has begun: each one's
     /// `category_id` removed, its `version` +1. Reads the tasks' keys page by page, so memory
     /// stays bounded whatever their number. Returns how many tasks were detached.
-    pub async fn detach_category_tasks(
-        &self,
-        user: UserId,
-        id: CategoryId,
-    ) -> Result<u64, StoreError> {
+    pub async fn detach_tasks(self, user: UserId, id: CategoryId) -> Result<u64, StoreError> {
         let mut pages = self
+            .store
             .client()
             .query()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .key_condition_expression("#pk = :pk AND begins_with(#sk, :task)")
             .filter_expression("#category_id = :category_id")
             .projection_expression("#pk, #sk")
@@ -441,11 +455,12 @@ impl Store {
 
     /// Detaches one task if it still names `id` (a task moved or deleted meanwhile is left
     /// alone; nothing is written into a partition whose item is gone).
-    async fn detach_task(&self, task_key: Key, id: CategoryId) -> Result<bool, StoreError> {
+    async fn detach_task(self, task_key: Key, id: CategoryId) -> Result<bool, StoreError> {
         let update = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(task_key))
             .update_expression(
                 "REMOVE #category_id SET #version = #version + :one, #updated_at = :now",
@@ -464,22 +479,23 @@ impl Store {
     /// (idempotent). For a deletion resumed by `DELETE`: one begun by a version that did not
     /// keep the set is listed from then on. Writes nothing into a partition whose counts item
     /// is gone (an account being deleted).
-    pub async fn list_as_deleting(&self, user: UserId, id: CategoryId) -> Result<(), StoreError> {
+    pub async fn list_as_deleting(self, user: UserId, id: CategoryId) -> Result<(), StoreError> {
         self.deleting_set(user, "ADD", id).await
     }
 
     /// `ADD` or `DELETE` `id` in the counts item's set of categories being deleted, if the
     /// counts item exists.
     async fn deleting_set(
-        &self,
+        self,
         user: UserId,
         action: &str,
         id: CategoryId,
     ) -> Result<(), StoreError> {
         let update = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
             .update_expression(format!("{action} #deleting_categories :id"))
             .condition_expression("attribute_exists(#pk)")
@@ -494,16 +510,13 @@ impl Store {
     /// concurrent `DELETE` that finished first leaves nothing to do), first taking it out of
     /// the set of categories being deleted: no task names it any more, so whichever of the
     /// two writes a cut-short deletion leaves undone, the next `DELETE` makes.
-    pub async fn finish_category_deletion(
-        &self,
-        user: UserId,
-        id: CategoryId,
-    ) -> Result<(), StoreError> {
+    pub async fn finish_deletion(self, user: UserId, id: CategoryId) -> Result<(), StoreError> {
         self.deleting_set(user, "DELETE", id).await?;
         let delete = self
+            .store
             .client()
             .delete_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
             .condition_expression("attribute_exists(#deleting)")
             .expression_attribute_names("#deleting", attr::DELETING);

@@ -2,7 +2,7 @@
 //! are per user and go with the account): what a create made with an `Idempotency-Key` answered.
 //!
 //! The record is written in the create's own `TransactWriteItems` (see
-//! [`Store::create_task_once`]), conditionally on there being none that is unexpired. So there
+//! [`Tasks::create_once`]), conditionally on there being none that is unexpired. So there
 //! is no separate "in flight" state to store or to release: a key is taken exactly when its
 //! task exists, a create refused for any reason (validation, quota, category) leaves no record,
 //! and of two racing creates with one key one commits and the other's condition fails on the
@@ -11,11 +11,11 @@
 
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
+use super::core::Store;
+use super::error::StoreError;
 use super::items::IdempotencyItem;
 use super::keys::{SK, TTL, idempotency_key, idempotency_sk, n, user_pk};
-use super::tasks::CreateOutcome;
 use super::writes::{Conditional, conditional};
-use super::{Store, StoreError};
 use crate::domain::{Fingerprint, IDEMPOTENCY_WINDOW_SECS, IdempotencyKey, UserId};
 use crate::tasks::TaskId;
 
@@ -28,19 +28,30 @@ pub struct KeyedCreate {
     pub response: String,
 }
 
+/// The records of creates made with an idempotency key.
+#[derive(Debug, Clone, Copy)]
+pub struct Idempotency<'a> {
+    pub(super) store: &'a Store,
+}
+
 impl Store {
+    pub fn idempotency(&self) -> Idempotency<'_> {
+        Idempotency { store: self }
+    }
+}
+
+impl Idempotency<'_> {
     /// The transaction item recording `create` under `key` at `now` (Unix seconds), for
-    /// [`IDEMPOTENCY_WINDOW_SECS`]: refused ([`CreateOutcome::KeyUsed`]) while an unexpired
-    /// record of the key exists; an expired one, which TTL may not have deleted yet, is
-    /// overwritten. A record held by another transaction through every retry is
-    /// [`CreateOutcome::KeyInFlight`].
-    pub(super) fn record_create(
-        &self,
-        user: UserId,
-        key: &IdempotencyKey,
-        create: &KeyedCreate,
-        now: i64,
-    ) -> Result<Conditional<CreateOutcome>, StoreError> {
+    /// [`IDEMPOTENCY_WINDOW_SECS`]: refused (`used`) while an unexpired record of the key
+    /// exists; an expired one, which TTL may not have deleted yet, is overwritten. A record
+    /// held by another transaction through every retry is `in_flight`. (The outcomes are the
+    /// create's, which this aggregate does not know.)
+    pub(super) fn record_create<O>(
+        self,
+        (user, key, create, now): (UserId, &IdempotencyKey, &KeyedCreate, i64),
+        used: O,
+        in_flight: O,
+    ) -> Result<Conditional<O>, StoreError> {
         let item = IdempotencyItem {
             user_id: user_pk(user),
             sk: idempotency_sk(&key.digest()),
@@ -51,32 +62,29 @@ impl Store {
             expires_at: now.saturating_add(IDEMPOTENCY_WINDOW_SECS),
         };
         let put = Put::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_item(Some(serde_dynamo::to_item(item)?))
             .condition_expression("attribute_not_exists(#sk) OR #expires_at <= :now")
             .expression_attribute_names("#sk", SK)
             .expression_attribute_names("#expires_at", TTL)
             .expression_attribute_values(":now", n(now))
             .build()?;
-        Ok(conditional(
-            CreateOutcome::KeyUsed,
-            TransactWriteItem::builder().put(put).build(),
-        )
-        .or_if_held(CreateOutcome::KeyInFlight))
+        Ok(conditional(used, TransactWriteItem::builder().put(put).build()).or_if_held(in_flight))
     }
 
     /// The create recorded under `key`, unless there is none or it expired by `now` (Unix
     /// seconds): one consistent read.
     pub async fn keyed_create(
-        &self,
+        self,
         user: UserId,
         key: &IdempotencyKey,
         now: i64,
     ) -> Result<Option<KeyedCreate>, StoreError> {
         let output = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(idempotency_key(user, &key.digest())))
             .consistent_read(true)
             .send()

@@ -12,15 +12,15 @@
 //! account leaves the link: later tokens of the identity are refused rather than silently
 //! given a new, empty account.
 
+use super::error::StoreError;
 use super::items::{IdentityItem, UserItem};
 use super::keys::{IDENTITY_SK, key};
-use super::users::{email_item, owner};
+use super::users::{Accounts, email_item, owner};
 use super::writes::conditional;
-use super::{Store, StoreError};
 use crate::auth::{ExternalIdentity, NO_PASSWORD_HASH, User, identity_key};
 use crate::domain::UserId;
 
-/// What [`Store::link_identity`] did.
+/// What [`Accounts::link_identity`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExternalLink {
     /// The link and the new user were stored.
@@ -31,16 +31,17 @@ pub enum ExternalLink {
     EmailTaken,
 }
 
-impl Store {
+impl Accounts<'_> {
     /// The user an external identity is linked to, if any (consistent read).
     pub async fn identity_owner(
-        &self,
+        self,
         identity: &ExternalIdentity,
     ) -> Result<Option<UserId>, StoreError> {
         let output = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(key(identity_key(identity), IDENTITY_SK)))
             .consistent_read(true)
             .send()
@@ -56,7 +57,7 @@ impl Store {
     /// provider verified the email) in the same transaction, unless the identity is linked
     /// already or the (verified) email is taken.
     pub async fn link_identity(
-        &self,
+        self,
         identity: &ExternalIdentity,
         user: &User,
     ) -> Result<ExternalLink, StoreError> {
@@ -72,18 +73,18 @@ impl Store {
             ..UserItem::new(user, NO_PASSWORD_HASH.to_string())
         };
         let mut items = vec![
-            conditional(ExternalLink::AlreadyLinked, self.put_new(link)?),
+            conditional(ExternalLink::AlreadyLinked, self.store.put_new(link)?),
             conditional(
                 ExternalLink::EmailTaken,
-                self.put_new(serde_dynamo::to_item(user_item)?)?,
+                self.store.put_new(serde_dynamo::to_item(user_item)?)?,
             ),
         ];
         if reserved {
             items.push(conditional(
                 ExternalLink::EmailTaken,
-                self.put_new(email_item(user)?)?,
+                self.store.put_new(email_item(user)?)?,
             ));
         }
-        self.transact(ExternalLink::Created, items).await
+        self.store.transact(ExternalLink::Created, items).await
     }
 }

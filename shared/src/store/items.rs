@@ -207,10 +207,10 @@ impl CategoryItem {
 
 /// Stored data is validated again: a corrupt item is an error, never invalid output.
 impl TryFrom<CategoryItem> for Category {
-    type Error = super::StoreError;
+    type Error = super::error::StoreError;
 
     fn try_from(item: CategoryItem) -> Result<Self, Self::Error> {
-        use super::StoreError::Corrupt;
+        use super::error::StoreError::Corrupt;
         Ok(Category {
             id: category_id_of_sk(&item.sk).ok_or(Corrupt("category item with a bad key"))?,
             fields: CategoryFields {
@@ -277,12 +277,12 @@ impl UserItem {
 }
 
 impl TryFrom<UserItem> for User {
-    type Error = super::StoreError;
+    type Error = super::error::StoreError;
 
     fn try_from(item: UserItem) -> Result<Self, Self::Error> {
         Ok(User {
             id: UserId::parse(&item.user_id)
-                .ok_or(super::StoreError::Corrupt("user item with a bad id"))?,
+                .ok_or(super::error::StoreError::Corrupt("user item with a bad id"))?,
             email: Email::from_stored(item.email),
             name: UserName::from_stored(item.name),
             created_at: item.created_at,

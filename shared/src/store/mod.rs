@@ -41,62 +41,47 @@
 //! with serde_dynamo), every conditional transaction ends in a named outcome (`writes`), and
 //! every failure is a [`StoreError`] that keeps its source: the store decides no HTTP status.
 
-mod account;
 mod backfill;
 mod categories;
+mod core;
 mod error;
 mod idempotency;
 mod identities;
 mod items;
 mod keys;
+mod listing;
+mod session_ends;
+mod session_info;
 mod sessions;
+mod standing;
+mod task_items;
 mod tasks;
 mod throttle;
 mod users;
 mod warm;
 mod writes;
 
-pub use account::{Keep, PasswordWrite, SessionInfo, StoredPassword};
 pub use backfill::BackfillReport;
+pub use categories::Categories;
 pub use categories::{CategoryCreation, CategoryWrite, StoredCategory};
+pub use core::Store;
 pub use error::StoreError;
-pub use idempotency::KeyedCreate;
+pub use idempotency::{Idempotency, KeyedCreate};
 pub use identities::ExternalLink;
 pub use items::ListingTotals;
 pub use keys::{
     CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, DUE_INDEX, IDEMPOTENCY_SK_PREFIX,
     IDENTITY_SK, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, TTL, USER_SK, key,
 };
-pub use sessions::{FamilyStart, RefreshState, Rotation};
-pub use tasks::{
-    CreateOutcome, ListPage, ListRequest, MAX_ITEMS_READ_PER_LIST, StoredTask, UnreadableTask,
-    WriteOutcome, counts_item, task_item,
+pub use listing::{ListPage, ListRequest, MAX_ITEMS_READ_PER_LIST};
+pub use session_ends::Keep;
+pub use session_info::SessionInfo;
+pub use sessions::{FamilyStart, RefreshState, Rotation, Sessions};
+pub use standing::{SessionCondition, Standing, Standings};
+pub use task_items::{StoredTask, UnreadableTask, counts_item, task_item};
+pub use tasks::{CreateOutcome, Tasks, WriteOutcome};
+pub use throttle::{
+    AttemptOutcome, LoginAttempt, PasswordBudget, RegistrationAttempt, Throttle, Throttled,
 };
-pub use throttle::{AttemptOutcome, LoginAttempt, PasswordBudget, RegistrationAttempt, Throttled};
-pub use users::{Deletion, Standing, UserCreation};
+pub use users::{Accounts, Deletion, PasswordWrite, StoredPassword, UserCreation};
 pub use writes::backoff;
-
-use aws_sdk_dynamodb::Client;
-
-#[derive(Debug, Clone)]
-pub struct Store {
-    client: Client,
-    table: String,
-}
-
-impl Store {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-}

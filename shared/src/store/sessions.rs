@@ -18,8 +18,8 @@
 //! generation it belongs to, each token item the one it was issued in, and each access token
 //! its own (`sgen`). A family of another generation than its user's is dead, whatever its
 //! items say: refused by refresh, by the standing check and not listed. Ending every other
-//! session is therefore one transaction whatever their number ([`Store::end_other_sessions`],
-//! [`Store::change_password`] in `account`): it moves the user's generation on and re-stamps
+//! session is therefore one transaction whatever their number ([`Sessions::end_others`],
+//! [`Accounts::change_password`] in `account`): it moves the user's generation on and re-stamps
 //! only the session that goes on (recorded as the user's `kept_session`, whose access tokens
 //! of the generation before stay valid); the dead items go with their TTL. A family's
 //! `tokens_from` (absent: 0) ends its tokens of older generations: a password change moves
@@ -44,14 +44,15 @@ use aws_sdk_dynamodb::types::{
     TransactWriteItem, Update,
 };
 
-use super::account::{FAMILY_PREFIX, session_of};
+use super::core::Store;
+use super::error::StoreError;
 use super::items::{FamilyItem, SessionItem, TokenItem, UserSessionsItem};
 use super::keys::{
     PK, attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_key, user_pk,
 };
-use super::users::{USER_ACTIVE, generation_is, user_condition_names};
+use super::session_info::{FAMILY_PREFIX, session_of};
+use super::standing::{USER_ACTIVE, generation_is, user_condition_names};
 use super::writes::{Conditional, conditional};
-use super::{Store, StoreError};
 use crate::auth::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
 use crate::domain::{FamilyId, UserId};
 
@@ -120,11 +121,23 @@ pub enum FamilyStart {
     PasswordChanged,
 }
 
+/// Sessions: refresh-token families and the session generation.
+#[derive(Debug, Clone, Copy)]
+pub struct Sessions<'a> {
+    pub(super) store: &'a Store,
+}
+
 impl Store {
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { store: self }
+    }
+}
+
+impl Sessions<'_> {
     /// The new token item (only where none exists), of session generation `generation`,
     /// refused as `if_refused`.
     pub(super) fn put_token<O>(
-        &self,
+        self,
         if_refused: O,
         token: &RefreshToken,
         parent: Option<&RefreshToken>,
@@ -143,20 +156,21 @@ impl Store {
             spent_at: None,
             session_gen: generation,
         })?;
-        Ok(conditional(if_refused, self.put_new(item)?))
+        Ok(conditional(if_refused, self.store.put_new(item)?))
     }
 
     /// What starting and ending sessions need of the user item (consistent): its password
     /// hash, deletion mark, session generation and the sessions started in it. `None` if no
     /// such user.
     pub(super) async fn user_sessions(
-        &self,
+        self,
         user: UserId,
     ) -> Result<Option<UserSessionsItem>, StoreError> {
         let output = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .projection_expression("#pk, #password_hash, #deleting, #session_gen, #sessions")
             .expression_attribute_names("#pk", PK)
@@ -175,8 +189,8 @@ impl Store {
     /// `password_hash` (the one the login verified: a login racing a password change keeps no
     /// session). At `max_sessions` live sessions the least recently used one ends first
     /// (see the module comment).
-    pub async fn start_family(
-        &self,
+    pub async fn start(
+        self,
         token: &RefreshToken,
         now: i64,
         user_agent: Option<&str>,
@@ -216,7 +230,7 @@ impl Store {
     /// The login's one transaction: the family and its first token, added to the user's
     /// sessions if the user item is still as read. `false` if it was not.
     async fn start_in(
-        &self,
+        self,
         token: &RefreshToken,
         now: i64,
         user_agent: Option<&str>,
@@ -240,7 +254,7 @@ impl Store {
             tokens_from: None,
         })?;
         let add = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .update_expression("ADD #sessions :family")
             .condition_expression(format!(
@@ -263,10 +277,10 @@ impl Store {
         let items = vec![
             conditional(false, TransactWriteItem::builder().update(add).build()),
             // A fresh family and token id never exist already.
-            conditional(false, self.put_new(family)?),
+            conditional(false, self.store.put_new(family)?),
             self.put_token(false, token, None, now, absolute_expires_at, generation)?,
         ];
-        self.transact(true, items).await
+        self.store.transact(true, items).await
     }
 
     /// Makes room for a login among the user's `started` sessions (at least `max`): reads
@@ -274,7 +288,7 @@ impl Store {
     /// dead (gone, expired, of another generation) and, while `max` or more live ones remain,
     /// the least recently used, whose family item goes too (which ends it).
     async fn make_room(
-        &self,
+        self,
         user: UserId,
         generation: u64,
         started: &[String],
@@ -287,7 +301,7 @@ impl Store {
             for id in chunk {
                 wanted = wanted.keys(key(user_pk(user), format!("{FAMILY_PREFIX}{id}")));
             }
-            for item in self.batch_get(wanted.build()?).await? {
+            for item in self.store.batch_get(wanted.build()?).await? {
                 let item: SessionItem = serde_dynamo::from_item(item)?;
                 if let Some(session) = session_of(item, None, now, generation)? {
                     live.push(session);
@@ -307,7 +321,7 @@ impl Store {
             return Ok(());
         }
         let prune = Update::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .update_expression("DELETE #sessions :gone")
             .condition_expression(USER_ACTIVE)
@@ -321,7 +335,7 @@ impl Store {
         )];
         for id in evicted {
             let delete = Delete::builder()
-                .table_name(self.table())
+                .table_name(self.store.table())
                 .set_key(Some(key(user_pk(user), format!("{FAMILY_PREFIX}{id}"))))
                 .build()?;
             items.push(conditional(
@@ -330,26 +344,38 @@ impl Store {
             ));
         }
         // Refused: the user is gone or being deleted; the login's next read says so.
-        self.transact((), items).await
+        self.store.transact((), items).await
     }
 
     /// Looks a presented token up (consistent: token, family and the user's generation
     /// together). A token of a dead generation (its family's is not the user's, or the
     /// family's tokens of its generation have ended) is unknown.
     pub async fn refresh_state(
-        &self,
+        self,
         token: &RefreshToken,
         now: i64,
     ) -> Result<RefreshState, StoreError> {
+        let Some((item, family, user)) = self.token_items(token).await? else {
+            return Ok(RefreshState::Unknown);
+        };
+        Ok(refresh_state_of(token, &item, &family, &user, now))
+    }
+
+    /// The token's item, its family's and its user's, in one consistent read; `None` if any
+    /// of them is missing.
+    async fn token_items(
+        self,
+        token: &RefreshToken,
+    ) -> Result<Option<(TokenItem, FamilyItem, UserSessionsItem)>, StoreError> {
         let get = |key| {
             Get::builder()
-                .table_name(self.table())
+                .table_name(self.store.table())
                 .set_key(Some(key))
                 .build()
                 .map(|get| TransactGetItem::builder().get(get).build())
         };
         let user = Get::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(token.user())))
             .projection_expression("#pk, #deleting, #session_gen")
             .expression_attribute_names("#pk", PK)
@@ -357,6 +383,7 @@ impl Store {
             .expression_attribute_names("#session_gen", attr::SESSION_GEN)
             .build()?;
         let output = self
+            .store
             .client()
             .transact_get_items()
             .transact_items(get(token_key(token))?)
@@ -372,52 +399,58 @@ impl Store {
         let (Some(Some(item)), Some(Some(family)), Some(Some(user))) =
             (items.next(), items.next(), items.next())
         else {
-            return Ok(RefreshState::Unknown);
+            return Ok(None);
         };
-        let item: TokenItem = serde_dynamo::from_item(item)?;
-        let family: FamilyItem = serde_dynamo::from_item(family)?;
-        let user: UserSessionsItem = serde_dynamo::from_item(user)?;
-        let generation = user.session_gen.unwrap_or(0);
-        if user.deleting.is_some()
-            || family.session_gen != generation
-            || item.session_gen < family.tokens_from.unwrap_or(0)
-        {
-            return Ok(RefreshState::Unknown);
-        }
-        let absolute = item.absolute_expires_at;
-        if item.spent_at.is_some() {
-            let is_latest = family.last_spent == Some(token.hash());
-            let latest_spent_at = family.last_spent_at.filter(|_| is_latest && now < absolute);
-            return Ok(RefreshState::Spent {
-                latest_spent_at,
-                issued_in: item.session_gen,
-                generation,
-            });
-        }
-        if now >= item.idle_expires_at || now >= absolute {
-            return Ok(RefreshState::Expired);
-        }
-        Ok(RefreshState::Live {
-            absolute_expires_at: absolute,
-            issued_in: item.session_gen,
-            generation,
-        })
+        Ok(Some((
+            serde_dynamo::from_item(item)?,
+            serde_dynamo::from_item(family)?,
+            serde_dynamo::from_item(user)?,
+        )))
     }
 
     /// Spends `old` and stores its successor `new` in one transaction, provided `old` is
     /// unspent, its family alive and its user existing, both still of session generation
     /// `generation` (the child's), and records `old` as the family's most recently spent
     /// token. Of concurrent rotations of one token exactly one succeeds.
-    pub async fn rotate_refresh(
-        &self,
+    pub async fn rotate(
+        self,
         old: &RefreshToken,
         new: &RefreshToken,
         absolute_expires_at: i64,
         generation: u64,
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let family_alive = Update::builder()
-            .table_name(self.table())
+        let items = vec![
+            conditional(
+                Rotation::Revoked,
+                self.user_current(old.user(), generation)?,
+            ),
+            conditional(
+                Rotation::Revoked,
+                self.spend_in_family(old, generation, now)?,
+            ),
+            conditional(Rotation::AlreadySpent, self.spend(old, now)?),
+            self.put_token(
+                Rotation::AlreadySpent,
+                new,
+                Some(old),
+                now,
+                absolute_expires_at,
+                generation,
+            )?,
+        ];
+        self.store.transact(Rotation::Rotated, items).await
+    }
+
+    /// The family of `old`, alive and of `generation`, records `old` as its latest spend.
+    fn spend_in_family(
+        self,
+        old: &RefreshToken,
+        generation: u64,
+        now: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(self.store.table())
             .set_key(Some(family_key(old.user(), old.family())))
             .update_expression(
                 "SET #last_spent = :hash, #last_spent_at = :now, #last_used_at = :now",
@@ -435,8 +468,13 @@ impl Store {
             .expression_attribute_values(":now", n(now))
             .expression_attribute_values(":gen", n(generation))
             .build()?;
-        let spend = Update::builder()
-            .table_name(self.table())
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// `old` spent at `now`, unless it was spent already.
+    fn spend(self, old: &RefreshToken, now: i64) -> Result<TransactWriteItem, StoreError> {
+        let update = Update::builder()
+            .table_name(self.store.table())
             .set_key(Some(token_key(old)))
             .update_expression("SET #spent_at = :now")
             .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#spent_at)")
@@ -444,53 +482,73 @@ impl Store {
             .expression_attribute_names("#spent_at", attr::SPENT_AT)
             .expression_attribute_values(":now", n(now))
             .build()?;
-        let user_current = ConditionCheck::builder()
-            .table_name(self.table())
-            .set_key(Some(user_key(old.user())))
+        Ok(TransactWriteItem::builder().update(update).build())
+    }
+
+    /// The user active and still of session generation `generation`.
+    fn user_current(self, user: UserId, generation: u64) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(self.store.table())
+            .set_key(Some(user_key(user)))
             .condition_expression(format!("{USER_ACTIVE} AND {}", generation_is(generation)))
             .set_expression_attribute_names(Some(user_condition_names()))
             .expression_attribute_names("#session_gen", attr::SESSION_GEN)
             .expression_attribute_values(":gen", n(generation))
             .build()?;
-        let items = vec![
-            conditional(
-                Rotation::Revoked,
-                TransactWriteItem::builder()
-                    .condition_check(user_current)
-                    .build(),
-            ),
-            conditional(
-                Rotation::Revoked,
-                TransactWriteItem::builder().update(family_alive).build(),
-            ),
-            conditional(
-                Rotation::AlreadySpent,
-                TransactWriteItem::builder().update(spend).build(),
-            ),
-            self.put_token(
-                Rotation::AlreadySpent,
-                new,
-                Some(old),
-                now,
-                absolute_expires_at,
-                generation,
-            )?,
-        ];
-        self.transact(Rotation::Rotated, items).await
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// Revokes a family: its family item goes first (from then on no token of it can rotate),
     /// then every token item.
-    pub async fn revoke_family(&self, user: UserId, family: FamilyId) -> Result<(), StoreError> {
-        self.client()
+    pub async fn revoke(self, user: UserId, family: FamilyId) -> Result<(), StoreError> {
+        self.store
+            .client()
             .delete_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(family_key(user, family)))
             .send()
             .await?;
         let tokens = self
+            .store
             .keys_of(&user_pk(user), Some(&family_tokens_prefix(family)))
             .await?;
-        self.delete_all(tokens).await
+        self.store.delete_all(tokens).await
+    }
+}
+
+/// Where a presented token stands, from its item, its family's and its user's. A token of a
+/// dead generation (its family's is not the user's, or the family's tokens of its generation
+/// have ended) is unknown.
+fn refresh_state_of(
+    token: &RefreshToken,
+    item: &TokenItem,
+    family: &FamilyItem,
+    user: &UserSessionsItem,
+    now: i64,
+) -> RefreshState {
+    let generation = user.session_gen.unwrap_or(0);
+    if user.deleting.is_some()
+        || family.session_gen != generation
+        || item.session_gen < family.tokens_from.unwrap_or(0)
+    {
+        return RefreshState::Unknown;
+    }
+    let absolute = item.absolute_expires_at;
+    if item.spent_at.is_some() {
+        let is_latest = family.last_spent.as_deref() == Some(token.hash().as_str());
+        let latest_spent_at = family.last_spent_at.filter(|_| is_latest && now < absolute);
+        return RefreshState::Spent {
+            latest_spent_at,
+            issued_in: item.session_gen,
+            generation,
+        };
+    }
+    if now >= item.idle_expires_at || now >= absolute {
+        return RefreshState::Expired;
+    }
+    RefreshState::Live {
+        absolute_expires_at: absolute,
+        issued_in: item.session_gen,
+        generation,
     }
 }

@@ -33,13 +33,14 @@
 
 use aws_sdk_dynamodb::types::ReturnValue;
 
+use super::core::Store;
+use super::error::StoreError;
 use super::items::ThrottleItem;
 use super::keys::{
     Key, THROTTLE_SK, TTL, attr, key, login_device_pk, login_ip_pk, login_pk, login_session_pk, n,
     number, register_ip_pk, throttle_ip_sk,
 };
 use super::writes::condition_failed;
-use super::{Store, StoreError};
 use crate::auth::Email;
 use crate::config::{LoginThrottle, RegisterThrottle};
 
@@ -104,14 +105,14 @@ pub enum RegistrationAttempt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptOutcome {
     /// Counted in every budget: check the password, and report a right one with
-    /// [`Store::login_succeeded`].
+    /// [`Throttle::login_succeeded`].
     Counted(LoginAttempt),
     /// Refused by a budget (and counted in none).
     Throttled(Throttled),
 }
 
 /// A password check counted against every budget of its [`PasswordBudget`] (the window each
-/// count landed in), to be reported with [`Store::login_succeeded`] if its password was right.
+/// count landed in), to be reported with [`Throttle::login_succeeded`] if its password was right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoginAttempt {
     /// Cleared by a success: the (email, IP), device or session counter.
@@ -146,12 +147,24 @@ fn names() -> std::collections::HashMap<String, String> {
         .collect()
 }
 
+/// The budgets of failed logins and of registrations.
+#[derive(Debug, Clone, Copy)]
+pub struct Throttle<'a> {
+    pub(super) store: &'a Store,
+}
+
 impl Store {
+    pub fn throttle(&self) -> Throttle<'_> {
+        Throttle { store: self }
+    }
+}
+
+impl Throttle<'_> {
     /// Counts a password check against the budgets of `budget` *before* its password is
     /// checked (see the module documentation). Refused by any budget -> `Throttled` with the
     /// latest end among the refusing windows, and nothing stays counted.
     pub async fn take_login_attempt(
-        &self,
+        self,
         budget: PasswordBudget<'_>,
         now: i64,
         budgets: &LoginThrottle,
@@ -180,7 +193,7 @@ impl Store {
 
     /// A stranger's attempt, in its three counters at once.
     async fn take_stranger_attempt(
-        &self,
+        self,
         email: &Email,
         client: &str,
         now: i64,
@@ -221,7 +234,7 @@ impl Store {
     /// An attempt refused (or failed) by some counter: it checks no password, so it is taken
     /// back from the counters that counted it; the latest end among the refusing windows.
     async fn refused(
-        &self,
+        self,
         outcomes: [(Counter, Result<CountOutcome, StoreError>); 3],
     ) -> Result<AttemptOutcome, StoreError> {
         for (counter, outcome) in &outcomes {
@@ -246,11 +259,12 @@ impl Store {
     /// The password of `attempt` was right: its own counter's failures ((email, IP), device or
     /// session) are forgotten, and the attempt itself is taken back from the totals (which
     /// keep every failure).
-    pub async fn login_succeeded(&self, attempt: &LoginAttempt) -> Result<(), StoreError> {
+    pub async fn login_succeeded(self, attempt: &LoginAttempt) -> Result<(), StoreError> {
         let clear = self
+            .store
             .client()
             .delete_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(attempt.own.key()))
             .send();
         let Some([(email, email_end), (ip, ip_end)]) = &attempt.totals else {
@@ -270,7 +284,7 @@ impl Store {
     /// Counts a registration from `client` (an address or IPv6 /64) against its budget, before
     /// its password is hashed. Every registration counts, whatever its outcome.
     pub async fn take_registration(
-        &self,
+        self,
         client: &str,
         now: i64,
         budget: &RegisterThrottle,
@@ -290,7 +304,7 @@ impl Store {
     /// Counts one attempt in `counter`: at most `max` per window of `window_secs` (starting at
     /// the first).
     async fn count(
-        &self,
+        self,
         counter: &Counter,
         now: i64,
         max: u32,
@@ -331,16 +345,17 @@ impl Store {
     /// Adds a failure to a window that is open and below `max` (or opens the first one,
     /// ending at `end`): the end of the window counted in, or `None` if the condition failed.
     async fn add_failure(
-        &self,
+        self,
         counter: &Counter,
         now: i64,
         max: u32,
         end: i64,
     ) -> Result<Option<i64>, StoreError> {
         let counted = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(counter.key()))
             .update_expression(
                 "SET #failures = if_not_exists(#failures, :zero) + :one, \
@@ -372,11 +387,12 @@ impl Store {
     }
 
     /// The counter's current window, if it has a readable one (consistent read).
-    async fn window(&self, counter: &Counter) -> Result<Option<ThrottleItem>, StoreError> {
+    async fn window(self, counter: &Counter) -> Result<Option<ThrottleItem>, StoreError> {
         let item = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(counter.key()))
             .consistent_read(true)
             .send()
@@ -388,7 +404,7 @@ impl Store {
 
     /// Opens a new window with this attempt as its first failure, unless a concurrent attempt
     /// just opened one (`false`).
-    async fn reset(&self, counter: &Counter, now: i64, end: i64) -> Result<bool, StoreError> {
+    async fn reset(self, counter: &Counter, now: i64, end: i64) -> Result<bool, StoreError> {
         let (user_id, sk) = counter.pk_sk();
         let item = serde_dynamo::to_item(ThrottleItem {
             user_id,
@@ -398,9 +414,10 @@ impl Store {
             expires_at: end,
         })?;
         let reset = self
+            .store
             .client()
             .put_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(#window) OR #window <= :now")
             .expression_attribute_names("#window", attr::WINDOW_ENDS_AT)
@@ -416,11 +433,12 @@ impl Store {
 
     /// Takes one attempt back from `counter`, only from the window it was counted in (a window
     /// that ended since then is left alone).
-    async fn uncount(&self, counter: &Counter, window_ends_at: i64) -> Result<(), StoreError> {
+    async fn uncount(self, counter: &Counter, window_ends_at: i64) -> Result<(), StoreError> {
         let result = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(counter.key()))
             .update_expression("SET #failures = #failures - :one")
             .condition_expression("#window = :end AND #failures >= :one")

@@ -8,42 +8,25 @@
 //! partition is swept page by page, and the user item goes last, together with the email
 //! reservation. A sweep cut short is continued by the next attempt.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, TransactWriteItem,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem};
 
-use super::items::{EmailItem, ListingTotals, PasswordItem, StandingItem, UserItem};
+use super::core::Store;
+use super::error::StoreError;
+use super::items::{EmailItem, PasswordItem, UserItem};
 use super::keys::{
-    COUNTS_SK, Key, PK, SK, USER_SK, attr, counts_key, email_key, family_sk, key, n, s, sk_of,
-    task_key, task_sk, text, user_key, user_pk,
+    Key, PK, SK, USER_SK, attr, email_key, key, n, s, sk_of, text, user_key, user_pk,
 };
-use super::tasks::{StoredTask, stored_task};
-use super::writes::{backoff, condition_failed, conditional};
-use super::{Store, StoreError};
-use crate::auth::{Email, SessionClaim, User};
-use crate::domain::{CategoryId, FamilyId, UserId};
-use crate::tasks::TaskId;
+use super::session_ends::Keep;
+use super::standing::{USER_ACTIVE, user_condition_names};
+use super::writes::{condition_failed, conditional};
+use crate::auth::{Email, NO_PASSWORD_HASH, User, UserName};
+use crate::domain::UserId;
 
 /// Items of the partition read (keys only) and deleted per round of a sweep.
 const SWEEP_PAGE: i32 = 250;
-/// Rounds of re-asking for keys a `BatchGetItem` left unprocessed.
-const BATCH_GET_ATTEMPTS: u32 = 5;
-
-/// Where an account and one of its sessions stand, as authentication needs to know.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Standing {
-    /// No such user (never existed, or deleted).
-    NoAccount,
-    /// The account's deletion has begun and is not finished.
-    Deleting,
-    /// The account is active; `session_alive` says whether the session still exists.
-    Active { session_alive: bool },
-}
 
 /// How far one attempt at deleting an account got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +48,25 @@ pub enum UserCreation {
     EmailTaken,
 }
 
+/// A user's password as stored, for a change of it.
+#[derive(Debug, Clone)]
+pub enum StoredPassword {
+    /// The account has a password: its email (the throttle counts by it) and its hash.
+    Set { email: Email, hash: String },
+    /// An external identity's account: it has no password to change.
+    None,
+}
+
+/// The outcome of a conditional password write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordWrite {
+    /// Changed; `kept`: the session it was made from goes on (under its new first token).
+    Changed { kept: bool },
+    /// The stored hash is no longer the one verified (a concurrent change won), or the
+    /// account is gone or being deleted.
+    Stale,
+}
+
 /// The stored form of a user.
 pub(super) fn user_item(user: &User, password_hash: String) -> Result<Key, StoreError> {
     Ok(serde_dynamo::to_item(UserItem::new(user, password_hash))?)
@@ -80,200 +82,120 @@ pub(super) fn owner(owner: &str, what: &'static str) -> Result<UserId, StoreErro
     UserId::parse(owner).ok_or(StoreError::Corrupt(what))
 }
 
-/// The condition that the user item exists and its deletion has not begun (names `#pk` and
-/// `#deleting`; see [`user_condition_names`]).
-pub(super) const USER_ACTIVE: &str = "attribute_exists(#pk) AND attribute_not_exists(#deleting)";
-
-/// The attribute names [`USER_ACTIVE`] uses.
-pub(super) fn user_condition_names() -> HashMap<String, String> {
-    HashMap::from([
-        ("#pk".to_string(), PK.to_string()),
-        ("#deleting".to_string(), attr::DELETING.to_string()),
-    ])
-}
-
-/// A condition-check item of a transaction: the user item must (still) exist and not be
-/// being deleted, so nothing is written into a partition that is being swept.
-pub(super) fn user_exists_check(
-    store: &Store,
-    user: UserId,
-) -> Result<TransactWriteItem, StoreError> {
-    let check = ConditionCheck::builder()
-        .table_name(store.table())
-        .set_key(Some(user_key(user)))
-        .condition_expression(USER_ACTIVE)
-        .set_expression_attribute_names(Some(user_condition_names()))
-        .build()?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
-}
-
-/// The condition that the item's session generation (`#session_gen`, absent: 0) is `:gen`
-/// (set to `generation`): see [`super::sessions`].
-pub(super) fn generation_is(generation: u64) -> &'static str {
-    if generation == 0 {
-        "(attribute_not_exists(#session_gen) OR #session_gen = :gen)"
-    } else {
-        "#session_gen = :gen"
-    }
-}
-
-/// A condition-check item of a transaction: the user is active (as [`user_exists_check`])
-/// and `session` is of its current session generation, or the session that survived the
-/// latest move of the generation (what [`Store::standing`] requires of a session besides its
-/// family item).
-pub(super) fn user_session_check(
-    store: &Store,
-    user: UserId,
-    session: SessionClaim,
-) -> Result<TransactWriteItem, StoreError> {
-    let check = ConditionCheck::builder()
-        .table_name(store.table())
-        .set_key(Some(user_key(user)))
-        .condition_expression(format!(
-            "{USER_ACTIVE} AND ({} OR #kept = :family)",
-            generation_is(session.generation)
-        ))
-        .set_expression_attribute_names(Some(user_condition_names()))
-        .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-        .expression_attribute_names("#kept", attr::KEPT_SESSION)
-        .expression_attribute_values(":gen", n(session.generation))
-        .expression_attribute_values(":family", s(session.family.to_string()))
-        .build()?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
-}
-
-/// What a standing read fetches besides the user and family items.
+/// Users, their email reservations and external identities.
 #[derive(Debug, Clone, Copy)]
-enum Along {
-    Nothing,
-    /// The counts item (a listing's totals).
-    Counts,
-    /// A task item, whole, and the counts item, whose set of categories being deleted says
-    /// whether the task's category lives (a get, and the first read of a write).
-    Task(TaskId),
-    /// The user item whole (`GET /v1/me`).
-    User,
-}
-
-/// The items of a standing read, as what a standing needs of them.
-fn standing_items(items: Vec<Key>) -> Result<Vec<StandingItem>, StoreError> {
-    Ok(items
-        .into_iter()
-        .map(serde_dynamo::from_item::<_, StandingItem>)
-        .collect::<Result<Vec<_>, _>>()?)
-}
-
-/// Where the user and its session stand, from the items a standing read returned: the
-/// session is alive if its family item is (TTL deletes late: an expired family is gone even
-/// while its item remains), and the token is of the user's current session generation or of
-/// the session that survived its latest move (ending the other sessions touches none of
-/// theirs: see [`super::sessions`]).
-fn standing_of(items: &[StandingItem], session: SessionClaim, now: i64) -> Standing {
-    let find = |sk: &str| items.iter().find(|item| item.sk.as_deref() == Some(sk));
-    match find(USER_SK) {
-        None => Standing::NoAccount,
-        Some(StandingItem {
-            deleting: Some(_), ..
-        }) => Standing::Deleting,
-        Some(user) => Standing::Active {
-            session_alive: (user.session_gen.unwrap_or(0) == session.generation
-                || user.kept_session == Some(session.family.to_string()))
-                && find(&family_sk(session.family)).is_some_and(|family| {
-                    family
-                        .absolute_expires_at
-                        .is_none_or(|expires| now < expires)
-                }),
-        },
-    }
-}
-
-/// A condition-check item of a transaction: the session `family` of `user` still exists and
-/// has not passed its absolute expiry at `now` (what [`Store::standing`] calls alive; TTL
-/// deletes late, so expiry is checked, not only existence). Issue 15: a create carries it
-/// instead of a standing read before it.
-pub(super) fn session_alive_check(
-    store: &Store,
-    user: UserId,
-    family: FamilyId,
-    now: i64,
-) -> Result<TransactWriteItem, StoreError> {
-    let check = ConditionCheck::builder()
-        .table_name(store.table())
-        .set_key(Some(key(user_pk(user), family_sk(family))))
-        .condition_expression(
-            "attribute_exists(#sk) AND (attribute_not_exists(#expires) OR #expires > :now)",
-        )
-        .expression_attribute_names("#sk", SK)
-        .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
-        .expression_attribute_values(":now", n(now))
-        .build()?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
+pub struct Accounts<'a> {
+    pub(super) store: &'a Store,
 }
 
 impl Store {
-    /// A transaction item writing `item` only where no item has its key yet.
-    pub(super) fn put_new(&self, item: Key) -> Result<TransactWriteItem, StoreError> {
-        let put = Put::builder()
-            .table_name(self.table())
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .build()?;
-        Ok(TransactWriteItem::builder().put(put).build())
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { store: self }
+    }
+}
+
+impl Accounts<'_> {
+    /// Sets the user's name. `false` if the account is gone or being deleted.
+    pub async fn rename(self, user: UserId, name: &UserName) -> Result<bool, StoreError> {
+        let result = self
+            .store
+            .client()
+            .update_item()
+            .table_name(self.store.table())
+            .set_key(Some(user_key(user)))
+            .update_expression("SET #name = :name")
+            .condition_expression(USER_ACTIVE)
+            .set_expression_attribute_names(Some(user_condition_names()))
+            .expression_attribute_names("#name", attr::NAME)
+            .expression_attribute_values(":name", s(name.as_str()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(err) if condition_failed::<UpdateItemError, _>(&err) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
-    /// The standing of `user` alone (consistent read of the user item's key and deletion
-    /// mark), for tokens that name no taskline session: `Active` counts its session alive.
-    pub async fn user_standing(&self, user: UserId) -> Result<Standing, StoreError> {
+    /// The user's email and password hash (consistent read); `Ok(None)` if no such user.
+    pub async fn stored_password(self, user: UserId) -> Result<Option<StoredPassword>, StoreError> {
         let output = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .projection_expression("#pk, #deleting")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting", attr::DELETING)
+            .projection_expression("#email, #password_hash")
+            .expression_attribute_names("#email", attr::EMAIL)
+            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
             .consistent_read(true)
             .send()
             .await?;
-        let item = output
-            .item
-            .map(serde_dynamo::from_item::<_, StandingItem>)
-            .transpose()?;
-        Ok(match item {
-            None => Standing::NoAccount,
-            Some(StandingItem {
-                deleting: Some(_), ..
-            }) => Standing::Deleting,
-            Some(_) => Standing::Active {
-                session_alive: true,
+        let Some(item) = output.item else {
+            return Ok(None);
+        };
+        let item: PasswordItem = serde_dynamo::from_item(item)?;
+        Ok(Some(match (item.email, item.password_hash) {
+            (Some(email), Some(hash)) if hash != NO_PASSWORD_HASH => StoredPassword::Set {
+                email: Email::from_stored(email),
+                hash,
             },
-        })
+            _ => StoredPassword::None,
+        }))
+    }
+
+    /// Replaces the password hash, only if it is still `previous` (the one just verified), so
+    /// of two concurrent changes exactly one takes effect and the other learns it lost; and,
+    /// in the same transaction, ends every session but `keep` (see
+    /// [`Sessions::end_others`]).
+    pub async fn change_password(
+        self,
+        user: UserId,
+        previous: &str,
+        new: &str,
+        keep: Keep<'_>,
+        now: i64,
+    ) -> Result<PasswordWrite, StoreError> {
+        Ok(
+            match self
+                .store
+                .sessions()
+                .move_generation(user, Some((previous, new)), keep, now)
+                .await?
+            {
+                Some(kept) => PasswordWrite::Changed { kept },
+                None => PasswordWrite::Stale,
+            },
+        )
     }
 
     /// Stores a new user and reserves its email in one transaction, unless the email is
     /// taken (by anyone, including a concurrent registration that won).
-    pub async fn create_user(
-        &self,
+    pub async fn create(
+        self,
         user: &User,
         password_hash: String,
     ) -> Result<UserCreation, StoreError> {
         let items = vec![
-            conditional(UserCreation::EmailTaken, self.put_new(email_item(user)?)?),
             conditional(
                 UserCreation::EmailTaken,
-                self.put_new(user_item(user, password_hash)?)?,
+                self.store.put_new(email_item(user)?)?,
+            ),
+            conditional(
+                UserCreation::EmailTaken,
+                self.store.put_new(user_item(user, password_hash)?)?,
             ),
         ];
-        self.transact(UserCreation::Created, items).await
+        self.store.transact(UserCreation::Created, items).await
     }
 
     /// The user, if it exists (consistent read).
-    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+    pub async fn user(self, id: UserId) -> Result<Option<User>, StoreError> {
         let output = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(id)))
             .consistent_read(true)
             .send()
@@ -287,13 +209,14 @@ impl Store {
 
     /// The user owning `email` and its password hash (PHC string), if any.
     pub async fn credentials_by_email(
-        &self,
+        self,
         email: &Email,
     ) -> Result<Option<(UserId, String)>, StoreError> {
         let reservation = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(email_key(email.as_str())))
             .consistent_read(true)
             .send()
@@ -312,9 +235,10 @@ impl Store {
         // number of round trips does not tell them apart from known ones.
         let pk = owner.map_or_else(|| super::keys::email_pk(email.as_str()), user_pk);
         let user = self
+            .store
             .client()
             .get_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(key(pk, USER_SK)))
             .projection_expression("#hash")
             .expression_attribute_names("#hash", attr::PASSWORD_HASH)
@@ -329,181 +253,14 @@ impl Store {
         Ok(owner.zip(hash))
     }
 
-    /// The standing of `user` and of its session `family`, in one consistent `BatchGetItem`
-    /// of the user item and the family item (what every authenticated request costs).
-    pub async fn standing(
-        &self,
-        user: UserId,
-        session: SessionClaim,
-        now: i64,
-    ) -> Result<Standing, StoreError> {
-        let items = standing_items(
-            self.standing_read(user, session.family, Along::Nothing)
-                .await?,
-        )?;
-        Ok(standing_of(&items, session, now))
-    }
-
-    /// [`Self::standing`] and what a listing reads of the counts item (totals, categories
-    /// being deleted), in the standing check's one `BatchGetItem` (issue 15: a listing makes
-    /// one call fewer). They only mean anything when the standing admits the request.
-    pub async fn standing_and_totals(
-        &self,
-        user: UserId,
-        session: SessionClaim,
-        now: i64,
-    ) -> Result<(Standing, ListingTotals), StoreError> {
-        let items = standing_items(
-            self.standing_read(user, session.family, Along::Counts)
-                .await?,
-        )?;
-        let totals = items
-            .iter()
-            .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
-            .map(StandingItem::listing_totals)
-            .unwrap_or_default();
-        Ok((standing_of(&items, session, now), totals))
-    }
-
-    /// [`Self::standing`], the task `id` of the user (readable or not) and the categories
-    /// being deleted (whose ids its tasks still name, as a listing reads them), in the
-    /// standing check's one `BatchGetItem` (a get is one call, whatever the task's category).
-    /// They only mean anything when the standing admits the request.
-    pub async fn standing_and_task(
-        &self,
-        user: UserId,
-        session: SessionClaim,
-        now: i64,
-        id: TaskId,
-    ) -> Result<(Standing, Option<StoredTask>, Vec<CategoryId>), StoreError> {
-        let task_sk = task_sk(id);
-        let (task, standing): (Vec<_>, Vec<_>) = self
-            .standing_read(user, session.family, Along::Task(id))
-            .await?
-            .into_iter()
-            .partition(|item| sk_of(item) == Some(task_sk.as_str()));
-        let task = task.first().map(|item| stored_task(user, id, item));
-        let standing = standing_items(standing)?;
-        let deleting = standing
-            .iter()
-            .find(|item| item.sk.as_deref() == Some(COUNTS_SK))
-            .map(|counts| counts.listing_totals().deleting_categories)
-            .unwrap_or_default();
-        Ok((standing_of(&standing, session, now), task, deleting))
-    }
-
-    /// [`Self::standing`] and the user, in the standing check's one `BatchGetItem` (`GET
-    /// /v1/me` is one call). The user is only read when the standing admits the request.
-    pub async fn standing_and_user(
-        &self,
-        user: UserId,
-        session: SessionClaim,
-        now: i64,
-    ) -> Result<(Standing, Option<User>), StoreError> {
-        let items = self
-            .standing_read(user, session.family, Along::User)
-            .await?;
-        let found = items
-            .iter()
-            .find(|item| sk_of(item) == Some(USER_SK))
-            .cloned();
-        let standing = standing_of(&standing_items(items)?, session, now);
-        if standing
-            != (Standing::Active {
-                session_alive: true,
-            })
-        {
-            return Ok((standing, None));
-        }
-        let found = found
-            .map(|item| User::try_from(serde_dynamo::from_item::<_, UserItem>(item)?))
-            .transpose()?;
-        Ok((standing, found))
-    }
-
-    /// The user item and the family item, and what `along` names, in one consistent
-    /// `BatchGetItem`.
-    async fn standing_read(
-        &self,
-        user: UserId,
-        family: FamilyId,
-        along: Along,
-    ) -> Result<Vec<Key>, StoreError> {
-        let wanted = KeysAndAttributes::builder()
-            .keys(user_key(user))
-            .keys(key(user_pk(user), family_sk(family)))
-            .consistent_read(true);
-        let standing_names = |wanted: KeysAndAttributesBuilder| {
-            wanted
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#deleting", attr::DELETING)
-                .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
-                .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-                .expression_attribute_names("#kept", attr::KEPT_SESSION)
-        };
-        let wanted = match along {
-            Along::Nothing => standing_names(wanted)
-                .projection_expression("#sk, #deleting, #expires, #session_gen, #kept"),
-            Along::Counts => standing_names(wanted)
-                .keys(counts_key(user))
-                .projection_expression(
-                    "#sk, #deleting, #expires, #session_gen, #kept, #total, #completed, \
-                     #deleting_categories",
-                )
-                .expression_attribute_names("#total", attr::TOTAL)
-                .expression_attribute_names("#completed", attr::COMPLETED)
-                .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES),
-            // The whole task item: one projection holds for every key of a batch, so the
-            // user, family and counts items come whole too (a few hundred bytes, the same
-            // read units).
-            Along::Task(id) => wanted.keys(task_key(user, id)).keys(counts_key(user)),
-            Along::User => wanted,
-        };
-        self.batch_get(wanted.build()?).await
-    }
-
-    /// The items of one consistent `BatchGetItem`, asking again for keys DynamoDB left
-    /// unprocessed (only under throttling; never reported missing).
-    pub(super) async fn batch_get(&self, keys: KeysAndAttributes) -> Result<Vec<Key>, StoreError> {
-        let mut wanted = Some(keys);
-        let mut items = Vec::new();
-        let mut attempt = 0;
-        while let Some(keys) = wanted.take() {
-            attempt += 1;
-            if attempt > BATCH_GET_ATTEMPTS {
-                return Err(StoreError::unavailable("batch get left keys unprocessed"));
-            }
-            if attempt > 1 {
-                backoff(attempt).await;
-            }
-            let output = self
-                .client()
-                .batch_get_item()
-                .request_items(self.table(), keys)
-                .send()
-                .await?;
-            items.extend(
-                output
-                    .responses
-                    .and_then(|mut r| r.remove(self.table()))
-                    .unwrap_or_default(),
-            );
-            wanted = output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(self.table()))
-                .filter(|k| !k.keys().is_empty());
-        }
-        Ok(items)
-    }
-
     /// Deletes an account, or goes on deleting it: marks the user item `deleting`, sweeps the
     /// partition page by page (keys only, so memory stays bounded whatever its size) until
     /// nothing but the user item is left, then deletes the user item and its email
     /// reservation together (the email is free from then on). Stops with
     /// [`Deletion::Unfinished`] once `budget` is spent (after at least one page, so every
     /// attempt makes progress).
-    pub async fn delete_account(
-        &self,
+    pub async fn delete(
+        self,
         id: UserId,
         now: i64,
         budget: Duration,
@@ -529,11 +286,12 @@ impl Store {
 
     /// Marks the user item `deleting` (keeping the time of the first attempt): the item as
     /// marked, or `None` if there is no such user.
-    async fn mark_deleting(&self, id: UserId, now: i64) -> Result<Option<Key>, StoreError> {
+    async fn mark_deleting(self, id: UserId, now: i64) -> Result<Option<Key>, StoreError> {
         let marked = self
+            .store
             .client()
             .update_item()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(id)))
             .update_expression("SET #deleting = if_not_exists(#deleting, :now)")
             .condition_expression("attribute_exists(#pk)")
@@ -554,7 +312,7 @@ impl Store {
     /// partition holds nothing else, `false` if `budget` ran out first (after at least one
     /// page).
     async fn sweep(
-        &self,
+        self,
         id: UserId,
         started: Instant,
         budget: Duration,
@@ -567,9 +325,10 @@ impl Store {
         let mut deleted_this_pass = 0;
         loop {
             let page = self
+                .store
                 .client()
                 .query()
-                .table_name(self.table())
+                .table_name(self.store.table())
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", PK)
                 .expression_attribute_names("#sk", SK)
@@ -587,7 +346,7 @@ impl Store {
                 .filter(|item| sk_of(item) != Some(USER_SK))
                 .collect();
             deleted_this_pass += keys.len();
-            self.delete_all(keys).await?;
+            self.store.delete_all(keys).await?;
             start = page.last_evaluated_key;
             if start.is_none() {
                 if deleted_this_pass == 0 {
@@ -603,12 +362,12 @@ impl Store {
 
     /// The last step: the (marked) user item and this user's email reservation, together.
     async fn delete_user_and_email(
-        &self,
+        self,
         id: UserId,
         email: Option<String>,
     ) -> Result<Deletion, StoreError> {
         let delete_user = Delete::builder()
-            .table_name(self.table())
+            .table_name(self.store.table())
             .set_key(Some(user_key(id)))
             .condition_expression("attribute_exists(#deleting)")
             .expression_attribute_names("#deleting", attr::DELETING)
@@ -622,7 +381,7 @@ impl Store {
         if let Some(email) = email {
             // Only this user's reservation: never one another account made after a change.
             let delete_email = Delete::builder()
-                .table_name(self.table())
+                .table_name(self.store.table())
                 .set_key(Some(email_key(Email::from_stored(email).as_str())))
                 .condition_expression("attribute_not_exists(#pk) OR #owner = :owner")
                 .expression_attribute_names("#pk", PK)
@@ -634,6 +393,6 @@ impl Store {
                 TransactWriteItem::builder().delete(delete_email).build(),
             ));
         }
-        self.transact(Deletion::Finished, items).await
+        self.store.transact(Deletion::Finished, items).await
     }
 }

@@ -3,7 +3,7 @@
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::Store;
+use super::core::Store;
 use super::keys::{PK, SK};
 
 /// The key read by [`Store::warm_up`]: no item ever has it.

@@ -7,8 +7,10 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{DeleteRequest, TransactWriteItem, WriteRequest};
 
+use super::core::Store;
+use super::error::StoreError;
 use super::keys::{Key, PK, SK, s};
-use super::{Store, StoreError};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, Put};
 
 /// Whether a single-item write failed only because its condition did not hold.
 pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
@@ -94,12 +96,79 @@ impl<O> Conditional<O> {
 const TRANSACT_ATTEMPTS: u32 = 10;
 /// Rounds of re-sending unprocessed items of a batch.
 const BATCH_ATTEMPTS: u32 = 8;
+/// Rounds of re-asking for keys a `BatchGetItem` left unprocessed.
+const BATCH_GET_ATTEMPTS: u32 = 5;
+/// Why a transaction was cancelled, item by item; an error for any other failure.
+fn cancellation_reasons<R>(
+    err: SdkError<TransactWriteItemsError, R>,
+) -> Result<Vec<Reason>, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => Ok(cancelled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| Reason::of(r.code()))
+            .collect()),
+        Some(other) if other.code() == Some("TransactionConflictException") => {
+            Ok(vec![Reason::TransactionConflict])
+        }
+        _ => Err(err.into()),
+    }
+}
+
 /// BatchWriteItem takes at most 25 requests.
 const BATCH_SIZE: usize = 25;
 /// `BatchWriteItem` requests of one [`Store::delete_all`] in flight at once.
 const BATCHES_IN_FLIGHT: usize = 4;
 
 impl Store {
+    /// A transaction item writing `item` only where no item has its key yet.
+    pub(super) fn put_new(&self, item: Key) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(self.table())
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", PK)
+            .build()?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// The items of one consistent `BatchGetItem`, asking again for keys DynamoDB left
+    /// unprocessed (only under throttling; never reported missing).
+    pub(super) async fn batch_get(&self, keys: KeysAndAttributes) -> Result<Vec<Key>, StoreError> {
+        let mut wanted = Some(keys);
+        let mut items = Vec::new();
+        let mut attempt = 0;
+        while let Some(keys) = wanted.take() {
+            attempt += 1;
+            if attempt > BATCH_GET_ATTEMPTS {
+                return Err(StoreError::unavailable("batch get left keys unprocessed"));
+            }
+            if attempt > 1 {
+                backoff(attempt).await;
+            }
+            let output = self
+                .client()
+                .batch_get_item()
+                .request_items(self.table(), keys)
+                .send()
+                .await?;
+            items.extend(
+                output
+                    .responses
+                    .and_then(|mut r| r.remove(self.table()))
+                    .unwrap_or_default(),
+            );
+            wanted = output
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(self.table()))
+                .filter(|k| !k.keys().is_empty());
+        }
+        Ok(items)
+    }
+
     /// Runs a transaction: `done` if it committed, else the outcome of the first item (in
     /// the order given) whose condition failed. A cancellation only because another
     /// transaction held one of the items is retried: the retry then sees that transaction's
@@ -127,20 +196,9 @@ impl Store {
                 .set_transact_items(Some(items.clone()))
                 .send()
                 .await;
-            let err = match result {
+            let reasons = match result {
                 Ok(_) => return Ok(done),
-                Err(err) => err,
-            };
-            let reasons: Vec<Reason> = match err.as_service_error() {
-                Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| Reason::of(r.code()))
-                    .collect(),
-                Some(other) if other.code() == Some("TransactionConflictException") => {
-                    vec![Reason::TransactionConflict]
-                }
-                _ => return Err(err.into()),
+                Err(err) => cancellation_reasons(err)?,
             };
             let refused = reasons
                 .iter()

@@ -51,7 +51,8 @@ async fn an_account_of_5000_tasks_and_several_sessions_is_deleted_completely() {
     let created = t
         .app
         .store
-        .create_task_once(user_id(&id), None, &keyed, 10_000, (&key, &record, now))
+        .tasks()
+        .create_once(user_id(&id), None, &keyed, 10_000, (&key, &record, now))
         .await
         .unwrap();
     assert_eq!(created, CreateOutcome::Created);
@@ -169,7 +170,8 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     let newest = t
         .app
         .store
-        .get_task(user, remaining)
+        .tasks()
+        .get(user, remaining)
         .await
         .unwrap()
         .unwrap();
@@ -183,7 +185,8 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     let err = t
         .app
         .store
-        .replace_task(user, &newest, &completed)
+        .tasks()
+        .replace(user, &newest, &completed)
         .await
         .unwrap();
     assert_eq!(err, WriteOutcome::AccountGone);
@@ -193,17 +196,19 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     let err = t
         .app
         .store
-        .replace_task(user, &newest, &renamed)
+        .tasks()
+        .replace(user, &newest, &renamed)
         .await
         .unwrap();
     assert_eq!(err, WriteOutcome::AccountGone);
-    let err = t.app.store.delete_task(user, &newest).await.unwrap();
+    let err = t.app.store.tasks().delete(user, &newest).await.unwrap();
     assert_eq!(err, WriteOutcome::AccountGone);
     let fresh = taskline::tasks::Task::new(newest.fields.clone());
     let err = t
         .app
         .store
-        .create_task(user, None, &fresh, 10_000)
+        .tasks()
+        .create(user, None, &fresh, 10_000)
         .await
         .unwrap();
     assert_eq!(err, CreateOutcome::AccountGone);
@@ -214,7 +219,8 @@ async fn task_writes_racing_the_deletion_leave_no_counts_item_or_task() {
     let stored = t
         .app
         .store
-        .get_task(user, remaining)
+        .tasks()
+        .get(user, remaining)
         .await
         .unwrap()
         .unwrap();

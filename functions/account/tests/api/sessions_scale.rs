@@ -14,7 +14,8 @@ const MANY_SESSIONS: &str = "300";
 /// `n` sessions of `user` started through the store, as a login starts them (without a
 /// login's password hashing, so that hundreds are quick), at `now`.
 pub async fn sessions_at(t: &TestApp, user: UserId, n: usize, now: i64) -> Vec<Session> {
-    let Some(StoredPassword::Set { hash, .. }) = t.app.store.stored_password(user).await.unwrap()
+    let Some(StoredPassword::Set { hash, .. }) =
+        t.app.store.accounts().stored_password(user).await.unwrap()
     else {
         panic!("a user with a password");
     };
@@ -25,7 +26,8 @@ pub async fn sessions_at(t: &TestApp, user: UserId, n: usize, now: i64) -> Vec<S
         let started = t
             .app
             .store
-            .start_family(&token, now, None, &hash, t.app.config.max_sessions_per_user)
+            .sessions()
+            .start(&token, now, None, &hash, t.app.config.max_sessions_per_user)
             .await
             .unwrap();
         let FamilyStart::Started { generation } = started else {

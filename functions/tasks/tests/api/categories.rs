@@ -635,14 +635,16 @@ async fn a_deletion_cut_short_shows_no_dangling_id_and_is_resumed() {
     let category = t
         .app
         .store
-        .get_category(user, CategoryId::parse(&id).unwrap())
+        .categories()
+        .get(user, CategoryId::parse(&id).unwrap())
         .await
         .unwrap()
         .unwrap();
     let marked = t
         .app
         .store
-        .mark_category_deleting(user, &category, taskline::auth::unix_now())
+        .categories()
+        .mark_deleting(user, &category, taskline::auth::unix_now())
         .await
         .unwrap();
     assert_eq!(marked, taskline::store::CategoryWrite::Written);
@@ -735,7 +737,12 @@ async fn a_deletion_begun_before_the_deleting_set_is_listed_when_resumed() {
         .unwrap();
     // Unlisted, its id would show on its task; listed, as the resuming DELETE does first:
     let category = CategoryId::parse(&id).unwrap();
-    t.app.store.list_as_deleting(user, category).await.unwrap();
+    t.app
+        .store
+        .categories()
+        .list_as_deleting(user, category)
+        .await
+        .unwrap();
     let page = list(&t, &token, "").await;
     assert_eq!(page["items"][0]["id"], task["id"]);
     assert_eq!(page["items"][0]["category_id"], Value::Null);

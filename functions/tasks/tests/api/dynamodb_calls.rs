@@ -154,13 +154,15 @@ async fn a_task_in_a_category_is_one_round_trip_to_read_and_two_to_write() {
     let stored = t
         .app
         .store
-        .get_category(user, category_id)
+        .categories()
+        .get(user, category_id)
         .await
         .unwrap()
         .unwrap();
     t.app
         .store
-        .mark_category_deleting(user, &stored, taskline::auth::unix_now())
+        .categories()
+        .mark_deleting(user, &stored, taskline::auth::unix_now())
         .await
         .unwrap();
     let (got, calls, trips) = counted(&t, TestRequest::get(&task_path(&id)).bearer(&token)).await;

@@ -306,7 +306,8 @@ async fn a_selective_filter_stops_at_the_read_cap_and_continues_with_a_cursor() 
     let page = t
         .app
         .store
-        .list_tasks(user, &filters, 5, None)
+        .tasks()
+        .list(user, &filters, 5, None)
         .await
         .unwrap();
     assert_eq!(page.items_read, MAX_ITEMS_READ_PER_LIST);
@@ -314,7 +315,13 @@ async fn a_selective_filter_stops_at_the_read_cap_and_continues_with_a_cursor() 
 
     // Unfiltered pages read only what they return (plus one to know whether more follow).
     let all = taskline::tasks::ListFilters::default();
-    let page = t.app.store.list_tasks(user, &all, 20, None).await.unwrap();
+    let page = t
+        .app
+        .store
+        .tasks()
+        .list(user, &all, 20, None)
+        .await
+        .unwrap();
     assert_eq!(page.tasks.len(), 20);
     assert_eq!(page.items_read, 21);
     assert_eq!(page.queries, 1);

@@ -628,7 +628,8 @@ async fn a_task_cannot_be_created_for_a_deleted_account() {
     let err = t
         .app
         .store
-        .create_task(user, None, &taskline::tasks::Task::new(fields), 10_000)
+        .tasks()
+        .create(user, None, &taskline::tasks::Task::new(fields), 10_000)
         .await
         .unwrap();
     assert_eq!(err, taskline::store::CreateOutcome::AccountGone);

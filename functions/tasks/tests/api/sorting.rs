@@ -182,7 +182,8 @@ async fn sorts_read_their_index_not_the_partition() {
         let page = t
             .app
             .store
-            .list_tasks(user, &filters, 20, None)
+            .tasks()
+            .list(user, &filters, 20, None)
             .await
             .unwrap();
         let ids: Vec<String> = page.tasks.iter().map(|t| t.id.to_string()).collect();
@@ -197,7 +198,8 @@ async fn sorts_read_their_index_not_the_partition() {
     let page = t
         .app
         .store
-        .list_tasks(user, &filters, 100, None)
+        .tasks()
+        .list(user, &filters, 100, None)
         .await
         .unwrap();
     let past = tasks
@@ -386,7 +388,8 @@ async fn tasks_written_before_the_indexes_list_everywhere_and_sort_once_backfill
     let new_task = t
         .app
         .store
-        .get_task(
+        .tasks()
+        .get(
             user,
             taskline::tasks::TaskId::parse(new["id"].as_str().unwrap()).unwrap(),
         )
