@@ -67,7 +67,7 @@ def cost_table(results, title):
 
 
 def targets(before, after):
-    """Issue 15's targets, each with before, after, the limit and whether it is met."""
+    """The per-request cost targets, each with before, after, the limit and whether it is met."""
     b, a = before["operations"], after["operations"]
     out = ["| target | before | after | limit | met |", "|---|---|---|---|---|"]
 
