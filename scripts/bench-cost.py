@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 """Cost per million requests of each operation, from a scripts/bench.sh result (bench.json).
 
-Model (stated in README "Performance and cost"): Lambda bills wall time. In the cloud a
+Model (stated in docs/performance.md, "Cost model"): Lambda bills wall time. In the cloud a
 function of M MB gets M/1769 of a vCPU, so its CPU time stretches by 1769/M, and each
 sequential DynamoDB round trip adds ROUND_TRIP_MS. DynamoDB units are the consumed capacity
 DynamoDB Local reported for the operation (ReturnConsumedCapacity, added by the bench's proxy).
 
     scripts/bench-cost.py artifacts/bench.json [--before artifacts/bench-before.json]
 
-With --before it first prints issue 15's targets, before and after, and whether each is met.
+With --before it first prints the per-request cost targets, before and after, and whether each is met.
 """
 
 import json
 import sys
 
-# us-east-1 prices, looked up 2026-12-02 (see README for sources).
+# us-east-1 prices, looked up 2026-12-02 (sources in docs/performance.md).
 LAMBDA_ARM_GB_SECOND = 0.0000133334
 LAMBDA_REQUEST = 0.20 / 1e6
 DDB_RRU = 0.125 / 1e6
@@ -67,7 +67,7 @@ def cost_table(results, title):
 
 
 def targets(before, after):
-    """Issue 15's targets, each with before, after, the limit and whether it is met."""
+    """The per-request cost targets, each with before, after, the limit and whether it is met."""
     b, a = before["operations"], after["operations"]
     out = ["| target | before | after | limit | met |", "|---|---|---|---|---|"]
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The Lambda-style benchmark of issue 15 (run it through scripts/bench.sh).
+"""The Lambda-style benchmark (docs/performance.md; run it through scripts/bench.sh).
 
 Runs the release binaries of the five functions the way Lambda runs them: this script is the
 Runtime API (`AWS_LAMBDA_RUNTIME_API` points at it), spawns each binary, feeds it API Gateway
@@ -703,7 +703,7 @@ class Bench:
 
     def list_scaling(self, tasks, suffix):
         """The first page (20) of a user with 10 tasks and of one with `big` (10,000), the two
-        interleaved so that drift in the machine's load hits both alike (issue 15, 6)."""
+        interleaved so that drift in the machine's load hits both alike."""
         a = self.args
         sizes = {"list@10": 10, f"list@{a.big}": a.big}
         users = {}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# The Lambda-style benchmark (issue 15): the RELEASE binaries of the five functions, run the
-# way Lambda runs them by scripts/bench.py (a Runtime API emulator of our own), against an
-# in-memory DynamoDB Local and moto's Secrets Manager (so the deployed cold-start path, keys
-# read from Secrets Manager, is the one measured). Prints a table per run and writes JSON.
+# The Lambda-style benchmark (docs/performance.md): the RELEASE binaries of the five functions, run
+# the way Lambda runs them by scripts/bench.py (a Runtime API emulator of our own), against an
+# in-memory DynamoDB Local and moto's Secrets Manager (so the deployed cold-start path, keys read
+# from Secrets Manager, is the one measured). Prints a table per run and writes JSON.
 #
 #   scripts/bench.sh                                    # build release, bench it
 #   BENCH_BEFORE_BIN_DIR=/path/to/old/release scripts/bench.sh   # also bench older binaries, same run

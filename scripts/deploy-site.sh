@@ -3,7 +3,7 @@
 # VITE_API_URL=/) to the stack's site bucket, invalidates the distribution, and checks the site:
 # the SPA, the API through it, and that the site's origin is in ALLOWED_ORIGINS (without
 # SiteDomain that is the *.cloudfront.net domain, written into samconfig.toml's AllowedOrigins
-# after the first deploy; see README.md, Deploy).
+# after the first deploy; see docs/deploy.md, Deployment modes).
 #
 # Usage: scripts/deploy-site.sh <stack-name> [dist-dir]     (AWS credentials from the caller)
 # Writes site_url=... to $GITHUB_OUTPUT when it is set.

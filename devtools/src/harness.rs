@@ -79,7 +79,8 @@ pub struct TestApp {
 
 /// Records the name of each DynamoDB operation a client makes (`"BatchGetItem"`, ...): one
 /// entry per operation, however many attempts its retries take. Also counts sequential round
-/// trips: a call starting while another is in flight overlaps it and adds none (issue 15).
+/// trips: a call starting while another is in flight overlaps it and adds none (the latency
+/// a request pays is its sequential round trips, not its calls).
 #[derive(Debug, Clone, Default)]
 pub struct DynamoDbCalls(Arc<Mutex<Recorded>>);
 

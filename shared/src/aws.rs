@@ -34,7 +34,8 @@ pub(crate) fn secrets_manager(
     aws_sdk_secretsmanager::Client::from_conf(config)
 }
 
-/// The `SecretString` of the current version of each secret of `ids`, in ONE call (issue 15):
+/// The `SecretString` of the current version of each secret of `ids`, in ONE call (one round
+/// trip per cold start, however many keys):
 /// `GetSecretValue` for one secret, `BatchGetSecretValue` for more (which needs the
 /// `secretsmanager:BatchGetSecretValue` permission besides `GetSecretValue` on each).
 pub(crate) async fn read_secrets(

@@ -15,7 +15,7 @@
 /// The allocator of every binary that links this library (the five functions, their tests and
 /// the dev tools). A request allocates a few thousand small blocks (SDK requests, responses,
 /// items); glibc malloc was 10-14% of a request's CPU in the profile, and with mimalloc a
-/// listing takes about a fifth fewer instructions (issue 15; see README, Performance).
+/// listing takes about a fifth fewer instructions (docs/performance.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

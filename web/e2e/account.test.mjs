@@ -1,4 +1,4 @@
-// The account screen (issue 14 §5): change the name, change the password, and the session list
+// The account screen: change the name, change the password, and the session list
 // with "Log out" per device and "Log out everywhere else". A second browser (its own profile, so
 // its own refresh cookie: another device) is logged out from the first: its next API call is
 // refused and it lands on the login view.

@@ -1,4 +1,4 @@
-// Categories in the SPA (issue 13 §1, §5): create one with a colour, file a task under it, filter
+// Categories in the SPA: create one with a colour, file a task under it, filter
 // by it and by "No category", rename and recolour it (If-Match), and delete it: its task stays,
 // without a category, and the API agrees at every step.
 

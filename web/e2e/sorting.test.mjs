@@ -1,4 +1,4 @@
-// Sorts, due dates and safe creates in the SPA (issue 13 §5): every choice of the sort selector
+// Sorts, due dates and safe creates in the SPA: every choice of the sort selector
 // lists the tasks in the API's order for the same query (and the documented one), "Load more"
 // keeps the sort; overdue tasks are highlighted (in words, not only colour) until completed and
 // the "Overdue only" filter lists just them; a create whose response is lost is retried with

@@ -1,4 +1,4 @@
-// Two tabs of one browser restored together (issue 10 §4): both need a refresh at once. They
+// Two tabs of one browser restored together: both need a refresh at once. They
 // coordinate (Web Locks + BroadcastChannel, src/tabs.ts): the refresh cookie is spent once,
 // both end signed in and working, a tab opened later takes their token too, and the session
 // survives (a later reload of a tab alone refreshes again).

@@ -200,8 +200,8 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
         let wanted: BTreeSet<&str> = expected.iter().map(|(_, secret)| *secret).collect();
         assert_eq!(granted, wanted, "secrets {function} may read");
         // No inline statement grants Secrets Manager beside those policies, but for the one
-        // that lets a function with several keys read them in one call (issue 15): it reads
-        // only secrets GetSecretValue is granted on.
+        // that lets a function with several keys read them in one call (one Secrets Manager
+        // round trip per cold start): it reads only secrets GetSecretValue is granted on.
         let text = serde_yaml::to_string(policies).unwrap();
         const BATCH: &str = "secretsmanager:BatchGetSecretValue";
         assert_eq!(

@@ -1,7 +1,7 @@
 //! Lambda entry point of `account`: build everything once at cold start, then serve.
 
 // One invocation at a time (Lambda never sends the next before this one answers): a
-// current-thread runtime, no worker threads to wake and hand work between (issue 15).
+// current-thread runtime, no worker threads to wake and hand work between.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
     taskline::run(account::KEYS, account::handle).await

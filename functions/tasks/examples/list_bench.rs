@@ -1,12 +1,13 @@
-//! Benchmark of `GET /v1/tasks` (issue 5, "Measure"); run it with scripts/bench-tasks.sh.
+//! Benchmark of `GET /v1/tasks`: a big user's first page must cost about what a small one's
+//! does. Run it with scripts/bench-tasks.sh.
 //!
 //! Seeds one user with 10 tasks and one with 10,000 (`devtools::seed`: the store's own item
 //! layout, a matching counts item), then times first pages through the real handler
 //! (`tasks::handle`: token check, user lookup, `Query`, counts `GetItem`) against DynamoDB
 //! Local, interleaving the two users so that drift in the machine's load hits both alike.
-//! Each sort (`created`, `due`, `priority`; issue 13) is timed the same way, with due dates on
-//! two tasks in three. Also lists the big user with a `q` matching 1% of titles and reports
-//! the items read.
+//! Each sort (`created`, `due`, `priority`: the last two read their own index) is timed the
+//! same way, with due dates on two tasks in three. Also lists the big user with a `q` matching
+//! 1% of titles and reports the items read.
 //!
 //! Options (environment): `BENCH_REQUESTS` (default 50), `BENCH_BIG` (default 10000);
 //! `TASKLINE_TEST_DYNAMODB_ENDPOINT` to use a running DynamoDB Local instead of starting one.

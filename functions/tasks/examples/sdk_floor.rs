@@ -1,4 +1,5 @@
-//! The CPU floor of a Lambda function that keeps aws-sdk-dynamodb (issue 15): the same runtime
+//! The CPU floor of a Lambda function that keeps aws-sdk-dynamodb (what no work of ours can
+//! go below, so a CPU target under it cannot be met with this SDK): the same runtime
 //! (`lambda_http`, a current-thread tokio), allocator and DynamoDB client as the functions, and
 //! nothing else. `scripts/bench.py --floor` runs it in the benchmark's Runtime API emulator:
 //!

@@ -4,203 +4,210 @@
 
 use std::error::Error;
 
-use lambda_http::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::http::header::{self, HeaderName};
+use lambda_http::http::{HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
 use super::{Response, text_response};
-use crate::error::{ApiError, Credential, OAuthError};
+use crate::error::{ApiError, Credential, FieldError, OAuthError};
 
 /// Base of every problem `type` URI.
 pub const PROBLEM_BASE: &str = "https://taskline.dev/problems/";
 
+// The fixed details, named to keep the table of `ApiError::spec` one line per variant.
+const CHANGED: &str = "the resource has changed since the version given in If-Match";
+const EXISTS: &str = "the resource exists already (If-None-Match: *)";
+const INVALID_FIELDS: &str = "the request body or query has invalid fields";
+const STORE_DOWN: &str = "the data store is unavailable; retry later";
+const DELETING: &str = "the account is being deleted; repeat the request to finish";
+const UNEXPECTED: &str = "an unexpected error occurred";
+
+/// The challenge of a 401 on a Bearer route.
+const BEARER_CHALLENGE: HeaderValue = HeaderValue::from_static("Bearer realm=\"taskline\"");
+
+/// Everything the response of one error says, decided by [`ApiError::spec`] (one arm per
+/// variant); the body and headers are built from it in [`ApiError::into_response`] alone.
+struct ProblemSpec<'a> {
+    status: StatusCode,
+    /// Problem `type` slug; the full URI is `PROBLEM_BASE` + slug (documented in openapi.yaml).
+    slug: &'static str,
+    /// Human-readable detail. Server-side failures never echo internals to the client.
+    detail: String,
+    /// The header the problem carries besides its content type.
+    header: Option<(HeaderName, HeaderValue)>,
+    /// The invalid fields, as the `errors` member.
+    errors: Option<&'a [FieldError]>,
+    /// The RFC 6749 code of the OAuth2 password form (`error` and `error_description`).
+    oauth: Option<OAuthError>,
+}
+
+impl ProblemSpec<'_> {
+    fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            slug,
+            detail: detail.into(),
+            header: None,
+            errors: None,
+            oauth: None,
+        }
+    }
+
+    /// Adds the header `name` if it has a value.
+    fn header(mut self, name: HeaderName, value: impl Into<Option<HeaderValue>>) -> Self {
+        self.header = value.into().map(|value| (name, value));
+        self
+    }
+
+    /// A transient failure: the client may retry after a second.
+    fn retry_soon(self) -> Self {
+        self.header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+    }
+}
+
 impl ApiError {
     pub fn status(&self) -> StatusCode {
-        match self {
-            Self::OAuth {
-                code: OAuthError::InvalidGrant,
-                ..
-            } => StatusCode::UNAUTHORIZED,
-            Self::OAuth { .. } => StatusCode::BAD_REQUEST,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::PreconditionFailed | Self::ExistsAlready => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::StoreUnavailable(_) | Self::Unavailable { .. } | Self::DeletionUnfinished => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Internal(_) | Self::Failed { .. } | Self::Unreadable(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        }
+        self.spec().status
     }
 
-    /// Problem `type` slug; the full URI is `PROBLEM_BASE` + slug (documented in openapi.yaml).
-    fn slug(&self) -> &'static str {
+    /// The one table from error to problem: status, type, detail and header of each variant.
+    fn spec(&self) -> ProblemSpec<'_> {
+        use ProblemSpec as P;
+        use StatusCode as S;
         match self {
-            Self::OAuth {
-                code: OAuthError::InvalidGrant,
-                ..
-            } => "unauthorized",
-            Self::OAuth { .. } => "bad-request",
-            Self::BadRequest(_) => "bad-request",
-            Self::Unauthorized { .. } => "unauthorized",
-            Self::Forbidden(_) => "forbidden",
-            Self::NotFound(_) => "not-found",
-            Self::MethodNotAllowed { .. } => "method-not-allowed",
-            Self::Conflict(_) => "conflict",
-            Self::PreconditionFailed | Self::ExistsAlready => "precondition-failed",
-            Self::PayloadTooLarge { .. } => "payload-too-large",
-            Self::UnsupportedMediaType { .. } => "unsupported-media-type",
-            Self::Validation(_) => "validation-error",
-            Self::TooManyRequests { .. } => "too-many-requests",
-            Self::StoreUnavailable(_) | Self::Unavailable { .. } => "store-unavailable",
-            Self::DeletionUnfinished => "deletion-unfinished",
-            Self::Internal(_) | Self::Failed { .. } => "internal-error",
-            Self::Unreadable(_) => "unreadable-item",
-        }
-    }
-
-    /// Human-readable detail. Server-side failures never echo internals to the client.
-    fn detail(&self) -> String {
-        match self {
-            Self::OAuth {
-                code: OAuthError::UnsupportedGrantType,
-                ..
-            } => "grant_type must be password".into(),
-            Self::OAuth { error, .. } => match error.as_ref() {
-                Self::Validation(errors) => format!(
-                    "invalid fields: {}",
-                    errors
-                        .iter()
-                        .map(|e| format!("{} {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                ),
-                other => other.detail(),
-            },
-            Self::BadRequest(d) => d.clone(),
-            Self::Unauthorized { detail, .. } => (*detail).to_string(),
-            Self::Forbidden(d) | Self::NotFound(d) | Self::Conflict(d) => (*d).to_string(),
-            Self::MethodNotAllowed { allow } => format!(
-                "this route allows {}",
-                allow
-                    .iter()
-                    .map(Method::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            Self::BadRequest(d) => P::new(S::BAD_REQUEST, "bad-request", d),
+            Self::Unauthorized { credential, detail } => {
+                P::new(S::UNAUTHORIZED, "unauthorized", *detail).header(
+                    header::WWW_AUTHENTICATE,
+                    (*credential == Credential::Bearer).then_some(BEARER_CHALLENGE),
+                )
+            }
+            Self::Forbidden(d) => P::new(S::FORBIDDEN, "forbidden", *d),
+            Self::NotFound(d) => P::new(S::NOT_FOUND, "not-found", *d),
+            Self::MethodNotAllowed { allow } => {
+                let allow = listed(allow);
+                let detail = format!("this route allows {allow}");
+                P::new(S::METHOD_NOT_ALLOWED, "method-not-allowed", detail)
+                    .header(header::ALLOW, HeaderValue::from_str(&allow).ok())
+            }
+            Self::Conflict(d) => P::new(S::CONFLICT, "conflict", *d),
             Self::PreconditionFailed => {
-                "the resource has changed since the version given in If-Match".into()
+                P::new(S::PRECONDITION_FAILED, "precondition-failed", CHANGED)
             }
-            Self::ExistsAlready => "the resource exists already (If-None-Match: *)".into(),
+            Self::ExistsAlready => P::new(S::PRECONDITION_FAILED, "precondition-failed", EXISTS),
             Self::PayloadTooLarge { limit } => {
-                format!("request body is larger than {} KiB", limit / 1024)
+                let detail = format!("request body is larger than {} KiB", limit / 1024);
+                P::new(S::PAYLOAD_TOO_LARGE, "payload-too-large", detail)
             }
             Self::UnsupportedMediaType { expected } => {
-                format!("request body must be sent as {expected}")
+                let detail = format!("request body must be sent as {expected}");
+                P::new(S::UNSUPPORTED_MEDIA_TYPE, "unsupported-media-type", detail)
             }
-            Self::Validation(_) => "the request body or query has invalid fields".into(),
+            Self::Validation(errors) => ProblemSpec {
+                errors: Some(errors),
+                ..P::new(S::UNPROCESSABLE_ENTITY, "validation-error", INVALID_FIELDS)
+            },
             Self::TooManyRequests { retry_after_secs } => {
-                format!("too many attempts; retry in {retry_after_secs} seconds")
+                let detail = format!("too many attempts; retry in {retry_after_secs} seconds");
+                P::new(S::TOO_MANY_REQUESTS, "too-many-requests", detail)
+                    .header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs))
             }
             Self::StoreUnavailable(_) | Self::Unavailable { .. } => {
-                "the data store is unavailable; retry later".into()
+                P::new(S::SERVICE_UNAVAILABLE, "store-unavailable", STORE_DOWN).retry_soon()
             }
             Self::DeletionUnfinished => {
-                "the account is being deleted; repeat the request to finish".into()
+                P::new(S::SERVICE_UNAVAILABLE, "deletion-unfinished", DELETING).retry_soon()
             }
-            Self::Internal(_) | Self::Failed { .. } => "an unexpected error occurred".into(),
-            Self::Unreadable(detail) => detail.clone(),
+            Self::Internal(_) | Self::Failed { .. } => {
+                P::new(S::INTERNAL_SERVER_ERROR, "internal-error", UNEXPECTED)
+            }
+            Self::Unreadable(d) => P::new(S::INTERNAL_SERVER_ERROR, "unreadable-item", d),
+            Self::OAuth { code, error } => oauth_spec(*code, error),
         }
     }
 
     /// The single mapping from error to response. A server-side failure is logged here, once,
     /// with its causes (the client sees none of them).
     pub fn into_response(self) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
+        let spec = self.spec();
+        if spec.status.is_server_error() {
             tracing::error!(error = %chain(&self), "request failed");
         }
         // A `Value` displays as JSON without a way to fail: the problem itself always goes out.
         let mut response = text_response(
-            status,
+            spec.status,
             "application/problem+json",
-            self.problem(status).to_string(),
+            problem(&spec).to_string(),
         );
-        self.add_headers(response.headers_mut());
+        if let Some((name, value)) = spec.header {
+            response.headers_mut().insert(name, value);
+        }
         response
     }
+}
 
-    fn problem(&self, status: StatusCode) -> Value {
-        let mut body = serde_json::json!({
-            "type": format!("{PROBLEM_BASE}{}", self.slug()),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.detail(),
-        });
-        let field_errors = match self {
-            Self::Validation(errors) => Some(errors),
-            Self::OAuth { error, .. } => match error.as_ref() {
-                Self::Validation(errors) => Some(errors),
-                _ => None,
-            },
-            _ => None,
-        };
-        if let Some(members) = body.as_object_mut() {
-            if let Self::OAuth { code, .. } = self {
-                members.insert("error".into(), code.code().into());
-                members.insert(
-                    "error_description".into(),
-                    oauth_description(&self.detail()).into(),
-                );
-            }
-            if let Some(errors) = field_errors {
-                members.insert(
-                    "errors".into(),
-                    serde_json::to_value(errors).unwrap_or_default(),
-                );
-            }
+/// The problem of the OAuth2 password form: the wrapped error's, with the RFC 6749 code, a
+/// status the RFC allows for it, and no header.
+fn oauth_spec(code: OAuthError, error: &ApiError) -> ProblemSpec<'_> {
+    let inner = error.spec();
+    let (status, slug) = match code {
+        OAuthError::InvalidGrant => (StatusCode::UNAUTHORIZED, "unauthorized"),
+        OAuthError::InvalidRequest | OAuthError::UnsupportedGrantType => {
+            (StatusCode::BAD_REQUEST, "bad-request")
         }
-        body
+    };
+    let detail = match (code, inner.errors) {
+        (OAuthError::UnsupportedGrantType, _) => "grant_type must be password".into(),
+        (_, Some(errors)) => format!(
+            "invalid fields: {}",
+            errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        (_, None) => inner.detail,
+    };
+    ProblemSpec {
+        errors: inner.errors,
+        oauth: Some(code),
+        ..ProblemSpec::new(status, slug, detail)
     }
+}
 
-    fn add_headers(self, headers: &mut HeaderMap) {
-        match self {
-            Self::Unauthorized {
-                credential: Credential::Bearer,
-                ..
-            } => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"taskline\""),
-                );
-            }
-            Self::MethodNotAllowed { allow } => {
-                let allow = allow
-                    .iter()
-                    .map(Method::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                if let Ok(value) = HeaderValue::from_str(&allow) {
-                    headers.insert(header::ALLOW, value);
-                }
-            }
-            Self::TooManyRequests { retry_after_secs } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-            }
-            Self::StoreUnavailable(_) | Self::Unavailable { .. } | Self::DeletionUnfinished => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            _ => {}
+/// The methods of an `Allow` header: `GET, POST`.
+fn listed(methods: &[Method]) -> String {
+    methods
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The problem+json body of `spec`; its title is the status' reason phrase.
+fn problem(spec: &ProblemSpec<'_>) -> Value {
+    let mut body = serde_json::json!({
+        "type": format!("{PROBLEM_BASE}{}", spec.slug),
+        "title": spec.status.canonical_reason().unwrap_or("Error"),
+        "status": spec.status.as_u16(),
+        "detail": spec.detail,
+    });
+    if let Some(members) = body.as_object_mut() {
+        if let Some(code) = spec.oauth {
+            members.insert("error".into(), code.code().into());
+            members.insert(
+                "error_description".into(),
+                oauth_description(&spec.detail).into(),
+            );
+        }
+        if let Some(errors) = spec.errors {
+            members.insert(
+                "errors".into(),
+                serde_json::to_value(errors).unwrap_or_default(),
+            );
         }
     }
+    body
 }
 
 /// An error and its causes, outermost first: `context: cause: cause of the cause`.
@@ -355,5 +362,155 @@ mod tests {
         }
         .into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "42");
+    }
+
+    /// One line for the whole response to `error`: `status slug: detail`, then any other
+    /// members of the body and the headers besides the content type.
+    fn answer(error: ApiError) -> String {
+        let response = error.into_response();
+        let mut problem = body(&response);
+        let members = problem.as_object_mut().unwrap();
+        let status = response.status();
+        assert_eq!(members.remove("status").unwrap(), status.as_u16());
+        assert_eq!(
+            members.remove("title").unwrap(),
+            status.canonical_reason().unwrap()
+        );
+        let slug = members.remove("type").unwrap();
+        let slug = slug.as_str().unwrap().strip_prefix(PROBLEM_BASE).unwrap();
+        let detail = members.remove("detail").unwrap();
+        let mut line = format!("{} {slug}: {}", status.as_u16(), detail.as_str().unwrap());
+        if !members.is_empty() {
+            line.push_str(&format!(" {problem}"));
+        }
+        for (name, value) in response.headers() {
+            if name != header::CONTENT_TYPE {
+                line.push_str(&format!(" [{name}: {}]", value.to_str().unwrap()));
+            }
+        }
+        line
+    }
+
+    /// The whole table: the response to one error of each variant.
+    #[test]
+    fn every_variant_answers_its_own_problem() {
+        let oauth = |code, error| ApiError::OAuth {
+            code,
+            error: Box::new(error),
+        };
+        let cases = [
+            (
+                ApiError::BadRequest("bad json".into()),
+                "400 bad-request: bad json",
+            ),
+            (
+                ApiError::unauthorized_bearer("expired"),
+                "401 unauthorized: expired [www-authenticate: Bearer realm=\"taskline\"]",
+            ),
+            (
+                ApiError::Unauthorized {
+                    credential: Credential::Password,
+                    detail: "wrong",
+                },
+                "401 unauthorized: wrong",
+            ),
+            (ApiError::Forbidden("not yours"), "403 forbidden: not yours"),
+            (ApiError::NotFound("no task"), "404 not-found: no task"),
+            (
+                ApiError::MethodNotAllowed {
+                    allow: vec![Method::GET, Method::PUT],
+                },
+                "405 method-not-allowed: this route allows GET, PUT [allow: GET, PUT]",
+            ),
+            (ApiError::Conflict("taken"), "409 conflict: taken"),
+            (
+                ApiError::PreconditionFailed,
+                "412 precondition-failed: the resource has changed since the version given in \
+                 If-Match",
+            ),
+            (
+                ApiError::ExistsAlready,
+                "412 precondition-failed: the resource exists already (If-None-Match: *)",
+            ),
+            (
+                ApiError::PayloadTooLarge { limit: 65536 },
+                "413 payload-too-large: request body is larger than 64 KiB",
+            ),
+            (
+                ApiError::UnsupportedMediaType {
+                    expected: "application/json",
+                },
+                "415 unsupported-media-type: request body must be sent as application/json",
+            ),
+            (
+                ApiError::validation("title", "too long"),
+                "422 validation-error: the request body or query has invalid fields \
+                 {\"errors\":[{\"field\":\"title\",\"message\":\"too long\"}]}",
+            ),
+            (
+                ApiError::TooManyRequests {
+                    retry_after_secs: 7,
+                },
+                "429 too-many-requests: too many attempts; retry in 7 seconds [retry-after: 7]",
+            ),
+            (
+                ApiError::StoreUnavailable("throttled".into()),
+                "503 store-unavailable: the data store is unavailable; retry later \
+                 [retry-after: 1]",
+            ),
+            (
+                ApiError::Unavailable {
+                    context: "fetching the JWKS",
+                    source: "timeout".into(),
+                },
+                "503 store-unavailable: the data store is unavailable; retry later \
+                 [retry-after: 1]",
+            ),
+            (
+                ApiError::DeletionUnfinished,
+                "503 deletion-unfinished: the account is being deleted; repeat the request to \
+                 finish [retry-after: 1]",
+            ),
+            (
+                ApiError::Internal("secret".into()),
+                "500 internal-error: an unexpected error occurred",
+            ),
+            (
+                ApiError::failed("hashing", "secret"),
+                "500 internal-error: an unexpected error occurred",
+            ),
+            (
+                ApiError::Unreadable("task t1: bad date".into()),
+                "500 unreadable-item: task t1: bad date",
+            ),
+            (
+                oauth(
+                    OAuthError::InvalidGrant,
+                    ApiError::unauthorized_bearer("wrong"),
+                ),
+                "401 unauthorized: wrong {\"error\":\"invalid_grant\",\
+                 \"error_description\":\"wrong\"}",
+            ),
+            (
+                oauth(
+                    OAuthError::InvalidRequest,
+                    ApiError::BadRequest("no \"é\"".into()),
+                ),
+                "400 bad-request: no \"é\" {\"error\":\"invalid_request\",\
+                 \"error_description\":\"no '?'\"}",
+            ),
+            (
+                oauth(
+                    OAuthError::UnsupportedGrantType,
+                    ApiError::BadRequest("x".into()),
+                ),
+                "400 bad-request: grant_type must be password \
+                 {\"error\":\"unsupported_grant_type\",\
+                 \"error_description\":\"grant_type must be password\"}",
+            ),
+        ];
+        for (error, expected) in cases {
+            assert_eq!(answer(error), expected);
+        }
     }
 }

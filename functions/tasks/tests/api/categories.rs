@@ -648,7 +648,8 @@ async fn a_deletion_cut_short_shows_no_dangling_id_and_is_resumed() {
         .await
         .unwrap();
     assert_eq!(marked, taskline::store::CategoryWrite::Written);
-    // Listed among the categories being deleted, which is how a listing knows (issue 15).
+    // Listed among the categories being deleted, which is how a listing knows without querying
+    // every category.
     let counts = stored(&t, user, "COUNTS").await.unwrap();
     assert_eq!(
         counts["deleting_categories"].as_ss().unwrap(),

@@ -1,9 +1,9 @@
-//! Issue 15: DynamoDB round trips per request. A list, a get and a create are ONE sequential
-//! round trip (the user's and session's standing is checked concurrently with the read, or
-//! inside the create's transaction); a put, patch or delete is two (the read with the standing
-//! check, then the conditional write). Every guarantee of authentication holds all the same:
-//! a token of an ended or expired session, or of a deleted account, is refused by every
-//! operation, and nothing is written.
+//! DynamoDB round trips per request (each one is latency and CPU the client pays). A list, a get
+//! and a create are ONE sequential round trip (the user's and session's standing is checked
+//! concurrently with the read, or inside the create's transaction); a put, patch or delete is two
+//! (the read with the standing check, then the conditional write). Every guarantee of
+//! authentication holds all the same: a token of an ended or expired session, or of a deleted
+//! account, is refused by every operation, and nothing is written.
 
 use crate::common::{create, create_category, send, task_path};
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -182,7 +182,7 @@ async fn a_task_in_a_category_is_one_round_trip_to_read_and_two_to_write() {
     assert_eq!((calls, trips), (expected, 2));
 }
 
-/// Safe creates (issue 13 §3): a PUT that creates is a put's two round trips; a POST with an
+/// Safe creates: a PUT that creates is a put's two round trips; a POST with an
 /// `Idempotency-Key` stays one (the record is in the create's transaction), and its replay is
 /// two (the refused transaction, then the read of the record).
 #[tokio::test]

@@ -1,4 +1,4 @@
-//! Input that used to crash the function or poison stored data (issue 10, sections 1 and 2):
+//! Input that used to crash the function or poison stored data:
 //! due dates the store cannot write back, text that renders as something else, and task
 //! items that no longer parse (written directly to DynamoDB Local, as an older version or a
 //! hand-made seed would have left them).

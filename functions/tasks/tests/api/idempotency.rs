@@ -1,4 +1,4 @@
-//! Issue 13 §3, `POST /v1/tasks` with an `Idempotency-Key` (API.md, Tasks;
+//! Safe creates by POST: `POST /v1/tasks` with an `Idempotency-Key` (API.md, Tasks;
 //! draft-ietf-httpapi-idempotency-key-header): the same key and body within 24 hours answers
 //! the first response again and creates nothing; another body is 422; requests racing with one
 //! key make one task; keys are per user; an expired key is free again; a malformed key is 400;

@@ -1,4 +1,4 @@
-//! Issue 13 §3, safe creates by PUT (API.md, Tasks): `PUT /v1/tasks/{id}` of a task that does
+//! Safe creates by PUT (API.md, Tasks): `PUT /v1/tasks/{id}` of a task that does
 //! not exist creates it under the client's UUIDv7 (201, `Location`, version 1), through the
 //! same transaction as a POST (quota, category, counts); `If-None-Match: *` only creates,
 //! `If-Match` only replaces; an id that is not a UUIDv7 or lies over a day ahead is 422; and

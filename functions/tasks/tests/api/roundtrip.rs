@@ -1,4 +1,5 @@
-//! Every value the API accepts round-trips through the store (issue 10, section 1): arbitrary
+//! Every value the API accepts round-trips through the store (what is accepted can be read
+//! back, never a 500 later): arbitrary
 //! valid task inputs (unicode titles, multi-line descriptions, every priority, due dates
 //! across the whole range in any offset, completed or not) -> create -> get -> list -> equal.
 
