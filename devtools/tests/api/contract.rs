@@ -30,9 +30,19 @@ fn served_by_all() -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn yaml(file: &str) -> Value {
+pub(crate) fn yaml(file: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
     serde_yaml::from_str(&text).unwrap()
+}
+
+/// The resource of template.yaml building `function`'s binary.
+pub(crate) fn function_resource<'a>(template: &'a Value, function: &str) -> &'a Value {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+        .unwrap_or_else(|| panic!("no function resource builds {function}"))
 }
 
 #[test]
@@ -80,12 +90,7 @@ fn local_router_sends_every_path_to_the_function_that_serves_it() {
 fn deployed_api_binds_every_path_to_the_function_that_serves_it() {
     let template = yaml("template.yaml");
     for (function, routes) in functions() {
-        let resource = template["Resources"]
-            .as_mapping()
-            .unwrap()
-            .values()
-            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
-            .unwrap_or_else(|| panic!("no function resource builds {function}"));
+        let resource = function_resource(&template, function);
         let paths: BTreeSet<&str> = resource["Properties"]["Events"]
             .as_mapping()
             .unwrap()
@@ -157,12 +162,7 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
         "Globals hand every function {global_arns:?}"
     );
     for (function, keys) in KEYS {
-        let resource = template["Resources"]
-            .as_mapping()
-            .unwrap()
-            .values()
-            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
-            .unwrap_or_else(|| panic!("no function resource builds {function}"));
+        let resource = function_resource(&template, function);
         let expected: BTreeSet<(&str, &str)> = keys
             .iter()
             .map(|key| (key.vars().1, secret_resource(*key)))
@@ -249,12 +249,7 @@ fn the_sort_indexes_the_store_reads_are_the_tables_and_the_tasks_function_may_qu
         .map(str::to_string)
         .into();
     assert_eq!(declared, read, "indexes of the table");
-    let tasks = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("tasks"))
-        .unwrap();
+    let tasks = function_resource(&template, "tasks");
     let granted: BTreeSet<String> = tasks["Properties"]["Policies"]
         .as_sequence()
         .unwrap()
