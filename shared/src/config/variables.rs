@@ -98,17 +98,6 @@ pub struct Variable {
     pub dev: Dev,
 }
 
-impl Variable {
-    /// The default of an integer variable (0 for any other: the table's test keeps each
-    /// integer's default an integer in its bounds).
-    pub const fn default_integer(&self) -> u64 {
-        match self.default {
-            DefaultValue::Integer(n) => n,
-            _ => 0,
-        }
-    }
-}
-
 /// Minimum length of the keys (JWT, cursor, origin secret, external provider's secret): HS256
 /// wants at least 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
