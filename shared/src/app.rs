@@ -11,7 +11,7 @@ use lambda_http::service_fn;
 use crate::auth::{
     AccessTokens, DeviceKeys, ExternalTokens, SuccessorKey, UserId, bearer_token, unix_now,
 };
-use crate::config::{Config, ConfigError, Key};
+use crate::config::{Config, ConfigError, SecretName};
 use crate::error::ApiError;
 use crate::http::{
     Auth, ClientAddress, Exchange, Matched, Request, Response, Route, Routed, header_str,
@@ -56,7 +56,7 @@ pub struct App {
 
 /// A function's `main`: telemetry, the [`App`] with the function's `keys` (a refused
 /// configuration stops the cold start, naming the variable), then `handler` for every request.
-pub async fn run<H, F>(keys: &[Key], handler: H) -> Result<(), lambda_http::Error>
+pub async fn run<H, F>(keys: &[SecretName], handler: H) -> Result<(), lambda_http::Error>
 where
     H: Fn(&'static App, Request) -> F + Sync,
     F: Future<Output = Response> + Send,
@@ -131,7 +131,7 @@ impl App {
     /// `*_SECRET_ARN` read from Secrets Manager in one call; no other key is read), then the
     /// DynamoDB client, connected by one warm-up call. Everything is kept for the life of the
     /// process.
-    pub async fn from_env(keys: &[Key]) -> Result<Self, ConfigError> {
+    pub async fn from_env(keys: &[SecretName]) -> Result<Self, ConfigError> {
         let sdk_config = aws_config::load_from_env().await;
         let secrets = crate::aws::secrets_manager(&sdk_config);
         let config = Config::from_env(keys, |ids| crate::aws::read_secrets(&secrets, ids))

@@ -28,7 +28,7 @@ pub fn filter(level: LevelFilter) -> Targets {
 /// level, default `info` (see [`filter`]). (A plain level rather than `RUST_LOG` directives
 /// keeps the regex engine out of every binary.)
 pub fn init() {
-    let level = std::env::var("LOG_LEVEL")
+    let level = std::env::var(crate::config::variables::LOG_LEVEL.name)
         .ok()
         .and_then(|l| l.parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use devtools::repo_root;
 use lambda_http::http::Method;
 use serde_yaml::Value;
-use taskline::config::Key;
+use taskline::config::SecretName;
 use taskline::http::served;
 
 /// Each function with the `(path template, method)` pairs its route table serves.
@@ -30,9 +30,19 @@ fn served_by_all() -> BTreeSet<(String, String)> {
         .collect()
 }
 
-fn yaml(file: &str) -> Value {
+pub(crate) fn yaml(file: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(file)).unwrap();
     serde_yaml::from_str(&text).unwrap()
+}
+
+/// The resource of template.yaml building `function`'s binary.
+pub(crate) fn function_resource<'a>(template: &'a Value, function: &str) -> &'a Value {
+    template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+        .unwrap_or_else(|| panic!("no function resource builds {function}"))
 }
 
 #[test]
@@ -80,12 +90,7 @@ fn local_router_sends_every_path_to_the_function_that_serves_it() {
 fn deployed_api_binds_every_path_to_the_function_that_serves_it() {
     let template = yaml("template.yaml");
     for (function, routes) in functions() {
-        let resource = template["Resources"]
-            .as_mapping()
-            .unwrap()
-            .values()
-            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
-            .unwrap_or_else(|| panic!("no function resource builds {function}"));
+        let resource = function_resource(&template, function);
         let paths: BTreeSet<&str> = resource["Properties"]["Events"]
             .as_mapping()
             .unwrap()
@@ -102,7 +107,7 @@ fn deployed_api_binds_every_path_to_the_function_that_serves_it() {
     }
 }
 
-const KEYS: &[(&str, &[Key])] = &[
+const KEYS: &[(&str, &[SecretName])] = &[
     ("register", register::KEYS),
     ("login", login::KEYS),
     ("refresh", refresh::KEYS),
@@ -112,12 +117,12 @@ const KEYS: &[(&str, &[Key])] = &[
 
 /// The secret resource of template.yaml holding a key (or, for the external provider's
 /// optional secret, the parameter naming the operator's own secret).
-fn secret_resource(key: Key) -> &'static str {
+fn secret_resource(key: SecretName) -> &'static str {
     match key {
-        Key::Jwt => "JwtSecret",
-        Key::Cursor => "CursorSecret",
-        Key::Origin => "OriginVerifySecret",
-        Key::External => "ExternalJwtSecretArn",
+        SecretName::Jwt => "JwtSecret",
+        SecretName::Cursor => "CursorSecret",
+        SecretName::Origin => "OriginVerifySecret",
+        SecretName::External => "ExternalJwtSecretArn",
     }
 }
 
@@ -157,12 +162,7 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
         "Globals hand every function {global_arns:?}"
     );
     for (function, keys) in KEYS {
-        let resource = template["Resources"]
-            .as_mapping()
-            .unwrap()
-            .values()
-            .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
-            .unwrap_or_else(|| panic!("no function resource builds {function}"));
+        let resource = function_resource(&template, function);
         let expected: BTreeSet<(&str, &str)> = keys
             .iter()
             .map(|key| (key.vars().1, secret_resource(*key)))
@@ -183,7 +183,7 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
             .into_iter()
             .flatten()
             .filter_map(|(name, _)| name.as_str())
-            .filter(|name| Key::ALL.iter().any(|key| key.vars().0 == *name))
+            .filter(|name| SecretName::ALL.iter().any(|key| key.vars().0 == *name))
             .collect();
         assert!(
             plain.is_empty(),
@@ -249,12 +249,7 @@ fn the_sort_indexes_the_store_reads_are_the_tables_and_the_tasks_function_may_qu
         .map(str::to_string)
         .into();
     assert_eq!(declared, read, "indexes of the table");
-    let tasks = template["Resources"]
-        .as_mapping()
-        .unwrap()
-        .values()
-        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some("tasks"))
-        .unwrap();
+    let tasks = function_resource(&template, "tasks");
     let granted: BTreeSet<String> = tasks["Properties"]["Policies"]
         .as_sequence()
         .unwrap()
@@ -279,7 +274,7 @@ fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_add
     let config = &resources["SiteDistribution"]["Properties"]["DistributionConfig"];
 
     // The secret: generated at deploy, as long as the configuration requires.
-    let secret = secret_resource(Key::Origin);
+    let secret = secret_resource(SecretName::Origin);
     let generated = &resources[secret]["Properties"]["GenerateSecretString"];
     assert_eq!(resources[secret]["Type"], "AWS::SecretsManager::Secret");
     assert!(
@@ -337,6 +332,6 @@ fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_add
 
     // The functions that budget by the client's address hold the secret.
     for (function, keys) in [("register", register::KEYS), ("login", login::KEYS)] {
-        assert!(keys.contains(&Key::Origin), "{function}");
+        assert!(keys.contains(&SecretName::Origin), "{function}");
     }
 }

@@ -1,6 +1,7 @@
 //! The tests of the local tooling and of the contract between the functions, openapi.yaml and
-//! the deployment, one binary.
+//! the deployment (and of the configuration's documents to its table of variables), one binary.
 
+mod configuration;
 mod contract;
 mod events;
 mod privilege;

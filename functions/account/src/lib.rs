@@ -27,8 +27,10 @@ use taskline::services::{Bearer, Caller};
 /// The keys this function loads at cold start (it verifies access tokens, and an external
 /// provider's if one is configured by a shared secret); template.yaml grants it exactly these
 /// secrets.
-pub const KEYS: &[taskline::config::Key] =
-    &[taskline::config::Key::Jwt, taskline::config::Key::External];
+pub const KEYS: &[taskline::config::SecretName] = &[
+    taskline::config::SecretName::Jwt,
+    taskline::config::SecretName::External,
+];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

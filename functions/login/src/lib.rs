@@ -22,8 +22,10 @@ use taskline::text::user_agent_summary;
 /// The keys this function loads at cold start (it issues access tokens, and budgets failures by
 /// the client's address, which the origin secret vouches for behind CloudFront); template.yaml
 /// grants it exactly these secrets.
-pub const KEYS: &[taskline::config::Key] =
-    &[taskline::config::Key::Jwt, taskline::config::Key::Origin];
+pub const KEYS: &[taskline::config::SecretName] = &[
+    taskline::config::SecretName::Jwt,
+    taskline::config::SecretName::Origin,
+];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

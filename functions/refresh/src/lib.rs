@@ -13,7 +13,7 @@ use taskline::store::{RefreshState, Rotation};
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
 /// exactly these secrets.
-pub const KEYS: &[taskline::config::Key] = &[taskline::config::Key::Jwt];
+pub const KEYS: &[taskline::config::SecretName] = &[taskline::config::SecretName::Jwt];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

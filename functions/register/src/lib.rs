@@ -18,7 +18,7 @@ use taskline::store::UserCreation;
 /// The keys this function loads at cold start (it signs and verifies nothing; the origin secret
 /// vouches for the client's address behind CloudFront); template.yaml grants it exactly these
 /// secrets.
-pub const KEYS: &[taskline::config::Key] = &[taskline::config::Key::Origin];
+pub const KEYS: &[taskline::config::SecretName] = &[taskline::config::SecretName::Origin];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]

@@ -24,10 +24,10 @@ use taskline::tasks::{ListQuery, Task, TaskCreate, TaskId, TaskPatch, TaskReplac
 /// The keys this function loads at cold start (it verifies access tokens and seals list cursors;
 /// an external provider's shared secret, if one is configured); template.yaml grants it exactly
 /// these secrets.
-pub const KEYS: &[taskline::config::Key] = &[
-    taskline::config::Key::Jwt,
-    taskline::config::Key::Cursor,
-    taskline::config::Key::External,
+pub const KEYS: &[taskline::config::SecretName] = &[
+    taskline::config::SecretName::Jwt,
+    taskline::config::SecretName::Cursor,
+    taskline::config::SecretName::External,
 ];
 
 /// What this function serves.
