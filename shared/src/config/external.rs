@@ -8,7 +8,7 @@ use super::secrets::{Secret, secret_value};
 use super::variables::{
     EXTERNAL_JWKS_URL, EXTERNAL_JWT_AUDIENCE, EXTERNAL_JWT_ISSUER, EXTERNAL_JWT_SECRET, JWT_ISSUER,
 };
-use super::{ConfigError, Vars};
+use super::vars::{ConfigError, Vars};
 
 /// Where the keys of an external identity provider come from.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,41 +10,18 @@
 pub mod external;
 pub mod secrets;
 pub mod variables;
+mod vars;
 
 use std::collections::HashMap;
 use std::future::Future;
 
 use crate::cookie::SameSite;
-use variables::{DefaultValue, Kind, Variable};
 
 pub use external::{ExternalJwt, ExternalKeys};
 pub use secrets::{Secret, SecretName, SecretValues, resolve_secrets};
 pub use variables::MIN_SECRET_BYTES;
-
-#[derive(thiserror::Error, PartialEq, Eq)]
-pub enum ConfigError {
-    #[error("environment variable {0} is not set")]
-    Missing(&'static str),
-    #[error("environment variable {name} is invalid: {reason}")]
-    Invalid { name: &'static str, reason: String },
-    #[error("neither {arn} (the Secrets Manager secret holding it) nor {value} is set")]
-    MissingSecret {
-        value: &'static str,
-        arn: &'static str,
-    },
-    #[error("secret {arn} could not be read from Secrets Manager: {reason}")]
-    SecretUnavailable { arn: &'static str, reason: String },
-    #[error("no randomness for the stand-in of {0}, a key this function does not use")]
-    NoRandomness(&'static str),
-}
-
-/// The message itself: a function's `main` returns this error and Rust prints it with `Debug`,
-/// so the start-up failure in the logs reads as a sentence naming the variable.
-impl std::fmt::Debug for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(self, f)
-    }
-}
+pub use vars::ConfigError;
+use vars::Vars;
 
 /// Budgets of failed password checks within one window (see `store::throttle`). A client that
 /// never logged in is counted per (email, client address), per client address across all
@@ -179,90 +156,6 @@ impl Config {
 
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
-    }
-}
-
-/// The variables of one configuration read: values trimmed, empty ones treated as unset.
-struct Vars<'a>(&'a HashMap<String, String>);
-
-impl<'a> Vars<'a> {
-    fn get(&self, name: &'static str) -> Option<&'a str> {
-        self.0.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
-    }
-
-    /// The value of `var`, else its default; a required one unset is an error naming it.
-    fn value(&self, var: &Variable) -> Result<Option<&'a str>, ConfigError> {
-        match (self.get(var.name), var.default) {
-            (Some(value), _) => Ok(Some(value)),
-            (None, DefaultValue::Text(default)) => Ok(Some(default)),
-            (None, DefaultValue::Required) => Err(ConfigError::Missing(var.name)),
-            (None, DefaultValue::Off | DefaultValue::Integer(_)) => Ok(None),
-        }
-    }
-
-    /// A text variable, or its default.
-    fn text(&self, var: &Variable) -> Result<String, ConfigError> {
-        Ok(self.value(var)?.unwrap_or_default().to_string())
-    }
-
-    /// One of the values of an enumeration (or its default), as `parse` reads it.
-    fn choice<T>(
-        &self,
-        var: &Variable,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<T, ConfigError> {
-        let value = self.value(var)?.unwrap_or_default();
-        parse(value).ok_or_else(|| {
-            let values = match var.kind {
-                Kind::Enumeration(values) => values.join(", "),
-                _ => String::new(),
-            };
-            ConfigError::Invalid {
-                name: var.name,
-                reason: format!("{value:?} is not one of {values}"),
-            }
-        })
-    }
-
-    /// THE integer parser: a whole number within the bounds of `var`, or its default.
-    fn integer<T: TryFrom<u64>>(&self, var: &Variable) -> Result<T, ConfigError> {
-        let (min, max) = match var.kind {
-            Kind::Integer { min, max } => (min, max),
-            _ => (0, u64::MAX),
-        };
-        let invalid = |reason: String| ConfigError::Invalid {
-            name: var.name,
-            reason,
-        };
-        let n = match (self.get(var.name), var.default) {
-            (Some(value), _) => match value.parse::<u64>() {
-                Ok(n) if (min..=max).contains(&n) => n,
-                _ if max == u64::MAX => {
-                    return Err(invalid(format!(
-                        "{value:?} is not a whole number of at least {min}"
-                    )));
-                }
-                _ => {
-                    return Err(invalid(format!(
-                        "{value:?} is not a whole number in {min}..={max}"
-                    )));
-                }
-            },
-            (None, DefaultValue::Integer(n)) => n,
-            (None, _) => return Err(ConfigError::Missing(var.name)),
-        };
-        T::try_from(n).map_err(|_| invalid(format!("{n} is out of range")))
-    }
-
-    /// A comma-separated list (required, or empty when unset), its items trimmed.
-    fn list(&self, var: &Variable) -> Result<Vec<&'a str>, ConfigError> {
-        Ok(self
-            .value(var)?
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .collect())
     }
 }
 

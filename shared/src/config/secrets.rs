@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::future::Future;
 
 use super::variables::{self, DefaultValue, Kind, MIN_SECRET_BYTES, Variable};
-use super::{ConfigError, Vars};
+use super::vars::{ConfigError, Vars};
 
 /// A key a function may use; each function declares the ones it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -176,7 +176,7 @@ impl TaskService<'_> {
             }
             let recorded = self.store.idempotency();
             match recorded
-                .keyed_create(user, key, crate::auth::unix_now())
+                .recorded(user, key, crate::auth::unix_now())
                 .await?
             {
                 Some(earlier) if earlier.fingerprint == first.fingerprint => {

@@ -14,7 +14,7 @@
 //! then take it out of the set and delete the item. A deletion cut short leaves a marked item
 //! that the next `DELETE` resumes; meanwhile its tasks read as uncategorised: a listing learns
 //! which categories are being deleted from the counts item it reads with the standing check,
-//! not from a query of every category (issue 15: one DynamoDB call fewer per listing).
+//! not from a query of every category (one DynamoDB call fewer per listing).
 
 use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
 

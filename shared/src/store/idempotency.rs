@@ -74,7 +74,7 @@ impl Idempotency<'_> {
 
     /// The create recorded under `key`, unless there is none or it expired by `now` (Unix
     /// seconds): one consistent read.
-    pub async fn keyed_create(
+    pub async fn recorded(
         self,
         user: UserId,
         key: &IdempotencyKey,

@@ -76,7 +76,7 @@ pub mod attr {
     pub const CATEGORIES: &str = "categories";
     /// The ids of the user's categories whose deletion has begun and not finished (a string
     /// set of the counts item): their tasks read as uncategorised until detached, and a
-    /// listing learns which they are from the counts item it reads anyway (issue 15).
+    /// listing learns which they are from the counts item it reads anyway (no query of its own).
     pub const DELETING_CATEGORIES: &str = "deleting_categories";
     pub const EMAIL: &str = "email";
     /// `true` on the user item of an external identity whose provider has not verified its

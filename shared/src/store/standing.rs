@@ -141,8 +141,8 @@ fn standing_of(items: &[StandingItem], session: SessionClaim, now: i64) -> Stand
 
 /// A condition-check item of a transaction: the session `family` of `user` still exists and
 /// has not passed its absolute expiry at `now` (what [`Standings::of`] calls alive; TTL
-/// deletes late, so expiry is checked, not only existence). Issue 15: a create carries it
-/// instead of a standing read before it.
+/// deletes late, so expiry is checked, not only existence). A create carries it instead of
+/// a standing read before it: one round trip, not two.
 pub(super) fn session_alive_check(
     store: &Store,
     user: UserId,
@@ -236,8 +236,8 @@ impl Standings<'_> {
     }
 
     /// [`Self::of`] and what a listing reads of the counts item (totals, categories
-    /// being deleted), in the standing check's one `BatchGetItem` (issue 15: a listing makes
-    /// one call fewer). They only mean anything when the standing admits the request.
+    /// being deleted), in the standing check's one `BatchGetItem` (a listing makes one call
+    /// fewer). They only mean anything when the standing admits the request.
     pub async fn with_totals(
         self,
         user: UserId,

@@ -48,7 +48,7 @@ pub enum CreateOutcome {
     /// The task's `category_id` names no live category of the user.
     NoSuchCategory,
     /// The create's idempotency key is recorded for an earlier create (unexpired): nothing
-    /// was written; answer that one (see [`Idempotency::keyed_create`]).
+    /// was written; answer that one (see [`super::Idempotency::recorded`]).
     KeyUsed,
     /// Another create with the same idempotency key held its record through every retry:
     /// it is still in flight; nothing was written.
@@ -140,8 +140,7 @@ impl Tasks<'_> {
         task: &Task,
         quota: u64,
     ) -> Result<CreateOutcome, StoreError> {
-        self.create_task_keyed(user, session, task, quota, None)
-            .await
+        self.create_counted(user, session, task, quota, None).await
     }
 
     /// [`Self::create`] made with an idempotency key: the same transaction, which also
@@ -163,11 +162,14 @@ impl Tasks<'_> {
             CreateOutcome::KeyUsed,
             CreateOutcome::KeyInFlight,
         )?;
-        self.create_task_keyed(user, session, task, quota, Some(record))
+        self.create_counted(user, session, task, quota, Some(record))
             .await
     }
 
-    async fn create_task_keyed(
+    /// The one transaction of every create: the user (and session) conditions, the
+    /// idempotency record if any, the task under its id, the counts item under the quota, the
+    /// category's count.
+    async fn create_counted(
         self,
         user: UserId,
         session: Option<SessionCondition>,

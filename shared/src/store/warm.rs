@@ -1,4 +1,5 @@
-//! Issue 15: the DynamoDB connection is made during init, not by the first request.
+//! The DynamoDB connection is made during init, so that the first request does not wait for
+//! it.
 
 use aws_sdk_dynamodb::error::DisplayErrorContext;
 use aws_sdk_dynamodb::types::AttributeValue;
