@@ -29,13 +29,19 @@ use crate::tasks::CursorKeys;
 /// The endpoints of a function (its own enum, the values of its route table), answered for
 /// the caller their route authenticated.
 pub trait Handler: Copy + Send + Sync + 'static {
-    fn answer<'a>(
-        self,
-        app: &'a App,
-        caller: &mut Caller<'a>,
-        route: Matched<Self>,
-        req: Request,
-    ) -> impl Future<Output = Result<Response, ApiError>> + Send;
+    fn answer(self, call: Call<'_, '_, Self>) -> impl Future<Output = Answer> + Send;
+}
+
+/// What a handler answers: a response, or the error it maps to.
+pub type Answer = Result<Response, ApiError>;
+
+/// One request as its handler gets it: the app, the caller its route authenticated (see
+/// [`Caller`]), the matched route (its path parameters) and the request.
+pub struct Call<'c, 'a, E: 'static> {
+    pub app: &'a App,
+    pub caller: &'c mut Caller<'a>,
+    pub route: Matched<E>,
+    pub req: Request,
 }
 
 /// What a function builds once at cold start and hands to every request.
@@ -158,7 +164,13 @@ impl App {
             Routed::To(auth, endpoint, route) => {
                 let answer = async {
                     let mut caller = self.caller(auth, &req).await?;
-                    let answer = endpoint.answer(self, &mut caller, route, req).await;
+                    let call = Call {
+                        app: self,
+                        caller: &mut caller,
+                        route,
+                        req,
+                    };
+                    let answer = endpoint.answer(call).await;
                     caller.finish().await?;
                     answer
                 };

@@ -17,12 +17,12 @@ pub mod sessions;
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
-use taskline::app::Handler;
+use taskline::app::{Answer, Call, Handler};
 use taskline::error::ApiError;
 use taskline::http::{
     Auth, Matched, Request, Response, Route, empty, json_response, refresh_cookie, with_header,
 };
-use taskline::services::{Bearer, Caller};
+use taskline::services::Bearer;
 
 /// The keys this function loads at cold start (it verifies access tokens, and an external
 /// provider's if one is configured by a shared secret); template.yaml grants it exactly these
@@ -83,21 +83,17 @@ pub static ROUTES: &[Route<Endpoint>] = &[
     Route::new("/docs", &[(Method::GET, Auth::None, Endpoint::Docs)]),
 ];
 
-/// 401 for a token whose user vanished after authentication (deleted concurrently).
-pub(crate) const GONE: &str = "the account no longer exists";
-
+/// The function's entry point: every request, through its route table.
 pub async fn handle(app: &App, req: Request) -> Response {
     app.serve(ROUTES, req).await
 }
 
+/// 401 for a token whose user vanished after authentication (deleted concurrently).
+pub(crate) const GONE: &str = "the account no longer exists";
+
 impl Handler for Endpoint {
-    async fn answer<'a>(
-        self,
-        app: &'a App,
-        caller: &mut Caller<'a>,
-        route: Matched<Self>,
-        req: Request,
-    ) -> Result<Response, ApiError> {
+    async fn answer(self, call: Call<'_, '_, Self>) -> Answer {
+        let (app, caller, route, req) = (call.app, call.caller, call.route, call.req);
         match self {
             Endpoint::Health => Ok(json_response(
                 StatusCode::OK,

@@ -4,18 +4,17 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
-use taskline::app::Handler;
+use taskline::app::{Answer, Call, Handler};
 use taskline::auth::{
     DeviceToken, Email, FamilyId, IssuedToken, Password, RefreshToken, UserId, unix_now,
     verify_password,
 };
 use taskline::error::{ApiError, Credential, OAuthError};
 use taskline::http::{
-    Auth, ClientAddress, Fields, Matched, Request, Response, Route, client_address,
-    form_or_json_object, header_str, json_response, string, with_header,
+    Auth, ClientAddress, Fields, Request, Response, Route, client_address, form_or_json_object,
+    header_str, json_response, string, with_header,
 };
 use taskline::http::{device_cookie, device_cookie_of, refresh_cookie, require_allowed_origin};
-use taskline::services::Caller;
 use taskline::store::{FamilyStart, PasswordBudget};
 use taskline::text::user_agent_summary;
 
@@ -37,6 +36,11 @@ pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
     "/v1/auth/login",
     &[(Method::POST, Auth::None, Endpoint::Login)],
 )];
+
+/// The function's entry point: every request, through its route table.
+pub async fn handle(app: &App, req: Request) -> Response {
+    app.serve(ROUTES, req).await
+}
 
 /// The one answer to a wrong password and to an unknown email alike.
 const BAD_CREDENTIALS: &str = "the email or password is incorrect";
@@ -203,18 +207,9 @@ async fn start_session(
     }
 }
 
-pub async fn handle(app: &App, req: Request) -> Response {
-    app.serve(ROUTES, req).await
-}
-
 impl Handler for Endpoint {
-    async fn answer<'a>(
-        self,
-        app: &'a App,
-        _: &mut Caller<'a>,
-        _: Matched<Self>,
-        req: Request,
-    ) -> Result<Response, ApiError> {
+    async fn answer(self, call: Call<'_, '_, Self>) -> Answer {
+        let (app, req) = (call.app, call.req);
         require_allowed_origin(&app.config, &req)?;
         let client = client_address(&app.config, &req);
         let credentials = Credentials::from_request(&req)?;

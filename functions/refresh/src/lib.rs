@@ -3,12 +3,11 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
-use taskline::app::Handler;
+use taskline::app::{Answer, Call, Handler};
 use taskline::auth::{IssuedToken, RefreshToken, unix_now};
 use taskline::error::ApiError;
-use taskline::http::{Auth, Matched, Request, Response, Route, empty, json_response, with_header};
+use taskline::http::{Auth, Request, Response, Route, empty, json_response, with_header};
 use taskline::http::{cleared_refresh_cookie, refresh_cookie, refresh_unauthorized};
-use taskline::services::Caller;
 use taskline::store::{RefreshState, Rotation};
 
 /// The keys this function loads at cold start (it issues access tokens); template.yaml grants it
@@ -32,6 +31,11 @@ pub static ROUTES: &[Route<Endpoint>] = &[
         &[(Method::POST, Auth::RefreshCookie, Endpoint::Logout)],
     ),
 ];
+
+/// The function's entry point: every request, through its route table.
+pub async fn handle(app: &App, req: Request) -> Response {
+    app.serve(ROUTES, req).await
+}
 
 const INVALID: &str = "the refresh token is invalid or expired";
 const REUSED: &str = "the refresh token was already used; its session has been revoked";
@@ -139,18 +143,9 @@ pub async fn logout(app: &App, presented: RefreshToken) -> Result<(), ApiError> 
     Ok(())
 }
 
-pub async fn handle(app: &App, req: Request) -> Response {
-    app.serve(ROUTES, req).await
-}
-
 impl Handler for Endpoint {
-    async fn answer<'a>(
-        self,
-        app: &'a App,
-        caller: &mut Caller<'a>,
-        _: Matched<Self>,
-        _: Request,
-    ) -> Result<Response, ApiError> {
+    async fn answer(self, call: Call<'_, '_, Self>) -> Answer {
+        let (app, caller) = (call.app, call.caller);
         // The route's authentication checked the Origin: a foreign page must not spend or
         // revoke the cookie the browser attaches for it.
         let presented = caller.refresh_cookie()?;

@@ -4,15 +4,14 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
-use taskline::app::Handler;
+use taskline::app::{Answer, Call, Handler};
 use taskline::auth::{Email, Password, User, UserName, hash_password};
 use taskline::error::ApiError;
 use taskline::http::require_allowed_origin;
 use taskline::http::{
-    Auth, ClientAddress, Fields, Matched, Request, Response, Route, client_address, json_object,
+    Auth, ClientAddress, Fields, Request, Response, Route, client_address, json_object,
     json_response, with_header,
 };
-use taskline::services::Caller;
 use taskline::store::UserCreation;
 
 /// The keys this function loads at cold start (it signs and verifies nothing; the origin secret
@@ -30,6 +29,11 @@ pub static ROUTES: &[Route<Endpoint>] = &[Route::new(
     "/v1/auth/register",
     &[(Method::POST, Auth::None, Endpoint::Register)],
 )];
+
+/// The function's entry point: every request, through its route table.
+pub async fn handle(app: &App, req: Request) -> Response {
+    app.serve(ROUTES, req).await
+}
 
 /// A registration as sent.
 #[derive(Debug)]
@@ -85,18 +89,9 @@ pub async fn register(
     }
 }
 
-pub async fn handle(app: &App, req: Request) -> Response {
-    app.serve(ROUTES, req).await
-}
-
 impl Handler for Endpoint {
-    async fn answer<'a>(
-        self,
-        app: &'a App,
-        _: &mut Caller<'a>,
-        _: Matched<Self>,
-        req: Request,
-    ) -> Result<Response, ApiError> {
+    async fn answer(self, call: Call<'_, '_, Self>) -> Answer {
+        let (app, req) = (call.app, call.req);
         // A foreign page must not create accounts in the name of a visitor's browser.
         require_allowed_origin(&app.config, &req)?;
         let client = client_address(&app.config, &req);

@@ -8,7 +8,7 @@ mod categories;
 
 use lambda_http::http::{Method, StatusCode, header};
 use taskline::App;
-use taskline::app::Handler;
+use taskline::app::{Answer, Call, Handler};
 use taskline::auth::unix_now;
 use taskline::domain::{Fingerprint, IfMatch, PutPrecondition};
 use taskline::error::{ApiError, FieldError};
@@ -16,8 +16,8 @@ use taskline::http::{
     Auth, Matched, Request, Response, Route, empty, idempotency_key, json_object, json_response,
     text_response, with_header,
 };
+use taskline::services::Bearer;
 use taskline::services::tasks::{Change, KeyedAnswer, Put};
-use taskline::services::{Bearer, Caller};
 use taskline::store::KeyedCreate;
 use taskline::tasks::{ListQuery, Task, TaskCreate, TaskId, TaskPatch, TaskReplace};
 
@@ -78,18 +78,14 @@ pub static ROUTES: &[Route<Endpoint>] = &[
     ),
 ];
 
+/// The function's entry point: every request, through its route table.
 pub async fn handle(app: &App, req: Request) -> Response {
     app.serve(ROUTES, req).await
 }
 
 impl Handler for Endpoint {
-    async fn answer<'a>(
-        self,
-        app: &'a App,
-        caller: &mut Caller<'a>,
-        route: Matched<Self>,
-        req: Request,
-    ) -> Result<Response, ApiError> {
+    async fn answer(self, call: Call<'_, '_, Self>) -> Answer {
+        let (app, caller, route, req) = (call.app, call.caller, call.route, call.req);
         let bearer = caller.bearer()?;
         match self {
             Endpoint::Category(endpoint) => {
