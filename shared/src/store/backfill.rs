@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Updating};
 use super::keys::Key;
 use super::keys::{PK, SK, TASK_SK_PREFIX, attr, due_key, priority_key, s, task_id_of_sk};
 use super::writes::written;
@@ -113,28 +114,23 @@ impl Store {
             return Ok(false);
         };
         let version_unchanged = match &item.version {
-            Some(_) => "#version = :read_version",
-            None => "attribute_not_exists(#version)",
+            Some(version) => Cond::Eq(attr::VERSION, version.clone()),
+            None => Cond::NotExists(attr::VERSION),
         };
-        let mut update = self
+        let unindexed = Cond::NotExists(attr::DUE_KEY).or(Cond::NotExists(attr::PRIORITY_KEY));
+        let changes = Changes::default()
+            .set(attr::DUE_KEY, s(due))
+            .set(attr::PRIORITY_KEY, s(priority));
+        let update = self
             .client()
             .update_item()
             .table_name(self.table())
             .key(PK, s(item.user_id.clone()))
             .key(SK, s(item.sk.clone()))
-            .update_expression("SET #due_key = :due_key, #priority_key = :priority_key")
-            .condition_expression(format!(
-                "attribute_exists(#sk) AND {version_unchanged} AND (attribute_not_exists(#due_key) OR attribute_not_exists(#priority_key))"
-            ))
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_names("#due_key", attr::DUE_KEY)
-            .expression_attribute_names("#priority_key", attr::PRIORITY_KEY)
-            .expression_attribute_values(":due_key", s(due))
-            .expression_attribute_values(":priority_key", s(priority));
-        if let Some(version) = &item.version {
-            update = update.expression_attribute_values(":read_version", version.clone());
-        }
+            .changing(
+                &changes,
+                Some(&Cond::Exists(SK).and(version_unchanged).and(unindexed)),
+            );
         let result = update.send().await;
         written(result)
     }

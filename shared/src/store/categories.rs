@@ -20,12 +20,13 @@ use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Up
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Expressed, SortKeys, Updating, keyed_query};
 use super::items::{CategoryItem, CategoryNameItem};
 use super::keys::{
     CATEGORY_SK_PREFIX, Key, PK, SK, TASK_SK_PREFIX, attr, category_key, category_name_sk,
     counts_key, key, n, prefix_end, s, user_pk,
 };
-use super::standing::{USER_ACTIVE, user_condition_names, user_exists_check};
+use super::standing::{user_active, user_exists_check};
 use super::writes::{Conditional, conditional, written};
 use crate::categories::{Category, CategoryName, MAX_CATEGORIES_PER_USER};
 use crate::domain::{CategoryId, Timestamp, UserId};
@@ -91,8 +92,7 @@ impl Categories<'_> {
         let check = ConditionCheck::builder()
             .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
-            .condition_expression(USER_ACTIVE)
-            .set_expression_attribute_names(Some(user_condition_names()))
+            .only_if(&user_active())
             .build()?;
         Ok(conditional(
             if_refused,
@@ -108,15 +108,13 @@ impl Categories<'_> {
         delta: i64,
         if_refused: O,
     ) -> Result<Conditional<O>, StoreError> {
-        let mut names = user_condition_names();
-        names.insert("#task_count".into(), attr::TASK_COUNT.into());
         let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
-            .update_expression("ADD #task_count :delta")
-            .condition_expression(USER_ACTIVE)
-            .set_expression_attribute_names(Some(names))
-            .expression_attribute_values(":delta", n(delta))
+            .changing(
+                &Changes::default().add(attr::TASK_COUNT, n(delta)),
+                Some(&user_active()),
+            )
             .build()?;
         Ok(conditional(
             if_refused,
@@ -166,17 +164,17 @@ impl Categories<'_> {
             .set_item(Some(serde_dynamo::to_item(CategoryItem::new(
                 user, category,
             ))?))
-            .condition_expression("attribute_not_exists(#sk)")
-            .expression_attribute_names("#sk", SK)
+            .only_if(&Cond::NotExists(SK))
             .build()?;
+        let below_limit = Cond::NotExists(attr::CATEGORIES)
+            .or(Cond::Lt(attr::CATEGORIES, n(MAX_CATEGORIES_PER_USER)));
         let counted = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
-            .update_expression("ADD #categories :one")
-            .condition_expression("attribute_not_exists(#categories) OR #categories < :max")
-            .expression_attribute_names("#categories", attr::CATEGORIES)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":max", n(MAX_CATEGORIES_PER_USER))
+            .changing(
+                &Changes::default().add(attr::CATEGORIES, n(1)),
+                Some(&below_limit),
+            )
             .build()?;
         let items = vec![
             conditional(
@@ -214,8 +212,7 @@ impl Categories<'_> {
             .set_item(Some(serde_dynamo::to_item(CategoryNameItem::new(
                 user, name, id,
             ))?))
-            .condition_expression("attribute_not_exists(#sk)")
-            .expression_attribute_names("#sk", SK)
+            .only_if(&Cond::NotExists(SK))
             .build()?;
         Ok(conditional(
             if_taken,
@@ -292,17 +289,10 @@ impl Categories<'_> {
     /// Every live category of the user, by name (case-insensitively, then as written). At
     /// most 100 small items live, plus any whose deletion is unfinished.
     pub async fn list(self, user: UserId) -> Result<Vec<Category>, StoreError> {
-        let mut pages = self
-            .store
-            .client()
-            .query()
-            .table_name(self.store.table())
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :lo AND :hi")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":lo", s(CATEGORY_SK_PREFIX))
-            .expression_attribute_values(":hi", s(prefix_end(CATEGORY_SK_PREFIX)))
+        let query = self.store.client().query().table_name(self.store.table());
+        let categories =
+            SortKeys::Between(s(CATEGORY_SK_PREFIX), s(prefix_end(CATEGORY_SK_PREFIX)));
+        let mut pages = keyed_query(query, (PK, s(user_pk(user))), (SK, categories), None, &[])
             .consistent_read(true)
             .into_paginator()
             .send();
@@ -326,31 +316,17 @@ impl Categories<'_> {
         next: &Category,
     ) -> Result<CategoryWrite, StoreError> {
         let stored = CategoryItem::new(user, next);
-        let mut names = user_condition_names();
-        for (placeholder, name) in [
-            ("#name", attr::NAME),
-            ("#name_lc", attr::NAME_LC),
-            ("#color", attr::COLOR),
-            ("#updated_at", attr::UPDATED_AT),
-            ("#version", attr::VERSION),
-        ] {
-            names.insert(placeholder.into(), name.into());
-        }
+        let changes = Changes::default()
+            .set(attr::NAME, s(stored.name))
+            .set(attr::NAME_LC, s(stored.name_lc))
+            .set(attr::COLOR, s(stored.color))
+            .set(attr::UPDATED_AT, s(next.updated_at.to_rfc3339()))
+            .set(attr::VERSION, n(next.version));
+        let as_read = user_active().and(Cond::Eq(attr::VERSION, n(current.version)));
         let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(category_key(user, current.id)))
-            .update_expression(
-                "SET #name = :name, #name_lc = :name_lc, #color = :color, \
-                 #updated_at = :updated_at, #version = :version",
-            )
-            .condition_expression(format!("{USER_ACTIVE} AND #version = :read_version"))
-            .set_expression_attribute_names(Some(names))
-            .expression_attribute_values(":name", s(stored.name))
-            .expression_attribute_values(":name_lc", s(stored.name_lc))
-            .expression_attribute_values(":color", s(stored.color))
-            .expression_attribute_values(":updated_at", s(next.updated_at.to_rfc3339()))
-            .expression_attribute_values(":version", n(next.version))
-            .expression_attribute_values(":read_version", n(current.version))
+            .changing(&changes, Some(&as_read))
             .build()?;
         let mut items = vec![
             conditional(
@@ -383,24 +359,22 @@ impl Categories<'_> {
         current: &Category,
         now: i64,
     ) -> Result<CategoryWrite, StoreError> {
+        let as_read = user_active().and(Cond::Eq(attr::VERSION, n(current.version)));
         let mark = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(category_key(user, current.id)))
-            .update_expression("SET #deleting = :now")
-            .condition_expression(format!("{USER_ACTIVE} AND #version = :read_version"))
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":read_version", n(current.version))
+            .changing(
+                &Changes::default().set(attr::DELETING, n(now)),
+                Some(&as_read),
+            )
             .build()?;
+        let changes = Changes::default()
+            .add(attr::CATEGORIES, n(-1))
+            .add(attr::DELETING_CATEGORIES, id_set(current.id));
         let uncounted = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
-            .update_expression("ADD #categories :minus_one, #deleting_categories :id")
-            .expression_attribute_names("#categories", attr::CATEGORIES)
-            .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES)
-            .expression_attribute_values(":minus_one", n(-1))
-            .expression_attribute_values(":id", id_set(current.id))
+            .changing(&changes, None)
             .build()?;
         let items = vec![
             conditional(
@@ -424,20 +398,17 @@ impl Categories<'_> {
     /// `category_id` removed, its `version` +1. Reads the tasks' keys page by page, so memory
     /// stays bounded whatever their number. Returns how many tasks were detached.
     pub async fn detach_tasks(self, user: UserId, id: CategoryId) -> Result<u64, StoreError> {
-        let mut pages = self
-            .store
-            .client()
-            .query()
-            .table_name(self.store.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :task)")
-            .filter_expression("#category_id = :category_id")
-            .projection_expression("#pk, #sk")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_names("#category_id", attr::CATEGORY_ID)
-            .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":task", s(TASK_SK_PREFIX))
-            .expression_attribute_values(":category_id", s(id.to_string()))
+        let query = self.store.client().query().table_name(self.store.table());
+        let tasks = SortKeys::BeginsWith(s(TASK_SK_PREFIX));
+        let of_category = Cond::Eq(attr::CATEGORY_ID, s(id.to_string()));
+        let query = keyed_query(
+            query,
+            (PK, s(user_pk(user))),
+            (SK, tasks),
+            Some(&of_category),
+            &[PK, SK],
+        );
+        let mut pages = query
             .consistent_read(true)
             .limit(DETACH_PAGE)
             .into_paginator()
@@ -462,16 +433,13 @@ impl Categories<'_> {
             .update_item()
             .table_name(self.store.table())
             .set_key(Some(task_key))
-            .update_expression(
-                "REMOVE #category_id SET #version = #version + :one, #updated_at = :now",
-            )
-            .condition_expression("#category_id = :category_id")
-            .expression_attribute_names("#category_id", attr::CATEGORY_ID)
-            .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_names("#updated_at", attr::UPDATED_AT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":now", s(Timestamp::now().to_rfc3339()))
-            .expression_attribute_values(":category_id", s(id.to_string()));
+            .changing(
+                &Changes::default()
+                    .remove(attr::CATEGORY_ID)
+                    .increment(attr::VERSION, n(1))
+                    .set(attr::UPDATED_AT, s(Timestamp::now().to_rfc3339())),
+                Some(&Cond::Eq(attr::CATEGORY_ID, s(id.to_string()))),
+            );
         written(update.send().await)
     }
 
@@ -480,28 +448,30 @@ impl Categories<'_> {
     /// keep the set is listed from then on. Writes nothing into a partition whose counts item
     /// is gone (an account being deleted).
     pub async fn list_as_deleting(self, user: UserId, id: CategoryId) -> Result<(), StoreError> {
-        self.deleting_set(user, "ADD", id).await
+        self.deleting_set(user, id, true).await
     }
 
-    /// `ADD` or `DELETE` `id` in the counts item's set of categories being deleted, if the
-    /// counts item exists.
+    /// `id` added to (`listed`) or taken out of the counts item's set of categories being
+    /// deleted, if the counts item exists.
     async fn deleting_set(
         self,
         user: UserId,
-        action: &str,
         id: CategoryId,
+        listed: bool,
     ) -> Result<(), StoreError> {
+        let changes = Changes::default();
+        let changes = if listed {
+            changes.add(attr::DELETING_CATEGORIES, id_set(id))
+        } else {
+            changes.delete(attr::DELETING_CATEGORIES, id_set(id))
+        };
         let update = self
             .store
             .client()
             .update_item()
             .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
-            .update_expression(format!("{action} #deleting_categories :id"))
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES)
-            .expression_attribute_values(":id", id_set(id));
+            .changing(&changes, Some(&Cond::Exists(PK)));
         written(update.send().await)?;
         Ok(())
     }
@@ -511,15 +481,14 @@ impl Categories<'_> {
     /// the set of categories being deleted: no task names it any more, so whichever of the
     /// two writes a cut-short deletion leaves undone, the next `DELETE` makes.
     pub async fn finish_deletion(self, user: UserId, id: CategoryId) -> Result<(), StoreError> {
-        self.deleting_set(user, "DELETE", id).await?;
+        self.deleting_set(user, id, false).await?;
         let delete = self
             .store
             .client()
             .delete_item()
             .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
-            .condition_expression("attribute_exists(#deleting)")
-            .expression_attribute_names("#deleting", attr::DELETING);
+            .only_if(&Cond::Exists(attr::DELETING));
         written(delete.send().await)?;
         Ok(())
     }

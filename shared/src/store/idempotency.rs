@@ -13,6 +13,7 @@ use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Cond, Expressed};
 use super::items::IdempotencyItem;
 use super::keys::{SK, TTL, idempotency_key, idempotency_sk, n, user_pk};
 use super::writes::{Conditional, conditional};
@@ -64,10 +65,7 @@ impl Idempotency<'_> {
         let put = Put::builder()
             .table_name(self.store.table())
             .set_item(Some(serde_dynamo::to_item(item)?))
-            .condition_expression("attribute_not_exists(#sk) OR #expires_at <= :now")
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_names("#expires_at", TTL)
-            .expression_attribute_values(":now", n(now))
+            .only_if(&Cond::NotExists(SK).or(Cond::Le(TTL, n(now))))
             .build()?;
         Ok(conditional(used, TransactWriteItem::builder().put(put).build()).or_if_held(in_flight))
     }

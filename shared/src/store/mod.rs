@@ -45,6 +45,7 @@ mod backfill;
 mod categories;
 mod core;
 mod error;
+mod expr;
 mod idempotency;
 mod identities;
 mod items;

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, TransactWriteIt
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::Cond;
 use super::items::{ListingTotals, StandingItem, UserItem};
 use super::keys::{
     COUNTS_SK, Key, PK, SK, USER_SK, attr, counts_key, family_sk, key, n, s, sk_of, task_key,
@@ -35,6 +36,11 @@ pub enum Standing {
 /// The condition that the user item exists and its deletion has not begun (names `#pk` and
 /// `#deleting`; see [`user_condition_names`]).
 pub(super) const USER_ACTIVE: &str = "attribute_exists(#pk) AND attribute_not_exists(#deleting)";
+
+/// [`USER_ACTIVE`] as a typed condition.
+pub(super) fn user_active() -> Cond {
+    Cond::Exists(PK).and(Cond::NotExists(attr::DELETING))
+}
 
 /// The attribute names [`USER_ACTIVE`] uses.
 pub(super) fn user_condition_names() -> HashMap<String, String> {

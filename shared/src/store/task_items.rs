@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::error::StoreError;
+use super::expr::Cond;
 use super::items::{CountsItem, TaskItem, TaskRemains};
 use super::keys::{SK, attr, sk_of, task_id_of_sk, task_sk};
 use crate::domain::{CategoryId, Timestamp, UserId};
@@ -95,26 +96,12 @@ impl UnreadableTask {
 
     /// The condition "the item is still exactly as read": it exists, with the same raw
     /// `version` attribute (or still none).
-    pub(super) fn unchanged(&self) -> (String, HashMap<String, String>, Option<Item>) {
-        let names = HashMap::from([
-            ("#sk".to_string(), SK.to_string()),
-            ("#version".to_string(), attr::VERSION.to_string()),
-        ]);
-        match &self.stored_version {
-            Some(version) => (
-                "attribute_exists(#sk) AND #version = :read_version".into(),
-                names,
-                Some(HashMap::from([(
-                    ":read_version".to_string(),
-                    version.clone(),
-                )])),
-            ),
-            None => (
-                "attribute_exists(#sk) AND attribute_not_exists(#version)".into(),
-                names,
-                None,
-            ),
-        }
+    pub(super) fn unchanged(&self) -> Cond {
+        let version = match &self.stored_version {
+            Some(version) => Cond::Eq(attr::VERSION, version.clone()),
+            None => Cond::NotExists(attr::VERSION),
+        };
+        Cond::Exists(SK).and(version)
     }
 }
 

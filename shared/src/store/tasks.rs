@@ -20,6 +20,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Expressed, Updating};
 use super::idempotency::KeyedCreate;
 use super::keys::{SK, attr, counts_key, n, task_key};
 use super::standing::{
@@ -96,20 +97,17 @@ impl Tasks<'_> {
         completed: i64,
         quota: Option<u64>,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
+        let changes = Changes::default()
+            .add(attr::TOTAL, n(total))
+            .add(attr::COMPLETED, n(completed));
+        let below_quota =
+            quota.map(|quota| Cond::NotExists(attr::TOTAL).or(Cond::Lt(attr::TOTAL, n(quota))));
+        let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
-            .update_expression("ADD #total :total, #completed :completed")
-            .expression_attribute_names("#total", attr::TOTAL)
-            .expression_attribute_names("#completed", attr::COMPLETED)
-            .expression_attribute_values(":total", n(total))
-            .expression_attribute_values(":completed", n(completed));
-        if let Some(quota) = quota {
-            update = update
-                .condition_expression("attribute_not_exists(#total) OR #total < :quota")
-                .expression_attribute_values(":quota", n(quota));
-        }
-        Ok(TransactWriteItem::builder().update(update.build()?).build())
+            .changing(&changes, below_quota.as_ref())
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 
     /// The counts update of a task write, whose failure (no condition) would be a conflict.
@@ -179,8 +177,7 @@ impl Tasks<'_> {
     ) -> Result<CreateOutcome, StoreError> {
         let put = self
             .put_task(user, task)?
-            .condition_expression("attribute_not_exists(#sk)")
-            .expression_attribute_names("#sk", SK)
+            .only_if(&Cond::NotExists(SK))
             .build()?;
         let mut items = Vec::new();
         match session {
@@ -251,13 +248,10 @@ impl Tasks<'_> {
         user: UserId,
         current: &UnreadableTask,
     ) -> Result<WriteOutcome, StoreError> {
-        let (condition, names, values) = current.unchanged();
         let delete = Delete::builder()
             .table_name(self.store.table())
             .set_key(Some(task_key(user, current.id)))
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(values)
+            .only_if(&current.unchanged())
             .build()?;
         self.delete_counted(user, delete, current.completed, current.category_id)
             .await
@@ -270,12 +264,9 @@ impl Tasks<'_> {
         current: &UnreadableTask,
         next: &Task,
     ) -> Result<WriteOutcome, StoreError> {
-        let (condition, names, values) = current.unchanged();
         let put = self
             .put_task(user, next)?
-            .condition_expression(condition)
-            .set_expression_attribute_names(Some(names))
-            .set_expression_attribute_values(values)
+            .only_if(&current.unchanged())
             .build()?;
         let completed_delta = i64::from(next.fields.completed) - i64::from(current.completed);
         let moved = (current.category_id, next.fields.category_id);
@@ -295,9 +286,7 @@ impl Tasks<'_> {
     ) -> Result<WriteOutcome, StoreError> {
         let put = self
             .put_task(user, next)?
-            .condition_expression("#version = :read_version")
-            .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_values(":read_version", n(current.version))
+            .only_if(&Cond::Eq(attr::VERSION, n(current.version)))
             .build()?;
         let completed_delta =
             i64::from(next.fields.completed) - i64::from(current.fields.completed);
@@ -339,9 +328,7 @@ impl Tasks<'_> {
         let delete = Delete::builder()
             .table_name(self.store.table())
             .set_key(Some(task_key(user, current.id)))
-            .condition_expression("#version = :read_version")
-            .expression_attribute_names("#version", attr::VERSION)
-            .expression_attribute_values(":read_version", n(current.version))
+            .only_if(&Cond::Eq(attr::VERSION, n(current.version)))
             .build()?;
         self.delete_counted(
             user,

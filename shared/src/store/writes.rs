@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, TransactWriteItem, WriteRequest};
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Cond, Expressed, SortKeys, keyed_query};
 use super::keys::{Key, PK, SK, s};
 use aws_sdk_dynamodb::types::{KeysAndAttributes, Put};
 
@@ -129,8 +130,7 @@ impl Store {
         let put = Put::builder()
             .table_name(self.table())
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
+            .only_if(&Cond::NotExists(PK))
             .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
@@ -230,21 +230,10 @@ impl Store {
     /// Keys of every item in partition `pk` (whose sort key starts with `sk_prefix`, if
     /// given), read consistently.
     pub async fn keys_of(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Key>, StoreError> {
-        let mut query = self
-            .client()
-            .query()
-            .table_name(self.table())
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(pk))
-            .projection_expression("#pk, #sk")
-            .consistent_read(true);
-        query = match sk_prefix {
-            Some(prefix) => query
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-                .expression_attribute_values(":prefix", s(prefix)),
-            None => query.key_condition_expression("#pk = :pk"),
-        };
+        let keys = sk_prefix.map_or(SortKeys::Any, |prefix| SortKeys::BeginsWith(s(prefix)));
+        let query = self.client().query().table_name(self.table());
+        let query = keyed_query(query, (PK, s(pk)), (SK, keys), None, &[PK, SK]);
+        let query = query.consistent_read(true);
         let mut keys = Vec::new();
         let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
