@@ -158,11 +158,14 @@ impl Changes {
     }
 }
 
+type Names = HashMap<String, String>;
+type Values = HashMap<String, AttributeValue>;
+
 /// The placeholders of one request: every name and value its expressions use.
 #[derive(Debug, Default)]
 pub(super) struct Expr {
-    names: HashMap<String, String>,
-    values: HashMap<String, AttributeValue>,
+    names: Names,
+    values: Values,
 }
 
 impl Expr {
@@ -181,12 +184,7 @@ impl Expr {
 
     /// The names and values, as a request declares them (`None` for none: DynamoDB refuses
     /// an empty map).
-    fn declared(
-        self,
-    ) -> (
-        Option<HashMap<String, String>>,
-        Option<HashMap<String, AttributeValue>>,
-    ) {
+    fn declared(self) -> (Option<Names>, Option<Values>) {
         (
             (!self.names.is_empty()).then_some(self.names),
             (!self.values.is_empty()).then_some(self.values),
