@@ -7,11 +7,13 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
+use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::builders::{
-    ConditionCheckBuilder, DeleteBuilder, PutBuilder, UpdateBuilder,
+    ConditionCheckBuilder, DeleteBuilder, GetBuilder, KeysAndAttributesBuilder, PutBuilder,
+    UpdateBuilder,
 };
 
 /// A condition on an item.
@@ -25,8 +27,12 @@ pub(super) enum Cond {
     Lt(&'static str, AttributeValue),
     /// `attribute <= value`
     Le(&'static str, AttributeValue),
+    /// `attribute > value`
+    Gt(&'static str, AttributeValue),
     /// `begins_with(attribute, value)`
     BeginsWith(&'static str, AttributeValue),
+    /// `size(attribute) < value`
+    SizeLt(&'static str, AttributeValue),
     And(Vec<Cond>),
     Or(Vec<Cond>),
 }
@@ -62,6 +68,10 @@ impl Cond {
             Cond::Eq(name, value) => compare(expr, name, "=", value),
             Cond::Lt(name, value) => compare(expr, name, "<", value),
             Cond::Le(name, value) => compare(expr, name, "<=", value),
+            Cond::Gt(name, value) => compare(expr, name, ">", value),
+            Cond::SizeLt(name, value) => {
+                format!("size({}) < {}", expr.name(name), expr.value(value.clone()))
+            }
             Cond::BeginsWith(name, value) => {
                 format!(
                     "begins_with({}, {})",
@@ -85,6 +95,7 @@ fn joined(conds: &[Cond], by: &str, expr: &mut Expr) -> String {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct Changes {
     set: Vec<(&'static str, AttributeValue)>,
+    set_if_absent: Vec<(&'static str, AttributeValue)>,
     increment: Vec<(&'static str, AttributeValue)>,
     add: Vec<(&'static str, AttributeValue)>,
     delete: Vec<(&'static str, AttributeValue)>,
@@ -94,6 +105,12 @@ pub(super) struct Changes {
 impl Changes {
     pub fn set(mut self, name: &'static str, value: AttributeValue) -> Self {
         self.set.push((name, value));
+        self
+    }
+
+    /// `SET name = if_not_exists(name, value)`: set unless it is set already.
+    pub fn set_if_absent(mut self, name: &'static str, value: AttributeValue) -> Self {
+        self.set_if_absent.push((name, value));
         self
     }
 
@@ -127,6 +144,13 @@ impl Changes {
             set.push(format!(
                 "{} = {}",
                 expr.name(name),
+                expr.value(value.clone())
+            ));
+        }
+        for (name, value) in &self.set_if_absent {
+            let name = expr.name(name);
+            set.push(format!(
+                "{name} = if_not_exists({name}, {})",
                 expr.value(value.clone())
             ));
         }
@@ -258,6 +282,28 @@ macro_rules! updating {
 }
 
 updating!(UpdateBuilder, UpdateItemFluentBuilder);
+
+/// A read that returns only some attributes of an item.
+pub(super) trait Projecting: Sized {
+    /// Only the attributes `names`.
+    fn projecting(self, names: &[&'static str]) -> Self;
+}
+
+macro_rules! projecting {
+    ($($builder:ty),*) => {$(
+        impl Projecting for $builder {
+            fn projecting(self, names: &[&'static str]) -> Self {
+                let mut expr = Expr::default();
+                let listed: Vec<String> = names.iter().map(|name| expr.name(name)).collect();
+                let (names, _) = expr.declared();
+                self.projection_expression(listed.join(", "))
+                    .set_expression_attribute_names(names)
+            }
+        }
+    )*};
+}
+
+projecting!(GetItemFluentBuilder, GetBuilder, KeysAndAttributesBuilder);
 
 /// The items of one partition a `Query` reads: its key and, on the sort key, a range or a
 /// prefix.

@@ -46,12 +46,13 @@ use aws_sdk_dynamodb::types::{
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Expressed, Projecting, Updating};
 use super::items::{FamilyItem, SessionItem, TokenItem, UserSessionsItem};
 use super::keys::{
     PK, attr, family_sk, family_tokens_prefix, key, n, s, token_sk, user_key, user_pk,
 };
 use super::session_info::{FAMILY_PREFIX, session_of};
-use super::standing::{USER_ACTIVE, generation_is, user_condition_names};
+use super::standing::{of_generation, user_active};
 use super::writes::{Conditional, conditional};
 use crate::auth::{REFRESH_ABSOLUTE_TTL_SECS, REFRESH_IDLE_TTL_SECS, RefreshToken};
 use crate::domain::{FamilyId, UserId};
@@ -172,12 +173,13 @@ impl Sessions<'_> {
             .get_item()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .projection_expression("#pk, #password_hash, #deleting, #session_gen, #sessions")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
-            .expression_attribute_names("#deleting", attr::DELETING)
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-            .expression_attribute_names("#sessions", attr::SESSIONS)
+            .projecting(&[
+                PK,
+                attr::PASSWORD_HASH,
+                attr::DELETING,
+                attr::SESSION_GEN,
+                attr::SESSIONS,
+            ])
             .consistent_read(true)
             .send()
             .await?;
@@ -253,26 +255,19 @@ impl Sessions<'_> {
             session_gen: generation,
             tokens_from: None,
         })?;
+        let family_set = AttributeValue::Ss(vec![token.family().to_string()]);
+        let room = Cond::NotExists(attr::SESSIONS).or(Cond::SizeLt(attr::SESSIONS, n(max)));
+        let still = user_active()
+            .and(Cond::Eq(attr::PASSWORD_HASH, s(password_hash)))
+            .and(of_generation(generation))
+            .and(room);
         let add = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .update_expression("ADD #sessions :family")
-            .condition_expression(format!(
-                "{USER_ACTIVE} AND #password_hash = :hash AND {} AND \
-                 (attribute_not_exists(#sessions) OR size(#sessions) < :max)",
-                generation_is(generation)
-            ))
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#sessions", attr::SESSIONS)
-            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-            .expression_attribute_values(
-                ":family",
-                AttributeValue::Ss(vec![token.family().to_string()]),
+            .changing(
+                &Changes::default().add(attr::SESSIONS, family_set),
+                Some(&still),
             )
-            .expression_attribute_values(":hash", s(password_hash))
-            .expression_attribute_values(":gen", n(generation))
-            .expression_attribute_values(":max", n(max))
             .build()?;
         let items = vec![
             conditional(false, TransactWriteItem::builder().update(add).build()),
@@ -323,11 +318,10 @@ impl Sessions<'_> {
         let prune = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .update_expression("DELETE #sessions :gone")
-            .condition_expression(USER_ACTIVE)
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#sessions", attr::SESSIONS)
-            .expression_attribute_values(":gone", AttributeValue::Ss(gone))
+            .changing(
+                &Changes::default().delete(attr::SESSIONS, AttributeValue::Ss(gone)),
+                Some(&user_active()),
+            )
             .build()?;
         let mut items = vec![conditional(
             (),
@@ -377,10 +371,7 @@ impl Sessions<'_> {
         let user = Get::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(token.user())))
-            .projection_expression("#pk, #deleting, #session_gen")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting", attr::DELETING)
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
+            .projecting(&[PK, attr::DELETING, attr::SESSION_GEN])
             .build()?;
         let output = self
             .store
@@ -452,21 +443,13 @@ impl Sessions<'_> {
         let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(family_key(old.user(), old.family())))
-            .update_expression(
-                "SET #last_spent = :hash, #last_spent_at = :now, #last_used_at = :now",
+            .changing(
+                &Changes::default()
+                    .set(attr::LAST_SPENT, s(old.hash()))
+                    .set(attr::LAST_SPENT_AT, n(now))
+                    .set(attr::LAST_USED_AT, n(now)),
+                Some(&Cond::Exists(PK).and(of_generation(generation))),
             )
-            .condition_expression(format!(
-                "attribute_exists(#pk) AND {}",
-                generation_is(generation)
-            ))
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#last_spent", attr::LAST_SPENT)
-            .expression_attribute_names("#last_spent_at", attr::LAST_SPENT_AT)
-            .expression_attribute_names("#last_used_at", attr::LAST_USED_AT)
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-            .expression_attribute_values(":hash", s(old.hash()))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":gen", n(generation))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -476,11 +459,10 @@ impl Sessions<'_> {
         let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(token_key(old)))
-            .update_expression("SET #spent_at = :now")
-            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#spent_at)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#spent_at", attr::SPENT_AT)
-            .expression_attribute_values(":now", n(now))
+            .changing(
+                &Changes::default().set(attr::SPENT_AT, n(now)),
+                Some(&Cond::Exists(PK).and(Cond::NotExists(attr::SPENT_AT))),
+            )
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -490,10 +472,7 @@ impl Sessions<'_> {
         let check = ConditionCheck::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .condition_expression(format!("{USER_ACTIVE} AND {}", generation_is(generation)))
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-            .expression_attribute_values(":gen", n(generation))
+            .only_if(&user_active().and(of_generation(generation)))
             .build()?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }

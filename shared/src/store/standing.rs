@@ -6,12 +6,11 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::builders::KeysAndAttributesBuilder;
 use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, TransactWriteItem};
 
 use super::core::Store;
 use super::error::StoreError;
-use super::expr::Cond;
+use super::expr::{Cond, Expressed, Projecting};
 use super::items::{ListingTotals, StandingItem, UserItem};
 use super::keys::{
     COUNTS_SK, Key, PK, SK, USER_SK, attr, counts_key, family_sk, key, n, s, sk_of, task_key,
@@ -42,6 +41,16 @@ pub(super) fn user_active() -> Cond {
     Cond::Exists(PK).and(Cond::NotExists(attr::DELETING))
 }
 
+/// The condition that the item's session generation (absent: 0) is `generation`.
+pub(super) fn of_generation(generation: u64) -> Cond {
+    let current = Cond::Eq(attr::SESSION_GEN, n(generation));
+    if generation == 0 {
+        Cond::NotExists(attr::SESSION_GEN).or(current)
+    } else {
+        current
+    }
+}
+
 /// The attribute names [`USER_ACTIVE`] uses.
 pub(super) fn user_condition_names() -> HashMap<String, String> {
     HashMap::from([
@@ -59,8 +68,7 @@ pub(super) fn user_exists_check(
     let check = ConditionCheck::builder()
         .table_name(store.table())
         .set_key(Some(user_key(user)))
-        .condition_expression(USER_ACTIVE)
-        .set_expression_attribute_names(Some(user_condition_names()))
+        .only_if(&user_active())
         .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
@@ -87,15 +95,12 @@ pub(super) fn user_session_check(
     let check = ConditionCheck::builder()
         .table_name(store.table())
         .set_key(Some(user_key(user)))
-        .condition_expression(format!(
-            "{USER_ACTIVE} AND ({} OR #kept = :family)",
-            generation_is(session.generation)
-        ))
-        .set_expression_attribute_names(Some(user_condition_names()))
-        .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-        .expression_attribute_names("#kept", attr::KEPT_SESSION)
-        .expression_attribute_values(":gen", n(session.generation))
-        .expression_attribute_values(":family", s(session.family.to_string()))
+        .only_if(
+            &user_active().and(
+                of_generation(session.generation)
+                    .or(Cond::Eq(attr::KEPT_SESSION, s(session.family.to_string()))),
+            ),
+        )
         .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
@@ -158,12 +163,12 @@ pub(super) fn session_alive_check(
     let check = ConditionCheck::builder()
         .table_name(store.table())
         .set_key(Some(key(user_pk(user), family_sk(family))))
-        .condition_expression(
-            "attribute_exists(#sk) AND (attribute_not_exists(#expires) OR #expires > :now)",
+        .only_if(
+            &Cond::Exists(SK).and(
+                Cond::NotExists(attr::ABSOLUTE_EXPIRES_AT)
+                    .or(Cond::Gt(attr::ABSOLUTE_EXPIRES_AT, n(now))),
+            ),
         )
-        .expression_attribute_names("#sk", SK)
-        .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
-        .expression_attribute_values(":now", n(now))
         .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
 }
@@ -205,9 +210,7 @@ impl Standings<'_> {
             .get_item()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .projection_expression("#pk, #deleting")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting", attr::DELETING)
+            .projecting(&[PK, attr::DELETING])
             .consistent_read(true)
             .send()
             .await?;
@@ -330,26 +333,19 @@ impl Standings<'_> {
             .keys(user_key(user))
             .keys(key(user_pk(user), family_sk(family)))
             .consistent_read(true);
-        let standing_names = |wanted: KeysAndAttributesBuilder| {
-            wanted
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#deleting", attr::DELETING)
-                .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
-                .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-                .expression_attribute_names("#kept", attr::KEPT_SESSION)
-        };
+        const STANDING: [&str; 5] = [
+            SK,
+            attr::DELETING,
+            attr::ABSOLUTE_EXPIRES_AT,
+            attr::SESSION_GEN,
+            attr::KEPT_SESSION,
+        ];
+        const TOTALS: [&str; 3] = [attr::TOTAL, attr::COMPLETED, attr::DELETING_CATEGORIES];
         let wanted = match along {
-            Along::Nothing => standing_names(wanted)
-                .projection_expression("#sk, #deleting, #expires, #session_gen, #kept"),
-            Along::Counts => standing_names(wanted)
+            Along::Nothing => wanted.projecting(&STANDING),
+            Along::Counts => wanted
                 .keys(counts_key(user))
-                .projection_expression(
-                    "#sk, #deleting, #expires, #session_gen, #kept, #total, #completed, \
-                     #deleting_categories",
-                )
-                .expression_attribute_names("#total", attr::TOTAL)
-                .expression_attribute_names("#completed", attr::COMPLETED)
-                .expression_attribute_names("#deleting_categories", attr::DELETING_CATEGORIES),
+                .projecting(&[STANDING.as_slice(), TOTALS.as_slice()].concat()),
             // The whole task item: one projection holds for every key of a batch, so the
             // user, family and counts items come whole too (a few hundred bytes, the same
             // read units).

@@ -15,12 +15,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWrite
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Expressed, Projecting, SortKeys, Updating, keyed_query};
 use super::items::{EmailItem, PasswordItem, UserItem};
 use super::keys::{
     Key, PK, SK, USER_SK, attr, email_key, key, n, s, sk_of, text, user_key, user_pk,
 };
 use super::session_ends::Keep;
-use super::standing::{USER_ACTIVE, user_condition_names};
+use super::standing::user_active;
 use super::writes::{condition_failed, conditional};
 use crate::auth::{Email, NO_PASSWORD_HASH, User, UserName};
 use crate::domain::UserId;
@@ -103,11 +104,10 @@ impl Accounts<'_> {
             .update_item()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .update_expression("SET #name = :name")
-            .condition_expression(USER_ACTIVE)
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#name", attr::NAME)
-            .expression_attribute_values(":name", s(name.as_str()))
+            .changing(
+                &Changes::default().set(attr::NAME, s(name.as_str())),
+                Some(&user_active()),
+            )
             .send()
             .await;
         match result {
@@ -125,9 +125,7 @@ impl Accounts<'_> {
             .get_item()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .projection_expression("#email, #password_hash")
-            .expression_attribute_names("#email", attr::EMAIL)
-            .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
+            .projecting(&[attr::EMAIL, attr::PASSWORD_HASH])
             .consistent_read(true)
             .send()
             .await?;
@@ -240,8 +238,7 @@ impl Accounts<'_> {
             .get_item()
             .table_name(self.store.table())
             .set_key(Some(key(pk, USER_SK)))
-            .projection_expression("#hash")
-            .expression_attribute_names("#hash", attr::PASSWORD_HASH)
+            .projecting(&[attr::PASSWORD_HASH])
             .consistent_read(true)
             .send()
             .await?;
@@ -293,11 +290,10 @@ impl Accounts<'_> {
             .update_item()
             .table_name(self.store.table())
             .set_key(Some(user_key(id)))
-            .update_expression("SET #deleting = if_not_exists(#deleting, :now)")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#deleting", attr::DELETING)
-            .expression_attribute_values(":now", n(now))
+            .changing(
+                &Changes::default().set_if_absent(attr::DELETING, n(now)),
+                Some(&Cond::Exists(PK)),
+            )
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -324,16 +320,8 @@ impl Accounts<'_> {
         let mut start = None;
         let mut deleted_this_pass = 0;
         loop {
-            let page = self
-                .store
-                .client()
-                .query()
-                .table_name(self.store.table())
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_values(":pk", s(&pk))
-                .projection_expression("#pk, #sk")
+            let query = self.store.client().query().table_name(self.store.table());
+            let page = keyed_query(query, (PK, s(&pk)), (SK, SortKeys::Any), None, &[PK, SK])
                 .consistent_read(true)
                 .limit(SWEEP_PAGE)
                 .set_exclusive_start_key(start.take())
@@ -369,8 +357,7 @@ impl Accounts<'_> {
         let delete_user = Delete::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(id)))
-            .condition_expression("attribute_exists(#deleting)")
-            .expression_attribute_names("#deleting", attr::DELETING)
+            .only_if(&Cond::Exists(attr::DELETING))
             .build()?;
         // A failed condition: a concurrent attempt deleted the user item first, having
         // found the partition empty as this one did; the deletion is finished either way.
@@ -383,10 +370,7 @@ impl Accounts<'_> {
             let delete_email = Delete::builder()
                 .table_name(self.store.table())
                 .set_key(Some(email_key(Email::from_stored(email).as_str())))
-                .condition_expression("attribute_not_exists(#pk) OR #owner = :owner")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#owner", attr::OWNER)
-                .expression_attribute_values(":owner", s(user_pk(id)))
+                .only_if(&Cond::NotExists(PK).or(Cond::Eq(attr::OWNER, s(user_pk(id)))))
                 .build()?;
             items.push(conditional(
                 Deletion::Finished,
