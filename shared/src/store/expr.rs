@@ -33,6 +33,14 @@ pub(super) enum Cond {
     BeginsWith(&'static str, AttributeValue),
     /// `size(attribute) < value`
     SizeLt(&'static str, AttributeValue),
+    /// `attribute >= value`
+    Ge(&'static str, AttributeValue),
+    /// `attribute <> value`
+    Ne(&'static str, AttributeValue),
+    /// `contains(attribute, value)`
+    Contains(&'static str, AttributeValue),
+    /// `attribute IN (values...)` (at most 100 values)
+    In(&'static str, Vec<AttributeValue>),
     And(Vec<Cond>),
     Or(Vec<Cond>),
 }
@@ -69,6 +77,22 @@ impl Cond {
             Cond::Lt(name, value) => compare(expr, name, "<", value),
             Cond::Le(name, value) => compare(expr, name, "<=", value),
             Cond::Gt(name, value) => compare(expr, name, ">", value),
+            Cond::Ge(name, value) => compare(expr, name, ">=", value),
+            Cond::Ne(name, value) => compare(expr, name, "<>", value),
+            Cond::Contains(name, value) => {
+                format!(
+                    "contains({}, {})",
+                    expr.name(name),
+                    expr.value(value.clone())
+                )
+            }
+            Cond::In(name, values) => {
+                let listed: Vec<String> = values
+                    .iter()
+                    .map(|value| expr.value(value.clone()))
+                    .collect();
+                format!("{} IN ({})", expr.name(name), listed.join(", "))
+            }
             Cond::SizeLt(name, value) => {
                 format!("size({}) < {}", expr.name(name), expr.value(value.clone()))
             }
@@ -79,15 +103,31 @@ impl Cond {
                     expr.value(value.clone())
                 )
             }
-            Cond::And(all) => joined(all, " AND ", expr),
-            Cond::Or(any) => format!("({})", joined(any, " OR ", expr)),
+            Cond::And(all) => {
+                let parts: Vec<String> = all
+                    .iter()
+                    .map(|cond| match cond {
+                        // Grouped as built, though AND binds alike either way.
+                        Cond::And(_) => format!("({})", cond.render(expr)),
+                        _ => cond.render(expr),
+                    })
+                    .collect();
+                parts.join(" AND ")
+            }
+            Cond::Or(any) => {
+                let parts: Vec<String> = any.iter().map(|cond| cond.render(expr)).collect();
+                format!("({})", parts.join(" OR "))
+            }
         }
     }
-}
 
-fn joined(conds: &[Cond], by: &str, expr: &mut Expr) -> String {
-    let parts: Vec<String> = conds.iter().map(|cond| cond.render(expr)).collect();
-    parts.join(by)
+    /// The condition rendered alone, with the names and values it declares.
+    #[cfg(test)]
+    pub(super) fn rendered(&self) -> (String, Names, Values) {
+        let mut expr = Expr::default();
+        let rendered = self.render(&mut expr);
+        (rendered, expr.names, expr.values)
+    }
 }
 
 /// The changes of an update: `SET` (to a value, or incremented), `ADD` and `DELETE` of values,

@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::error::StoreError;
+use super::expr::{Cond, SortKeys, keyed_query};
 use super::items::{ListingTotals, StandingItem};
 use super::keys::{
     DUE_INDEX, DUE_KEY_DATED, DUE_KEY_UNDATED, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, attr,
@@ -96,7 +97,7 @@ impl Tasks<'_> {
         request: ListRequest<'_>,
     ) -> Result<ListPage, StoreError> {
         let filters = request.filters;
-        let filter = filter_expression(filters, request.deleting, request.as_of);
+        let filter = filter_condition(filters, request.deleting, request.as_of);
         let segments = segments(filters, request.as_of);
         // A listing resumes in the range holding its cursor's position.
         let (first, mut start) = match request.after {
@@ -112,7 +113,13 @@ impl Tasks<'_> {
         for (i, segment) in segments.iter().enumerate().skip(first) {
             loop {
                 let output = self
-                    .segment_query(user, segment, filters.order, &filter, read.next_limit())
+                    .segment_query(
+                        user,
+                        segment,
+                        filters.order,
+                        filter.as_ref(),
+                        read.next_limit(),
+                    )
                     .set_exclusive_start_key(start.take())
                     .send()
                     .await?;
@@ -143,42 +150,27 @@ impl Tasks<'_> {
         user: UserId,
         segment: &Segment,
         order: Order,
-        (filter, names, values): &Filter,
+        filter: Option<&Cond>,
         read_limit: usize,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        let mut request = self
+        let query = self
             .store
             .client()
             .query()
             .table_name(self.store.table())
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_values(":pk", s(user_pk(user)))
             .scan_index_forward(order == Order::Asc)
             .limit(i32::try_from(read_limit).unwrap_or(i32::MAX));
-        request = match segment.index {
+        let query = match segment.index {
             // Only the table reads consistently; an index is eventually consistent.
-            None => request.consistent_read(true),
-            Some(index) => request.index_name(index.name),
+            None => query.consistent_read(true),
+            Some(index) => query.index_name(index.name),
         };
         let key_attr = segment.index.map_or(SK, |index| index.key);
-        request = match &segment.range {
-            KeyRange::Any => request.key_condition_expression("#pk = :pk"),
-            KeyRange::Between(lo, hi) => request
-                .key_condition_expression("#pk = :pk AND #key BETWEEN :lo AND :hi")
-                .expression_attribute_names("#key", key_attr)
-                .expression_attribute_values(":lo", s(lo.clone()))
-                .expression_attribute_values(":hi", s(hi.clone())),
+        let keys = match &segment.range {
+            KeyRange::Any => SortKeys::Any,
+            KeyRange::Between(lo, hi) => SortKeys::Between(s(lo.clone()), s(hi.clone())),
         };
-        if let Some(expression) = filter {
-            request = request.filter_expression(expression);
-            for (k, v) in names {
-                request = request.expression_attribute_names(*k, *v);
-            }
-            for (k, v) in values {
-                request = request.expression_attribute_values(k, v.clone());
-            }
-        }
-        request
+        keyed_query(query, (PK, s(user_pk(user))), (key_attr, keys), filter, &[])
     }
 }
 
@@ -414,123 +406,99 @@ impl Listing {
     }
 }
 
-type Names = Vec<(&'static str, &'static str)>;
-type Values = Vec<(String, AttributeValue)>;
-type Filter = (Option<String>, Names, Values);
-
-/// The clauses of a `FilterExpression` (combined with AND), with the names and values they use.
-#[derive(Debug, Default)]
-struct Clauses {
-    clauses: Vec<String>,
-    names: Names,
-    values: Values,
-}
-
-impl Clauses {
-    fn add(&mut self, clause: impl Into<String>, name: (&'static str, &'static str)) {
-        self.clauses.push(clause.into());
-        self.name(name);
-    }
-
-    fn name(&mut self, name: (&'static str, &'static str)) {
-        if !self.names.contains(&name) {
-            self.names.push(name);
-        }
-    }
-
-    fn value(&mut self, placeholder: impl Into<String>, value: AttributeValue) {
-        self.values.push((placeholder.into(), value));
-    }
-}
-
 /// The `FilterExpression` of a listing's filters (all combined with AND); `deleting` are the
 /// user's categories being deleted (whose tasks `category=none` includes).
-fn filter_expression(filters: &ListFilters, deleting: &[CategoryId], as_of: Timestamp) -> Filter {
-    let mut found = Clauses::default();
+fn filter_condition(
+    filters: &ListFilters,
+    deleting: &[CategoryId],
+    as_of: Timestamp,
+) -> Option<Cond> {
+    let mut all = Vec::new();
     if let Some(completed) = filters.completed {
-        found.add("#completed = :completed", ("#completed", attr::COMPLETED));
-        found.value(":completed", AttributeValue::Bool(completed));
+        all.push(Cond::Eq(attr::COMPLETED, AttributeValue::Bool(completed)));
     }
     if let Some(priority) = filters.priority {
-        found.add("#priority = :priority", ("#priority", attr::PRIORITY));
-        found.value(":priority", s(priority.as_str()));
+        all.push(Cond::Eq(attr::PRIORITY, s(priority.as_str())));
     }
     if let Some(q) = &filters.q {
-        found.add("contains(#title_lc, :q)", ("#title_lc", attr::TITLE_LC));
-        found.value(":q", s(q.clone()));
+        all.push(Cond::Contains(attr::TITLE_LC, s(q.clone())));
     }
     if let Some(category) = filters.category {
-        category_clause(&mut found, category, deleting);
+        all.push(category_condition(category, deleting));
     }
-    due_clauses(&mut found, filters, as_of);
-    let Clauses {
-        clauses,
-        names,
-        values,
-    } = found;
-    let expression = (!clauses.is_empty()).then(|| clauses.join(" AND "));
-    (expression, names, values)
+    all.extend(due_conditions(filters, as_of));
+    match all.len() {
+        0 => None,
+        1 => all.pop(),
+        _ => Some(Cond::And(all)),
+    }
 }
 
-fn category_clause(found: &mut Clauses, category: CategoryFilter, deleting: &[CategoryId]) {
-    let name = ("#category_id", attr::CATEGORY_ID);
+fn category_condition(category: CategoryFilter, deleting: &[CategoryId]) -> Cond {
+    let uncategorised = Cond::NotExists(attr::CATEGORY_ID);
     match category {
-        CategoryFilter::Category(id) => {
-            found.add("#category_id = :category_id", name);
-            found.value(":category_id", s(id.to_string()));
-        }
-        CategoryFilter::Uncategorised if deleting.is_empty() => {
-            found.add("attribute_not_exists(#category_id)", name);
-        }
+        CategoryFilter::Category(id) => Cond::Eq(attr::CATEGORY_ID, s(id.to_string())),
+        CategoryFilter::Uncategorised if deleting.is_empty() => uncategorised,
         CategoryFilter::Uncategorised => {
             // `IN` takes at most 100 operands; deletions finish in the request that begins
             // them, so more than 99 unfinished at once do not happen (past that, the tasks of
             // the extra ones are left out of `category=none` until their deletion resumes).
-            let operands: Vec<String> = (0..deleting.len().min(99))
-                .map(|i| format!(":deleting{i}"))
+            let ids = deleting
+                .iter()
+                .take(99)
+                .map(|id| s(id.to_string()))
                 .collect();
-            let clause = format!(
-                "(attribute_not_exists(#category_id) OR #category_id IN ({}))",
-                operands.join(", ")
-            );
-            found.add(clause, name);
-            for (operand, id) in operands.into_iter().zip(deleting) {
-                found.value(operand, s(id.to_string()));
-            }
+            uncategorised.or(Cond::In(attr::CATEGORY_ID, ids))
         }
     }
 }
 
 /// Due dates are stored as fixed-width UTC strings: comparing the strings compares the times.
 /// A task without a due date is neither before nor after any time.
-fn due_clauses(found: &mut Clauses, filters: &ListFilters, as_of: Timestamp) {
-    let name = ("#due_date", attr::DUE_DATE);
+fn due_conditions(filters: &ListFilters, as_of: Timestamp) -> Vec<Cond> {
+    let mut all = Vec::new();
     if let Some(before) = filters.due_before {
-        found.add("#due_date < :due_before", name);
-        found.value(":due_before", s(before.to_rfc3339()));
+        all.push(Cond::Lt(attr::DUE_DATE, s(before.to_rfc3339())));
     }
     if let Some(after) = filters.due_after {
-        found.add("#due_date > :due_after", name);
-        found.value(":due_after", s(after.to_rfc3339()));
+        all.push(Cond::Gt(attr::DUE_DATE, s(after.to_rfc3339())));
     }
-    if let Some(overdue) = filters.overdue {
-        found.add(
-            if overdue {
-                "(#due_date < :as_of AND #completed = :not_done)"
-            } else {
-                "(attribute_not_exists(#due_date) OR #due_date >= :as_of OR #completed <> :not_done)"
-            },
-            name,
-        );
-        found.name(("#completed", attr::COMPLETED));
-        found.value(":as_of", s(as_of.to_rfc3339()));
-        found.value(":not_done", AttributeValue::Bool(false));
+    let as_of = s(as_of.to_rfc3339());
+    let open = AttributeValue::Bool(false);
+    match filters.overdue {
+        None => {}
+        Some(true) => {
+            all.push(Cond::Lt(attr::DUE_DATE, as_of).and(Cond::Eq(attr::COMPLETED, open)))
+        }
+        Some(false) => all.push(
+            Cond::NotExists(attr::DUE_DATE)
+                .or(Cond::Ge(attr::DUE_DATE, as_of))
+                .or(Cond::Ne(attr::COMPLETED, open)),
+        ),
     }
+    all
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The filter of `filters` as rendered: the expression, and its names and values.
+    fn filter_expression(
+        filters: &ListFilters,
+        deleting: &[CategoryId],
+        as_of: Timestamp,
+    ) -> (Option<String>, Vec<String>, Vec<(String, AttributeValue)>) {
+        match filter_condition(filters, deleting, as_of) {
+            None => (None, Vec::new(), Vec::new()),
+            Some(cond) => {
+                let (expression, names, values) = cond.rendered();
+                let mut values: Vec<_> = values.into_iter().collect();
+                values.sort_by(|a, b| a.0.cmp(&b.0));
+                (Some(expression), names.into_keys().collect(), values)
+            }
+        }
+    }
     use crate::store::keys;
     use crate::tasks::Priority;
     use crate::tasks::TaskId;
@@ -550,7 +518,7 @@ mod tests {
         );
         assert_eq!(
             expression.as_deref(),
-            Some("#completed = :completed AND #priority = :priority AND contains(#title_lc, :q)")
+            Some("#completed = :v0 AND #priority = :v1 AND contains(#title_lc, :v2)")
         );
         assert_eq!((names.len(), values.len()), (3, 3));
         assert_eq!(filter_expression(&ListFilters::default(), &[], now).0, None);
@@ -566,9 +534,7 @@ mod tests {
         let (expression, _, values) = filter_expression(&uncategorised, &deleting, now);
         assert_eq!(
             expression.as_deref(),
-            Some(
-                "(attribute_not_exists(#category_id) OR #category_id IN (:deleting0, :deleting1))"
-            )
+            Some("(attribute_not_exists(#category_id) OR #category_id IN (:v0, :v1))")
         );
         assert_eq!(values.len(), 2);
     }
@@ -686,20 +652,16 @@ mod tests {
         let (expression, _, values) = filter_expression(&filters, &[], now);
         assert_eq!(
             expression.as_deref(),
-            Some(
-                "#due_date < :due_before AND #due_date > :due_after AND (#due_date < :as_of AND #completed = :not_done)"
-            )
+            Some("#due_date < :v0 AND #due_date > :v1 AND (#due_date < :v2 AND #completed = :v3)")
         );
-        assert!(values.contains(&(":as_of".into(), s("2026-12-02T12:00:00.000Z"))));
+        assert!(values.contains(&(":v2".into(), s("2026-12-02T12:00:00.000Z"))));
         let not_overdue = ListFilters {
             overdue: Some(false),
             ..ListFilters::default()
         };
         assert_eq!(
             filter_expression(&not_overdue, &[], now).0.as_deref(),
-            Some(
-                "(attribute_not_exists(#due_date) OR #due_date >= :as_of OR #completed <> :not_done)"
-            )
+            Some("(attribute_not_exists(#due_date) OR #due_date >= :v0 OR #completed <> :v1)")
         );
     }
 }
