@@ -16,7 +16,7 @@ use serde::Deserialize;
 
 use super::core::Store;
 use super::error::StoreError;
-use super::expr::{Changes, Cond, Updating};
+use super::expr::{Changes, Cond, Updating, filtered_scan};
 use super::keys::Key;
 use super::keys::{PK, SK, TASK_SK_PREFIX, attr, due_key, priority_key, s, task_id_of_sk};
 use super::writes::written;
@@ -69,22 +69,11 @@ impl Store {
         let mut report = BackfillReport::default();
         let mut start: Option<Key> = None;
         loop {
-            let page = self
-                .client()
-                .scan()
-                .table_name(self.table())
-                .filter_expression(
-                    "begins_with(#sk, :task) AND (attribute_not_exists(#due_key) OR attribute_not_exists(#priority_key))",
-                )
-                .projection_expression("#pk, #sk, #priority, #due_date, #version")
-                .expression_attribute_names("#pk", PK)
-                .expression_attribute_names("#sk", SK)
-                .expression_attribute_names("#priority", attr::PRIORITY)
-                .expression_attribute_names("#due_date", attr::DUE_DATE)
-                .expression_attribute_names("#version", attr::VERSION)
-                .expression_attribute_names("#due_key", attr::DUE_KEY)
-                .expression_attribute_names("#priority_key", attr::PRIORITY_KEY)
-                .expression_attribute_values(":task", s(TASK_SK_PREFIX))
+            let unindexed_tasks = Cond::BeginsWith(SK, s(TASK_SK_PREFIX))
+                .and(Cond::NotExists(attr::DUE_KEY).or(Cond::NotExists(attr::PRIORITY_KEY)));
+            let wanted = [PK, SK, attr::PRIORITY, attr::DUE_DATE, attr::VERSION];
+            let scan = self.client().scan().table_name(self.table());
+            let page = filtered_scan(scan, &unindexed_tasks, &wanted)
                 .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::builders::{
@@ -392,6 +393,21 @@ pub(super) fn keyed_query(
     }
     let (names, values) = expr.declared();
     query
+        .set_expression_attribute_names(names)
+        .set_expression_attribute_values(values)
+}
+
+/// A `Scan` returning the attributes `projection` of the items for which `filter` holds.
+pub(super) fn filtered_scan(
+    scan: ScanFluentBuilder,
+    filter: &Cond,
+    projection: &[&'static str],
+) -> ScanFluentBuilder {
+    let mut expr = Expr::default();
+    let scan = scan.filter_expression(filter.render(&mut expr));
+    let listed: Vec<String> = projection.iter().map(|name| expr.name(name)).collect();
+    let (names, values) = expr.declared();
+    scan.projection_expression(listed.join(", "))
         .set_expression_attribute_names(names)
         .set_expression_attribute_values(values)
 }
