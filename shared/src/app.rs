@@ -9,7 +9,7 @@ use lambda_http::http::header;
 use lambda_http::service_fn;
 
 use crate::auth::{
-    AccessTokens, DeviceKeys, ExternalTokens, SuccessorKey, UserId, bearer_token, unix_now,
+    AccessTokens, DeviceKeys, Email, ExternalTokens, SuccessorKey, UserId, bearer_token, unix_now,
 };
 use crate::config::{Config, ConfigError, MailSettings, SecretName};
 use crate::error::ApiError;
@@ -19,6 +19,7 @@ use crate::http::{
 };
 use crate::mail::Outbox;
 use crate::services::categories::CategoryService;
+use crate::services::recovery::RecoveryService;
 use crate::services::tasks::TaskService;
 use crate::services::{Bearer, Caller, Deleting, DuringDeletion, admit};
 use crate::store::{
@@ -143,6 +144,39 @@ impl App {
         }
     }
 
+    /// Counts a password-reset request for `email` from `client` against both budgets,
+    /// before anything is looked up; a used-up budget is a 429.
+    pub async fn take_reset_request(
+        &self,
+        email: &Email,
+        client: &ClientAddress,
+    ) -> Result<(), ApiError> {
+        let now = unix_now();
+        match self
+            .store
+            .throttle()
+            .take_reset_request(email, client.as_str(), now, &self.config.reset_throttle)
+            .await?
+        {
+            RegistrationAttempt::Counted => Ok(()),
+            RegistrationAttempt::Throttled(throttled) => Err(too_many(throttled, now)),
+        }
+    }
+
+    /// Counts a verification mail `user` asks for against its budget; a used-up one is a 429.
+    pub async fn take_verification_mail(&self, user: UserId) -> Result<(), ApiError> {
+        let now = unix_now();
+        match self
+            .store
+            .throttle()
+            .take_verification_mail(&user.to_string(), now, &self.config.verification_throttle)
+            .await?
+        {
+            RegistrationAttempt::Counted => Ok(()),
+            RegistrationAttempt::Throttled(throttled) => Err(too_many(throttled, now)),
+        }
+    }
+
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
         let devices = DeviceKeys::new(config.jwt_secret.expose());
@@ -260,6 +294,16 @@ impl App {
             store: &self.store,
             quota: self.config.max_tasks_per_user,
         }
+    }
+
+    /// The recovery service (500 in a function that sends no mail).
+    pub fn recovery(&self) -> Result<RecoveryService<'_>, ApiError> {
+        let (outbox, settings) = self.mailer()?;
+        Ok(RecoveryService {
+            store: &self.store,
+            outbox,
+            settings,
+        })
     }
 
     pub fn categories(&self, user: UserId) -> CategoryService<'_> {
