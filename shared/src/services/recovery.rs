@@ -86,12 +86,9 @@ impl RecoveryService<'_> {
         }
     }
 
-    /// A new verification link to a signed-in `user` (replacing the older one); 409 if the
-    /// email is verified already (budget counted by the caller).
+    /// A new verification link to a signed-in `user` whose email is not verified (replacing
+    /// the older link; budget counted by the caller).
     pub async fn send_verification(self, user: &User) -> Result<(), ApiError> {
-        if user.email_verified {
-            return Err(ApiError::Conflict("the email is verified already"));
-        }
         let token = LinkToken::generate(user.id)?;
         self.outbox
             .send(&Mail::link(
