@@ -233,9 +233,11 @@ pub async fn mails_to(inbox: &str, to: &str) -> Vec<Value> {
     all.into_iter()
         .filter(|mail| {
             mail["to"].as_array().is_some_and(|to_list| {
-                to_list
-                    .iter()
-                    .any(|a| a["address"].as_str().is_some_and(|a| a.eq_ignore_ascii_case(to)))
+                to_list.iter().any(|a| {
+                    a["address"]
+                        .as_str()
+                        .is_some_and(|a| a.eq_ignore_ascii_case(to))
+                })
             })
         })
         .collect()
@@ -270,6 +272,10 @@ pub async fn latest_mail(to: &str, subject: &str) -> Value {
 pub fn link_token(mail: &Value) -> String {
     let text = mail["text"].as_str().expect("a plain-text body");
     text.lines()
-        .find_map(|line| line.trim().split_once("#token=").map(|(_, t)| t.to_string()))
+        .find_map(|line| {
+            line.trim()
+                .split_once("#token=")
+                .map(|(_, t)| t.to_string())
+        })
         .unwrap_or_else(|| panic!("no link with a token in {text:?}"))
 }
