@@ -64,6 +64,14 @@ impl ProblemSpec<'_> {
         self
     }
 
+    /// A title of its own instead of the status' reason phrase.
+    fn titled(self, title: &'static str) -> Self {
+        Self {
+            title: Some(title),
+            ..self
+        }
+    }
+
     /// A transient failure: the client may retry after a second.
     fn retry_soon(self) -> Self {
         self.header(header::RETRY_AFTER, HeaderValue::from_static("1"))
@@ -123,10 +131,9 @@ impl ApiError {
             Self::MailUnavailable { .. } => {
                 P::new(S::SERVICE_UNAVAILABLE, "mail-unavailable", MAIL_DOWN).retry_soon()
             }
-            Self::InvalidToken => ProblemSpec {
-                title: Some("Invalid token"),
-                ..P::new(S::BAD_REQUEST, "invalid-token", BAD_LINK)
-            },
+            Self::InvalidToken => {
+                P::new(S::BAD_REQUEST, "invalid-token", BAD_LINK).titled("Invalid token")
+            }
             Self::DeletionUnfinished => {
                 P::new(S::SERVICE_UNAVAILABLE, "deletion-unfinished", DELETING).retry_soon()
             }

@@ -2,7 +2,8 @@
 //! one per kind, so a newer token replaces the older; only the token's SHA-256 is stored;
 //! `expires_at` is the TTL and is checked on use too. A token is consumed by the conditional
 //! delete of its item in the transaction that does what it allows, so of two concurrent uses
-//! exactly one succeeds. Account deletion sweeps them with the rest of the partition.
+//! exactly one succeeds (a password reset: with the new hash and the end of every session,
+//! see `session_ends`). Account deletion sweeps them with the rest of the partition.
 
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
@@ -10,6 +11,8 @@ use super::core::Store;
 use super::error::StoreError;
 use super::items::LinkTokenItem;
 use super::keys::{LINK_TOKEN_SK_PREFIX, PK, TTL, attr, link_token_key, n, s, user_key, user_pk};
+use super::session_ends::END_ATTEMPTS;
+use super::sessions::Sessions;
 use super::standing::{USER_ACTIVE, user_condition_names, user_exists_check};
 use super::users::{Accounts, email_item, user_item};
 use super::writes::conditional;
@@ -29,6 +32,16 @@ pub enum TokenUse {
 pub enum Registration {
     Created,
     EmailTaken,
+}
+
+/// How one attempt at a password reset ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reset {
+    Done,
+    /// The token is not the live one (unknown, replaced, spent, expired).
+    Spent,
+    /// The user item is not as read (a login, a move, a password change).
+    UserChanged,
 }
 
 /// The stored form of `token` of `kind`, expiring `ttl` after `now`.
@@ -159,4 +172,51 @@ pub(super) fn consume(
         .expression_attribute_values(":now", n(now))
         .build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+impl Sessions<'_> {
+    /// A password reset by `token`: the new hash, every session ended (the generation moved
+    /// on, nothing kept), the email marked verified and the token consumed, in one
+    /// transaction; [`TokenUse::Invalid`] if the token is not the live one (also when a
+    /// concurrent reset spent it first) or the account is gone.
+    pub async fn reset_password(
+        self,
+        token: &LinkToken,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<TokenUse, StoreError> {
+        let user = token.user();
+        for _ in 0..END_ATTEMPTS {
+            let Some(state) = self
+                .user_sessions(user)
+                .await?
+                .filter(|state| state.deleting.is_none())
+            else {
+                return Ok(TokenUse::Invalid);
+            };
+            let Some(previous) = state.password_hash.as_deref() else {
+                return Ok(TokenUse::Invalid);
+            };
+            let generation = state.session_gen.unwrap_or(0);
+            // The token first: a loser of two concurrent resets learns that it was spent.
+            let items = vec![
+                conditional(
+                    Reset::Spent,
+                    consume(self.store, token, LinkKind::Reset, now)?,
+                ),
+                conditional(
+                    Reset::UserChanged,
+                    self.move_user(user, generation, Some((previous, new_hash)), None, true)?,
+                ),
+            ];
+            match self.store.transact(Reset::Done, items).await? {
+                Reset::Done => return Ok(TokenUse::Done),
+                Reset::Spent => return Ok(TokenUse::Invalid),
+                Reset::UserChanged => {}
+            }
+        }
+        Err(StoreError::unavailable(
+            "the user item kept changing while its password was reset",
+        ))
+    }
 }

@@ -15,16 +15,15 @@ use super::error::StoreError;
 use super::items::SessionItem;
 use super::keys::{PK, SK};
 use super::keys::{attr, family_sk, key, n, s, user_key, user_pk};
-use super::link_tokens::{TokenUse, consume};
 use super::session_info::{FAMILY_PREFIX, SessionInfo, session_of};
 use super::sessions::Sessions;
 use super::standing::{USER_ACTIVE, generation_is, user_condition_names};
 use super::writes::conditional;
-use crate::auth::{FamilyId, LinkKind, LinkToken, RefreshToken, UserId};
+use crate::auth::{FamilyId, RefreshToken, UserId};
 
 /// Rounds of an end of the other sessions that finds the user item changed under it (a
 /// login, another end) before it gives up.
-const END_ATTEMPTS: usize = 5;
+pub(super) const END_ATTEMPTS: usize = 5;
 
 /// The session that goes on when every other one ends.
 #[derive(Debug, Clone, Copy)]
@@ -46,16 +45,6 @@ impl Keep<'_> {
             Keep::Restarted(root) => Some(root.family()),
         }
     }
-}
-
-/// How one attempt at a password reset ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reset {
-    Done,
-    /// The token is not the live one (unknown, replaced, spent, expired).
-    Spent,
-    /// The user item is not as read (a login, a move, a password change).
-    UserChanged,
 }
 
 /// How one attempt at moving the session generation ended.
@@ -214,51 +203,6 @@ impl Sessions<'_> {
         ))
     }
 
-    /// A password reset by `token`: the new hash, every session ended (the generation moved
-    /// on, nothing kept), the email marked verified and the token consumed, in one
-    /// transaction; [`TokenUse::Invalid`] if the token is not the live one (also when a
-    /// concurrent reset spent it first) or the account is gone.
-    pub async fn reset_password(
-        self,
-        token: &LinkToken,
-        new_hash: &str,
-        now: i64,
-    ) -> Result<TokenUse, StoreError> {
-        let user = token.user();
-        for _ in 0..END_ATTEMPTS {
-            let Some(state) = self
-                .user_sessions(user)
-                .await?
-                .filter(|state| state.deleting.is_none())
-            else {
-                return Ok(TokenUse::Invalid);
-            };
-            let Some(previous) = state.password_hash.as_deref() else {
-                return Ok(TokenUse::Invalid);
-            };
-            let generation = state.session_gen.unwrap_or(0);
-            // The token first: a loser of two concurrent resets learns that it was spent.
-            let items = vec![
-                conditional(
-                    Reset::Spent,
-                    consume(self.store, token, LinkKind::Reset, now)?,
-                ),
-                conditional(
-                    Reset::UserChanged,
-                    self.move_user(user, generation, Some((previous, new_hash)), None, true)?,
-                ),
-            ];
-            match self.store.transact(Reset::Done, items).await? {
-                Reset::Done => return Ok(TokenUse::Done),
-                Reset::Spent => return Ok(TokenUse::Invalid),
-                Reset::UserChanged => {}
-            }
-        }
-        Err(StoreError::unavailable(
-            "the user item kept changing while its password was reset",
-        ))
-    }
-
     /// The absolute expiry of `root`'s family, if its item exists (consistent).
     async fn family_expiry(self, root: &RefreshToken) -> Result<Option<i64>, StoreError> {
         let output = self
@@ -280,7 +224,7 @@ impl Sessions<'_> {
     /// The user item's update moving its session generation on from `generation`: the
     /// sessions of the new one are `kept`'s alone; with `password`, the hash is replaced if
     /// it is still the previous one.
-    fn move_user(
+    pub(super) fn move_user(
         self,
         user: UserId,
         generation: u64,
