@@ -18,10 +18,13 @@ async fn a_reset_link_sets_a_new_password_ends_every_session_and_verifies_the_em
     register(&t, &email).await;
     let (first, second) = (session(&t, &email).await, session(&t, &email).await);
 
+    let started = std::time::Instant::now();
     let response = request_reset(&t, &email).await;
+    let requested = started.elapsed();
     assert_eq!(response.status(), 202);
     assert_eq!(response.json(), json!({ "status": "accepted" }));
     let mail = maildev::latest_mail(&email, RESET_SUBJECT).await;
+    let delivered = started.elapsed();
     let text = mail["text"].as_str().unwrap();
     assert!(
         text.lines()
@@ -32,6 +35,13 @@ async fn a_reset_link_sets_a_new_password_ends_every_session_and_verifies_the_em
 
     let response = confirm_reset(&t, &token, NEW_PASSWORD).await;
     assert_eq!(response.status(), 204, "{}", response.text());
+    eprintln!(
+        "reset through the handlers: request answered in {} ms, mail read from maildev at {} \
+         ms, confirm answered at {} ms",
+        requested.as_millis(),
+        delivered.as_millis(),
+        started.elapsed().as_millis()
+    );
 
     // Every session ended: access tokens and refresh cookies alike.
     for session in [&first, &second] {
