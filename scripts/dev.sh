@@ -115,11 +115,20 @@ done
 "$root/.tools/node_modules/.bin/maildev" --ip 127.0.0.1 --smtp "$mail_smtp_port" \
   --web "$mail_web_port" --silent > "$state/maildev.log" 2>&1 &
 pids+=($!)
+mail_up=0
 for _ in $(seq 1 300); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$mail_smtp_port") 2>/dev/null &&
-    (exec 3<>"/dev/tcp/127.0.0.1/$mail_web_port") 2>/dev/null && break
+  if (exec 3<>"/dev/tcp/127.0.0.1/$mail_smtp_port") 2>/dev/null &&
+    (exec 3<>"/dev/tcp/127.0.0.1/$mail_web_port") 2>/dev/null; then
+    mail_up=1
+    break
+  fi
+  kill -0 "${pids[-1]}" 2>/dev/null || break
   sleep 0.1
 done
+if [ "$mail_up" != 1 ]; then
+  echo "dev: maildev did not start on $mail_smtp_port/$mail_web_port (see $state/maildev.log)" >&2
+  exit 1
+fi
 echo "dev: mail on smtp 127.0.0.1:$mail_smtp_port, inbox http://127.0.0.1:$mail_web_port" >&2
 
 echo "dev: API on http://127.0.0.1:$port (DynamoDB Local on $dynamodb_port)" >&2
