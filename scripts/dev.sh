@@ -17,7 +17,8 @@
 # address is always the connection's.
 # Mail: maildev (npm, installed by bootstrap.sh) catches every mail the API sends; its SMTP
 # server on MAIL_SMTP_PORT (1025) and its web inbox on MAIL_WEB_PORT (1080), printed below.
-# The links of the mails point at APP_URL (http://localhost:5173, the reference SPA). Password
+# The links of the mails point at APP_URL (default: the first of ALLOWED_ORIGINS, so
+# http://localhost:5173, the reference SPA). Password
 # resets per email and per client address (PASSWORD_RESETS_PER_EMAIL 5, PASSWORD_RESETS_PER_IP
 # 10000 here for the same reason as the login budget per address, PASSWORD_RESET_WINDOW_SECS
 # 3600) and verification mails per user (VERIFICATION_EMAILS_PER_USER 5,
@@ -66,7 +67,9 @@ env_file="$state/dev.env"
   echo "LOGIN_WINDOW_SECS=${LOGIN_WINDOW_SECS:-900}"
   echo "REGISTRATIONS_PER_IP=${REGISTRATIONS_PER_IP:-10000}"
   echo "REGISTRATION_WINDOW_SECS=${REGISTRATION_WINDOW_SECS:-3600}"
-  echo "APP_URL=${APP_URL:-http://localhost:5173}"
+  # The links open the SPA: by default the first allowed origin (the reference SPA's).
+  allowed="${ALLOWED_ORIGINS:-http://localhost:5173}"
+  echo "APP_URL=${APP_URL:-${allowed%%,*}}"
   echo "MAIL_FROM=${MAIL_FROM:-taskline <no-reply@taskline.local>}"
   echo "SMTP_HOST=127.0.0.1"
   echo "SMTP_PORT=$mail_smtp_port"
