@@ -460,7 +460,7 @@ impl TestApp {
 /// `app` sending its mails over SMTP to the mail settings of its configuration.
 fn with_test_outbox(app: App) -> App {
     match app.config.mail.clone() {
-        Some(settings) => app.with_outbox(crate::maildev::TestOutbox::new(&settings)),
+        Some(settings) => app.with_outbox(crate::maildev::TestOutbox::shared_for(&settings)),
         None => app,
     }
 }

@@ -196,7 +196,7 @@ pub struct TestOutbox {
 }
 
 impl TestOutbox {
-    pub fn new(settings: &MailSettings) -> Arc<dyn Outbox> {
+    pub fn shared_for(settings: &MailSettings) -> Arc<dyn Outbox> {
         Arc::new(Self {
             smtp: SmtpOutbox::new(settings).expect("test mail settings"),
             shared: settings.port == smtp_port(),
