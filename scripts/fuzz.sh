@@ -54,6 +54,8 @@ if [ -z "$base_url" ]; then
   PORT="$port" DYNAMODB_PORT="${FUZZ_DYNAMODB_PORT:-$("$dev_tool" free-port)}" DYNAMODB_IN_MEMORY=1 \
     LOGIN_FAILURES_PER_EMAIL_IP=100000 LOGIN_FAILURES_PER_IP=100000 LOGIN_FAILURES_PER_EMAIL=100000 \
     LOGIN_FAILURES_PER_DEVICE=100000 REGISTRATIONS_PER_IP=100000 \
+    PASSWORD_RESETS_PER_EMAIL=100000 PASSWORD_RESETS_PER_IP=100000 VERIFICATION_EMAILS_PER_USER=100000 \
+    MAIL_SMTP_PORT="$("$dev_tool" free-port)" MAIL_WEB_PORT="$("$dev_tool" free-port)" \
     RELOAD=0 setsid "$root/scripts/dev.sh" > "$artifacts/fuzz-stack.log" 2>&1 &
   stack_pid=$!
   for _ in $(seq 1 600); do

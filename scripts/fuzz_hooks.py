@@ -105,7 +105,10 @@ def filter_failure(context, failure, case, response):
 
 # Operations whose security is not the Bearer token: they get no Authorization header (and so
 # no re-login when they answer 401, which for them says nothing about the token).
-WITHOUT_BEARER = ["register", "login", "refresh", "logout", "health", "getOpenApi", "getDocs"]
+WITHOUT_BEARER = [
+    "register", "login", "refresh", "logout", "health", "getOpenApi", "getDocs",
+    "requestPasswordReset", "confirmPasswordReset", "verifyEmail",
+]
 
 
 def _post_json(url, body):

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Runs every test: unit and integration tests (one in-memory DynamoDB Local shared by all test
-# processes, a fresh table per test), then end-to-end tests over HTTP against the real local
-# stack (scripts/dev.sh: DynamoDB Local + cargo lambda watch on one port).
+# Runs every test: unit and integration tests (one in-memory DynamoDB Local and one maildev
+# shared by all test processes, a fresh table per test), then end-to-end tests over HTTP against
+# the real local stack (scripts/dev.sh: DynamoDB Local + maildev + cargo lambda watch on one
+# port).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -23,7 +24,8 @@ cargo build --quiet --workspace --bins --tests
 # No panic is reachable from a request: production code of shared/ and functions/ may not
 # unwrap, expect, panic or index unchecked (tests may).
 echo "== clippy: no panics in production code" >&2
-cargo clippy --quiet -p taskline -p register -p login -p refresh -p tasks -p account --lib --bins -- \
+cargo clippy --quiet -p taskline -p taskline-mail -p register -p login -p refresh -p tasks -p account \
+  -p recovery --lib --bins -- \
   -D warnings -D clippy::unwrap_used -D clippy::expect_used -D clippy::panic -D clippy::indexing_slicing
 
 echo "== cargo machete: no unused dependencies" >&2
@@ -48,7 +50,17 @@ dynamodb_port=$("$dev_tool" free-port)
 "$dev_tool" dynamodb-local --port "$dynamodb_port" > "$artifacts/dynamodb-test.log" 2>&1 &
 pids+=($!)
 wait_for_port "$dynamodb_port" 60
+# One maildev for the tests that send mail (unique addresses per test); the tests of a stopped
+# mail server start their own.
+mail_smtp_port=$("$dev_tool" free-port)
+mail_web_port=$("$dev_tool" free-port)
+"$root/.tools/node_modules/.bin/maildev" --ip 127.0.0.1 --smtp "$mail_smtp_port" --web "$mail_web_port" \
+  --silent > "$artifacts/maildev-test.log" 2>&1 &
+pids+=($!)
+wait_for_port "$mail_smtp_port" 30
+wait_for_port "$mail_web_port" 30
 TASKLINE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamodb_port" \
+  TASKLINE_TEST_SMTP_PORT="$mail_smtp_port" TASKLINE_TEST_MAILDEV_URL="http://127.0.0.1:$mail_web_port" \
   cargo nextest run --workspace --no-fail-fast
 
 "$root/scripts/check-infra.sh" # template, pipeline and sam build (SKIP_INFRA_CHECKS=1 skips)
@@ -56,8 +68,11 @@ TASKLINE_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dynamodb_port" \
 echo "== end-to-end tests against the local stack" >&2
 api_port=$("$dev_tool" free-port)
 stack_dynamodb_port=$("$dev_tool" free-port)
+stack_mail_smtp_port=$("$dev_tool" free-port)
+stack_mail_web_port=$("$dev_tool" free-port)
 # At the most verbose level, so that the e2e auth tests prove no secret is logged at any level.
 RELOAD=0 LOG_LEVEL=trace PORT="$api_port" DYNAMODB_PORT="$stack_dynamodb_port" DYNAMODB_IN_MEMORY=1 \
+  MAIL_SMTP_PORT="$stack_mail_smtp_port" MAIL_WEB_PORT="$stack_mail_web_port" \
   "$root/scripts/dev.sh" > "$artifacts/dev-stack.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 600); do
@@ -67,6 +82,7 @@ done
 # The end-to-end test binary is devtools/tests/e2e/ (name starting with e2e); it may read the stack's log and table.
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" TASKLINE_STACK_LOG="$artifacts/dev-stack.log" \
   TASKLINE_STACK_DYNAMODB_ENDPOINT="http://127.0.0.1:$stack_dynamodb_port" TASKLINE_STACK_LOG_LEVEL=trace \
+  TASKLINE_STACK_MAILDEV_URL="http://127.0.0.1:$stack_mail_web_port" \
   cargo nextest run --workspace --run-ignored only -E 'binary(/^e2e/)'
 echo "== OAuth2 client library (authlib) against the form login" >&2
 TASKLINE_BASE_URL="http://127.0.0.1:$api_port" "$root/scripts/test-oauth-client.sh"

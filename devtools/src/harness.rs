@@ -53,9 +53,16 @@ pub fn dynamodb_endpoint() -> &'static str {
         .0
 }
 
-/// Configuration of a test app, as environment variables (overridable per test).
+/// Configuration of a test app, as environment variables (overridable per test). Mail goes
+/// to the run's maildev (see [`crate::maildev`]).
 pub fn test_vars(table: &str) -> HashMap<String, String> {
+    let smtp_port = crate::maildev::smtp_port().to_string();
     [
+        ("APP_URL", ALLOWED_ORIGIN),
+        ("MAIL_FROM", "taskline <no-reply@taskline.test>"),
+        ("SMTP_HOST", "127.0.0.1"),
+        ("SMTP_PORT", smtp_port.as_str()),
+        ("SMTP_TLS", "none"),
         ("TABLE_NAME", table),
         ("ALLOWED_ORIGINS", ALLOWED_ORIGIN),
         ("JWT_SECRET", "test-jwt-secret-0123456789abcdef0123456789"),
@@ -370,10 +377,10 @@ impl TestApp {
         let config = Config::from_vars(&vars).expect("test configuration");
         let calls = DynamoDbCalls::default();
         let iam = IamCheck::for_table(&table);
-        let app = App::new(
+        let app = with_test_outbox(App::new(
             config,
             Store::new(iam.attach(&calls.attach(&client)), table.clone()),
-        );
+        ));
         Self {
             app,
             client,
@@ -392,7 +399,7 @@ impl TestApp {
         }
         let config = Config::from_vars(&vars).expect("test configuration");
         let client = IamCheck::for_table(&self.table).attach(&self.client);
-        App::new(config, Store::new(client, self.table.clone()))
+        with_test_outbox(App::new(config, Store::new(client, self.table.clone())))
     }
 
     /// A user that exists in the store, and a valid access token for it (of a live session).
@@ -447,6 +454,14 @@ impl TestApp {
             .collect::<Result<Vec<_>, _>>()
             .await
             .expect("query partition")
+    }
+}
+
+/// `app` sending its mails over SMTP to the mail settings of its configuration.
+fn with_test_outbox(app: App) -> App {
+    match app.config.mail.clone() {
+        Some(settings) => app.with_outbox(crate::maildev::TestOutbox::shared_for(&settings)),
+        None => app,
     }
 }
 

@@ -966,7 +966,12 @@ Resources:
         let tables = HashMap::from([("TasklineTable".to_string(), "t".to_string())]);
         let policies =
             function_policies(&crate::repo_root().join("template.yaml"), &tables).unwrap();
-        assert_eq!(policies.len(), 5, "{:?}", policies.keys());
+        assert_eq!(
+            policies.len(),
+            taskline::config::variables::Function::ALL.len(),
+            "{:?}",
+            policies.keys()
+        );
         assert_eq!(
             function_of_binary(&crate::repo_root().join("template.yaml"), "login").unwrap(),
             "LoginFunction"

@@ -5,6 +5,7 @@
 pub mod dynamodb_local;
 pub mod harness;
 pub mod iam;
+pub mod maildev;
 pub mod openapi;
 pub mod seed;
 pub mod tables;

@@ -9,15 +9,17 @@ use lambda_http::http::header;
 use lambda_http::service_fn;
 
 use crate::auth::{
-    AccessTokens, DeviceKeys, ExternalTokens, SuccessorKey, UserId, bearer_token, unix_now,
+    AccessTokens, DeviceKeys, Email, ExternalTokens, SuccessorKey, UserId, bearer_token, unix_now,
 };
-use crate::config::{Config, ConfigError, SecretName};
+use crate::config::{Config, ConfigError, MailSettings, SecretName};
 use crate::error::ApiError;
 use crate::http::{
     Auth, ClientAddress, Exchange, Matched, Request, Response, Route, Routed, header_str,
     refresh_token_of, require_allowed_origin,
 };
+use crate::mail::Outbox;
 use crate::services::categories::CategoryService;
+use crate::services::recovery::RecoveryService;
 use crate::services::tasks::TaskService;
 use crate::services::{Bearer, Caller, Deleting, DuringDeletion, admit};
 use crate::store::{
@@ -58,7 +60,12 @@ pub struct App {
     pub cursors: CursorKeys,
     /// The external identity provider's verifier (with its JWKS cache), if configured.
     pub external: Option<Arc<ExternalTokens>>,
+    /// Where the function's mails go (only the functions that send mail have one).
+    pub outbox: Option<Arc<dyn Outbox>>,
 }
+
+/// Builds a function's [`Outbox`] from its configuration at cold start.
+pub type OutboxBuilder = fn(&Config) -> Result<Arc<dyn Outbox>, ConfigError>;
 
 /// A function's `main`: telemetry, the [`App`] with the function's `keys` (a refused
 /// configuration stops the cold start, naming the variable), then `handler` for every request.
@@ -67,9 +74,40 @@ where
     H: Fn(&'static App, Request) -> F + Sync,
     F: Future<Output = Response> + Send,
 {
+    serve_with(keys, None, handler).await
+}
+
+/// [`run`] for a function that sends mail, through the outbox `outbox` builds.
+pub async fn run_with_outbox<H, F>(
+    keys: &[SecretName],
+    outbox: OutboxBuilder,
+    handler: H,
+) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, Request) -> F + Sync,
+    F: Future<Output = Response> + Send,
+{
+    serve_with(keys, Some(outbox), handler).await
+}
+
+async fn serve_with<H, F>(
+    keys: &[SecretName],
+    outbox: Option<OutboxBuilder>,
+    handler: H,
+) -> Result<(), lambda_http::Error>
+where
+    H: Fn(&'static App, Request) -> F + Sync,
+    F: Future<Output = Response> + Send,
+{
     crate::telemetry::init();
+    let mut app = App::from_env(keys).await?;
+    if let Some(build) = outbox {
+        let outbox = build(&app.config)
+            .inspect_err(|e| tracing::error!(error = %e, "configuration refused; not starting"))?;
+        app = app.with_outbox(outbox);
+    }
     // Built once and kept for the life of the process, which every request borrows.
-    let app: &'static App = Box::leak(Box::new(App::from_env(keys).await?));
+    let app: &'static App = Box::leak(Box::new(app));
     let handler = &handler;
     lambda_http::run(service_fn(move |req| async move {
         Ok::<_, Infallible>(handler(app, req).await)
@@ -112,6 +150,39 @@ impl App {
         }
     }
 
+    /// Counts a password-reset request for `email` from `client` against both budgets,
+    /// before anything is looked up; a used-up budget is a 429.
+    pub async fn take_reset_request(
+        &self,
+        email: &Email,
+        client: &ClientAddress,
+    ) -> Result<(), ApiError> {
+        let now = unix_now();
+        match self
+            .store
+            .throttle()
+            .take_reset_request(email, client.as_str(), now, &self.config.reset_throttle)
+            .await?
+        {
+            RegistrationAttempt::Counted => Ok(()),
+            RegistrationAttempt::Throttled(throttled) => Err(too_many(throttled, now)),
+        }
+    }
+
+    /// Counts a verification mail `user` asks for against its budget; a used-up one is a 429.
+    pub async fn take_verification_mail(&self, user: UserId) -> Result<(), ApiError> {
+        let now = unix_now();
+        match self
+            .store
+            .throttle()
+            .take_verification_mail(&user.to_string(), now, &self.config.verification_throttle)
+            .await?
+        {
+            RegistrationAttempt::Counted => Ok(()),
+            RegistrationAttempt::Throttled(throttled) => Err(too_many(throttled, now)),
+        }
+    }
+
     pub fn new(config: Config, store: Store) -> Self {
         let tokens = AccessTokens::new(&config);
         let devices = DeviceKeys::new(config.jwt_secret.expose());
@@ -129,6 +200,25 @@ impl App {
             successors,
             cursors,
             external,
+            outbox: None,
+        }
+    }
+
+    /// This app, sending its mails through `outbox`.
+    pub fn with_outbox(self, outbox: Arc<dyn Outbox>) -> Self {
+        Self {
+            outbox: Some(outbox),
+            ..self
+        }
+    }
+
+    /// The outbox and mail settings of a function that sends mail.
+    pub fn mailer(&self) -> Result<(&dyn Outbox, &MailSettings), ApiError> {
+        match (self.outbox.as_deref(), self.config.mail.as_ref()) {
+            (Some(outbox), Some(settings)) => Ok((outbox, settings)),
+            _ => Err(ApiError::Internal(
+                "this function sends no mail (no outbox or no mail settings)".into(),
+            )),
         }
     }
 
@@ -216,6 +306,16 @@ impl App {
             store: &self.store,
             quota: self.config.max_tasks_per_user,
         }
+    }
+
+    /// The recovery service (500 in a function that sends no mail).
+    pub fn recovery(&self) -> Result<RecoveryService<'_>, ApiError> {
+        let (outbox, settings) = self.mailer()?;
+        Ok(RecoveryService {
+            store: &self.store,
+            outbox,
+            settings,
+        })
     }
 
     pub fn categories(&self, user: UserId) -> CategoryService<'_> {

@@ -94,6 +94,15 @@ pub enum ApiError {
         #[source]
         source: Source,
     },
+    /// A mail could not be handed to the mail server (refused, timed out): 503, retry later.
+    #[error("mail not sent")]
+    MailUnavailable {
+        #[source]
+        source: Source,
+    },
+    /// A link's token that is unknown, used or expired (400 `invalid-token`).
+    #[error("invalid token")]
+    InvalidToken,
     /// An account deletion ran out of its time budget; repeating the request goes on.
     #[error("account deletion unfinished")]
     DeletionUnfinished,

@@ -7,6 +7,8 @@
 //! - domain: [`auth`] (tokens, passwords, credentials; no I/O of its own), [`tasks`],
 //!   [`categories`];
 //! - the store, [`store`] (DynamoDB);
+//! - [`mail`]: the mails the API sends, and the [`mail::Outbox`] a function that sends them
+//!   is given (the SMTP transport is a crate of its own, linked only by those functions);
 //! - [`http`]: the edge (routing, CORS, bodies, responses, problem+json, the refresh cookie,
 //!   the request log line);
 //! - [`app`]: [`App`] (built once at cold start, authenticates requests) and [`run`], the
@@ -29,11 +31,12 @@ pub mod domain;
 pub mod error;
 pub mod fields;
 pub mod http;
+pub mod mail;
 pub mod services;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
 pub mod text;
 
-pub use app::{App, run};
+pub use app::{App, run, run_with_outbox};
 pub use aws::{AWS_ATTEMPT_TIMEOUT, AWS_OPERATION_TIMEOUT, dynamodb_client};

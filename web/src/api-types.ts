@@ -84,6 +84,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/auth/password-reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a password-reset link
+         * @description Always 202 with the same body, whether or not an account has the email (and whether it has a password or signs in through an external provider), so the answer reveals no account. If an account with a password has it, a mail with a one-time link (`APP_URL/reset-password#token=<token>`, valid 30 minutes) is sent; a newer request replaces the older link. Budgeted per email (known or not) and per client address (`PASSWORD_RESETS_PER_EMAIL`, `PASSWORD_RESETS_PER_IP`, `PASSWORD_RESET_WINDOW_SECS`; 429 with `Retry-After`). 503 with `Retry-After` when the mail server cannot be reached, whoever asked (no link is left usable). Refused with 403 as login is for a foreign `Origin`.
+         */
+        post: operations["requestPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/password-reset/confirm": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Set a new password with a reset link's token; every session ends
+         * @description `new_password` follows registration's rules (422 naming it). The token works once: of two concurrent confirms exactly one succeeds. Every session of the account ends (their refresh and access tokens stop working), the email counts as verified, and a notice is mailed to the account's address (best effort). An unknown, used, replaced or expired token is 400 `invalid-token`. Refused with 403 as login is for a foreign `Origin`.
+         */
+        post: operations["confirmPasswordReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/auth/verify-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Verify the account's email with a verification link's token
+         * @description The token of `APP_URL/verify-email#token=<token>` (valid 24 hours, sent at registration and by `POST /v1/me/verification-email`) works once. An unknown, used, replaced or expired token is 400 `invalid-token`. Refused with 403 as login is for a foreign `Origin`.
+         */
+        post: operations["verifyEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tasks": {
         parameters: {
             query?: never;
@@ -208,6 +268,26 @@ export interface paths {
          * @description A wrong `current_password` is 403 and counts against the session's own budget (5 per 15 minutes, `LOGIN_FAILURES_PER_DEVICE`; over budget 429 with `Retry-After`, before the password is checked), not against the email's login budgets. The new password follows registration's rules. Every other session of the user ends at once (their refresh tokens and access tokens stop working); the current session's access token keeps working and the 204 carries a new refresh cookie of the same session. Every earlier refresh token of the current session stops working: presenting one afterwards is 401 like an unknown token (not reuse; the session is not revoked by it). No `Set-Cookie` for an external provider's token (it has no taskline session).
          */
         post: operations["changePassword"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/verification-email": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mail a new verification link
+         * @description Replaces the older link. 409 if the email is verified already. Budgeted per user (`VERIFICATION_EMAILS_PER_USER`, `VERIFICATION_EMAIL_WINDOW_SECS`; 429 with `Retry-After`); 503 with `Retry-After` when the mail server cannot be reached (no link is left usable).
+         */
+        post: operations["sendVerificationEmail"];
         delete?: never;
         options?: never;
         head?: never;
@@ -376,6 +456,24 @@ export interface components {
             name: string;
             /** Format: date-time */
             created_at: string;
+            /** @description The user proved access to the email (a verification link or a password reset), or the external identity provider vouched for it. Nothing is gated on it. */
+            email_verified: boolean;
+        };
+        PasswordResetRequest: {
+            email: components["schemas"]["Email"];
+        };
+        PasswordResetConfirm: {
+            /** @description The token of the link's fragment (`#token=`) */
+            token: string;
+            new_password: components["schemas"]["Password"];
+        };
+        TokenOfALink: {
+            /** @description The token of the link's fragment (`#token=`) */
+            token: string;
+        };
+        Accepted: {
+            /** @constant */
+            status: "accepted";
         };
         ProfileChange: {
             name: components["schemas"]["Name"];
@@ -738,7 +836,7 @@ export interface components {
                 "application/problem+json": components["schemas"]["Problem"];
             };
         };
-        /** @description Too many failed password checks (a login: per email and client address, per client address, per email, or per device cookie; a password change: per session), or too many registrations from one client address */
+        /** @description Too many failed password checks (a login: per email and client address, per client address, per email, or per device cookie; a password change: per session), or too many registrations from one client address, or too many mails asked for (password resets per email and per client address, verification mails per user) */
         TooManyRequests: {
             headers: {
                 "Retry-After": components["headers"]["RetryAfter"];
@@ -787,6 +885,52 @@ export interface components {
         /** @description The stored task no longer parses (written by an older or foreign writer); the detail names the task and the bad field. It can still be replaced with PUT or deleted. */
         UnreadableTask: {
             headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description Accepted (the same answer whether or not a mail was sent) */
+        MailAccepted: {
+            headers: {
+                "Cache-Control": components["headers"]["NoStore"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Accepted"];
+            };
+        };
+        /** @description Malformed JSON, or (type `invalid-token`, title "Invalid token") the link's token is unknown, used, replaced by a newer one, or expired */
+        InvalidToken: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "https://taskline.dev/problems/invalid-token",
+                 *       "title": "Invalid token",
+                 *       "status": 400,
+                 *       "detail": "the link is invalid or has expired; ask for a new one"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The email is verified already */
+        AlreadyVerified: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /** @description The mail server did not accept the mail (type `mail-unavailable`; no link is left usable) or the data store is unavailable; retry later */
+        MailOrStoreUnavailable: {
+            headers: {
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -964,6 +1108,92 @@ export interface operations {
                 content?: never;
             };
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    requestPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "email": "ada@example.com"
+                 *     }
+                 */
+                "application/json": components["schemas"]["PasswordResetRequest"];
+            };
+        };
+        responses: {
+            202: components["responses"]["MailAccepted"];
+            400: components["responses"]["BadRequest"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["MailOrStoreUnavailable"];
+        };
+    };
+    confirmPasswordReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PasswordResetConfirm"];
+            };
+        };
+        responses: {
+            /** @description The password is reset; sign in with it */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidToken"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
+            503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    verifyEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenOfALink"];
+            };
+        };
+        responses: {
+            /** @description The email is verified */
+            204: {
+                headers: {
+                    "Cache-Control": components["headers"]["NoStore"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["InvalidToken"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["PayloadTooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["ValidationError"];
             503: components["responses"]["StoreUnavailable"];
         };
     };
@@ -1445,6 +1675,22 @@ export interface operations {
             422: components["responses"]["ValidationError"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["StoreUnavailable"];
+        };
+    };
+    sendVerificationEmail: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            202: components["responses"]["MailAccepted"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["AlreadyVerified"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["MailOrStoreUnavailable"];
         };
     };
     listSessions: {

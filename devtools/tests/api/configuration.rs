@@ -236,6 +236,7 @@ fn the_functions_declare_the_keys_the_table_says_they_read() {
         (Function::Refresh, refresh::KEYS),
         (Function::Tasks, tasks::KEYS),
         (Function::Account, account::KEYS),
+        (Function::Recovery, recovery::KEYS),
     ];
     for secret in SecretName::ALL {
         let declaring: Vec<Function> = keys

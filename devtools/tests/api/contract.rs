@@ -12,13 +12,14 @@ use taskline::config::SecretName;
 use taskline::http::served;
 
 /// Each function with the `(path template, method)` pairs its route table serves.
-fn functions() -> [(&'static str, Vec<(&'static str, Method)>); 5] {
+fn functions() -> [(&'static str, Vec<(&'static str, Method)>); 6] {
     [
         ("register", served(register::ROUTES)),
         ("login", served(login::ROUTES)),
         ("refresh", served(refresh::ROUTES)),
         ("tasks", served(tasks::ROUTES)),
         ("account", served(account::ROUTES)),
+        ("recovery", served(recovery::ROUTES)),
     ]
 }
 
@@ -113,6 +114,7 @@ const KEYS: &[(&str, &[SecretName])] = &[
     ("refresh", refresh::KEYS),
     ("tasks", tasks::KEYS),
     ("account", account::KEYS),
+    ("recovery", recovery::KEYS),
 ];
 
 /// The secret resource of template.yaml holding a key (or, for the external provider's
@@ -123,7 +125,13 @@ fn secret_resource(key: SecretName) -> &'static str {
         SecretName::Cursor => "CursorSecret",
         SecretName::Origin => "OriginVerifySecret",
         SecretName::External => "ExternalJwtSecretArn",
+        SecretName::Smtp => "SmtpPasswordArn",
     }
+}
+
+/// Whether `name` is the variable holding a key's secret ARN.
+fn is_secret_arn(name: &str) -> bool {
+    SecretName::ALL.iter().any(|key| key.vars().1 == name)
 }
 
 /// A policy as granted when its `!If` condition holds (a key granted only when configured).
@@ -155,7 +163,7 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
         .unwrap()
         .keys()
         .filter_map(Value::as_str)
-        .filter(|name| name.ends_with("_SECRET_ARN"))
+        .filter(|name| is_secret_arn(name))
         .collect();
     assert!(
         global_arns.is_empty(),
@@ -173,7 +181,7 @@ fn each_function_is_given_and_granted_exactly_the_secrets_of_its_keys() {
             .into_iter()
             .flatten()
             .filter_map(|(name, value)| Some((name.as_str()?, value)))
-            .filter(|(name, _)| name.ends_with("_SECRET_ARN"))
+            .filter(|(name, _)| is_secret_arn(name))
             .map(|(name, value)| (name, reference(value).unwrap_or("?")))
             .collect();
         assert_eq!(variables, expected, "secret variables of {function}");
@@ -331,7 +339,11 @@ fn behind_cloudfront_the_api_origin_carries_the_origin_secret_and_the_viewer_add
     }
 
     // The functions that budget by the client's address hold the secret.
-    for (function, keys) in [("register", register::KEYS), ("login", login::KEYS)] {
+    for (function, keys) in [
+        ("register", register::KEYS),
+        ("login", login::KEYS),
+        ("recovery", recovery::KEYS),
+    ] {
         assert!(keys.contains(&SecretName::Origin), "{function}");
     }
 }

@@ -56,8 +56,15 @@ const CASES: &[(&str, u16)] = &[
     ("category-get-unknown.json", 404),
     ("category-delete.json", 204),
     ("me.json", 200),
+    // A new verification link (registration sent the first).
+    ("me-verification-email.json", 202),
     ("me-patch.json", 200),
     ("me-password-wrong.json", 403),
+    // Recovery by email: a reset link is mailed (202 whatever the email); links whose token
+    // was never issued are refused.
+    ("password-reset.json", 202),
+    ("password-reset-confirm-invalid.json", 400),
+    ("verify-email-invalid.json", 400),
     ("sessions-list.json", 200),
     ("session-delete-unknown.json", 404),
     // Ends the sessions of the other logins (login-form.json's), not the one of the token.
@@ -157,6 +164,7 @@ async fn dispatch(function: &str, app: &App, req: Request) -> Response {
         "refresh" => refresh::handle(app, req).await,
         "tasks" => tasks::handle(app, req).await,
         "account" => account::handle(app, req).await,
+        "recovery" => recovery::handle(app, req).await,
         other => panic!("template.yaml names a function this test does not know: {other}"),
     }
 }
@@ -230,6 +238,10 @@ fn template_binds_every_route_of_the_api_to_its_function() {
         ("ANY /v1/categories/{id}", "tasks"),
         ("ANY /v1/me", "account"),
         ("ANY /v1/me/password", "account"),
+        ("ANY /v1/me/verification-email", "account"),
+        ("ANY /v1/auth/password-reset", "recovery"),
+        ("ANY /v1/auth/password-reset/confirm", "recovery"),
+        ("ANY /v1/auth/verify-email", "recovery"),
         ("ANY /v1/sessions", "account"),
         ("ANY /v1/sessions/{id}", "account"),
         ("ANY /v1/health", "account"),

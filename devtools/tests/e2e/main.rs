@@ -4,6 +4,7 @@
 mod account;
 mod auth;
 mod categories;
+mod recovery;
 mod sorting;
 mod tasks;
 

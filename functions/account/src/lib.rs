@@ -1,4 +1,5 @@
-//! `account`: `GET, PATCH, DELETE /v1/me`, `POST /v1/me/password`, `GET, DELETE /v1/sessions`,
+//! `account`: `GET, PATCH, DELETE /v1/me`, `POST /v1/me/password`,
+//! `POST /v1/me/verification-email`, `GET, DELETE /v1/sessions`,
 //! `DELETE /v1/sessions/{id}`, `GET /v1/health`, the API's own documents
 //! (`GET /v1/openapi.json`, `GET /docs`), and the catch-all for unknown routes (404
 //! problem+json).
@@ -25,11 +26,12 @@ use taskline::http::{
 use taskline::services::Bearer;
 
 /// The keys this function loads at cold start (it verifies access tokens, and an external
-/// provider's if one is configured by a shared secret); template.yaml grants it exactly these
-/// secrets.
+/// provider's if one is configured by a shared secret; it mails verification links and
+/// password-change notices); template.yaml grants it exactly these secrets.
 pub const KEYS: &[taskline::config::SecretName] = &[
     taskline::config::SecretName::Jwt,
     taskline::config::SecretName::External,
+    taskline::config::SecretName::Smtp,
 ];
 
 /// What this function serves.
@@ -40,6 +42,7 @@ pub enum Endpoint {
     PatchMe,
     DeleteMe,
     ChangePassword,
+    SendVerification,
     ListSessions,
     EndOtherSessions,
     EndSession,
@@ -64,6 +67,10 @@ pub static ROUTES: &[Route<Endpoint>] = &[
     Route::new(
         "/v1/me/password",
         &[(Method::POST, Auth::Bearer, Endpoint::ChangePassword)],
+    ),
+    Route::new(
+        "/v1/me/verification-email",
+        &[(Method::POST, Auth::Bearer, Endpoint::SendVerification)],
     ),
     Route::new(
         "/v1/sessions",
@@ -110,6 +117,19 @@ impl Handler for Endpoint {
                 let user = caller.bearer()?.read_user().await?;
                 let user = user.ok_or(ApiError::unauthorized_bearer(GONE))?;
                 Ok(json_response(StatusCode::OK, &user))
+            }
+            Endpoint::SendVerification => {
+                let user = caller.bearer()?.read_user().await?;
+                let user = user.ok_or(ApiError::unauthorized_bearer(GONE))?;
+                if user.email_verified {
+                    return Err(ApiError::Conflict("the email is verified already"));
+                }
+                app.take_verification_mail(user.id).await?;
+                app.recovery()?.send_verification(&user).await?;
+                Ok(json_response(
+                    StatusCode::ACCEPTED,
+                    &serde_json::json!({ "status": "accepted" }),
+                ))
             }
             // The other routes write, or read what the standing read does not bring: the
             // standing comes first (and so a refused token is a 401 before any 422).

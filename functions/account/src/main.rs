@@ -4,5 +4,5 @@
 // current-thread runtime, no worker threads to wake and hand work between.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    taskline::run(account::KEYS, account::handle).await
+    taskline::run_with_outbox(account::KEYS, taskline_mail::outbox, account::handle).await
 }

@@ -6,7 +6,8 @@
 //! ceiling nor failed logins elsewhere keep the owner from changing the password, and a stolen
 //! access token buys no more guesses than that budget. A change ends every other session of the
 //! user and keeps the current one, under a new refresh token, in the same transaction as the
-//! new hash, whatever the number of sessions (see `taskline::store` account).
+//! new hash, whatever the number of sessions (see `taskline::store` account). A notice goes
+//! to the account's address (best effort: the change stands if it cannot be sent).
 
 use taskline::App;
 use taskline::auth::{
@@ -48,14 +49,14 @@ pub async fn change_password(
     session: Option<FamilyId>,
     change: PasswordChange,
 ) -> Result<Option<RefreshToken>, ApiError> {
-    let hash = match app.store.accounts().stored_password(user).await? {
+    let (email, hash) = match app.store.accounts().stored_password(user).await? {
         None => return Err(ApiError::unauthorized_bearer(GONE)),
         Some(StoredPassword::None) => {
             return Err(ApiError::Conflict(
                 "this account has no password: it signs in through an external identity provider",
             ));
         }
-        Some(StoredPassword::Set { hash, .. }) => hash,
+        Some(StoredPassword::Set { email, hash }) => (email, hash),
     };
     // Budgeted per session; a token without one (an external provider's) per user.
     let budget_key = session.map_or_else(|| user.to_string(), |session| session.to_string());
@@ -83,6 +84,9 @@ pub async fn change_password(
             "the password was changed by another request meanwhile; sign in again",
         )),
         // Not kept: the session ended meanwhile (a logout racing this); it stays ended.
-        PasswordWrite::Changed { kept } => Ok(root.filter(|_| kept)),
+        PasswordWrite::Changed { kept } => {
+            app.recovery()?.notify_password_changed(email).await;
+            Ok(root.filter(|_| kept))
+        }
     }
 }

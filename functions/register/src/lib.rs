@@ -12,12 +12,14 @@ use taskline::http::{
     Auth, ClientAddress, Fields, Request, Response, Route, client_address, json_object,
     json_response, with_header,
 };
-use taskline::store::UserCreation;
 
 /// The keys this function loads at cold start (it signs and verifies nothing; the origin secret
-/// vouches for the client's address behind CloudFront); template.yaml grants it exactly these
-/// secrets.
-pub const KEYS: &[taskline::config::SecretName] = &[taskline::config::SecretName::Origin];
+/// vouches for the client's address behind CloudFront; the SMTP password sends the
+/// verification mail); template.yaml grants it exactly these secrets.
+pub const KEYS: &[taskline::config::SecretName] = &[
+    taskline::config::SecretName::Origin,
+    taskline::config::SecretName::Smtp,
+];
 
 /// What this function serves.
 #[derive(Debug, Clone, Copy)]
@@ -66,8 +68,9 @@ impl Registration {
 }
 
 /// Creates the user (409 if the email is taken), once the registration is counted against
-/// `client`'s budget (429 over it, before anything is hashed). The password is hashed before
-/// the write, so a taken email costs the same time as a free one.
+/// `client`'s budget (429 over it, before anything is hashed), and mails it a verification
+/// link (the account stands if the mail cannot be sent). The password is hashed before the
+/// write, so a taken email costs the same time as a free one.
 pub async fn register(
     app: &App,
     registration: Registration,
@@ -81,12 +84,8 @@ pub async fn register(
     app.take_registration(client).await?;
     let password_hash = hash_password(password).await?;
     let user = User::new(email, name);
-    match app.store.accounts().create(&user, password_hash).await? {
-        UserCreation::Created => Ok(user),
-        UserCreation::EmailTaken => Err(ApiError::Conflict(
-            "an account with this email already exists",
-        )),
-    }
+    app.recovery()?.register(&user, password_hash).await?;
+    Ok(user)
 }
 
 impl Handler for Endpoint {

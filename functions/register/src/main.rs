@@ -4,5 +4,5 @@
 // current-thread runtime, no worker threads to wake and hand work between.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    taskline::run(register::KEYS, register::handle).await
+    taskline::run_with_outbox(register::KEYS, taskline_mail::outbox, register::handle).await
 }

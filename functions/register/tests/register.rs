@@ -37,8 +37,12 @@ async fn registration_returns_the_new_user_and_stores_an_argon2id_hash() {
     assert_eq!(response.header("location").as_deref(), Some("/v1/me"));
     let body = response.json();
     let keys = devtools::harness::json_keys(&body);
-    assert_eq!(keys, ["created_at", "email", "id", "name"]);
+    assert_eq!(
+        keys,
+        ["created_at", "email", "email_verified", "id", "name"]
+    );
     assert_eq!(body["email"], "ada.lovelace@example.com");
+    assert_eq!(body["email_verified"], false);
     assert_eq!(body["name"], "Ada");
     let id = body["id"].as_str().unwrap();
     assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
@@ -47,9 +51,18 @@ async fn registration_returns_the_new_user_and_stores_an_argon2id_hash() {
     time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
         .unwrap();
 
+    // The user item and its verification token (written with it; only the token's hash,
+    // valid 24 hours).
     let items = t.partition(id).await;
-    assert_eq!(items.len(), 1);
-    let hash = items[0]["password_hash"].as_s().unwrap();
+    assert_eq!(items.len(), 2);
+    let token = &items[0];
+    assert_eq!(token["sk"].as_s().unwrap(), "TOKEN#VERIFY");
+    assert_eq!(token["token_hash"].as_s().unwrap().len(), 64);
+    let expires: i64 = token["expires_at"].as_n().unwrap().parse().unwrap();
+    let in_a_day = time::OffsetDateTime::now_utc().unix_timestamp() + 24 * 3600;
+    assert!((in_a_day - 60..=in_a_day).contains(&expires), "{expires}");
+    assert_eq!(items[1]["sk"].as_s().unwrap(), "USER");
+    let hash = items[1]["password_hash"].as_s().unwrap();
     assert!(
         hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
         "{hash}"

@@ -180,7 +180,8 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
-        AccessTokens::new(&Config::from_vars(&vars).unwrap())
+        let keys = [crate::config::SecretName::Jwt];
+        AccessTokens::new(&Config::from_vars_with_keys(&vars, &keys).unwrap())
     }
 
     /// A missing crypto backend compiles and then panics here, at the first encode.

@@ -93,6 +93,7 @@ impl ExternalIdentity {
             name.unwrap_or_else(|| UserName::from_stored(DEFAULT_NAME.into())),
         );
         user.id = id;
+        user.email_verified = self.email_verified && self.email.is_some();
         user
     }
 }

@@ -7,6 +7,7 @@ mod access_token;
 mod credentials;
 mod device;
 mod external;
+mod link_token;
 mod password;
 mod refresh_token;
 mod user;
@@ -19,6 +20,7 @@ pub use device::{DEVICE_COOKIE_TTL_SECS, Device, DeviceKeys, DeviceToken};
 pub use external::{
     ExternalIdentity, ExternalTokens, FETCH_TIMEOUT, JWKS_REFETCH_INTERVAL, identity_key,
 };
+pub use link_token::{LinkKind, LinkToken};
 pub(crate) use password::NO_PASSWORD_HASH;
 pub use password::{hash_password, verify_password};
 pub use refresh_token::{

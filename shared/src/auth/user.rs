@@ -13,6 +13,9 @@ pub struct User {
     pub email: Email,
     pub name: UserName,
     pub created_at: Timestamp,
+    /// The user proved access to `email` (a verification link or a password reset), or an
+    /// external provider vouched for it.
+    pub email_verified: bool,
 }
 
 impl User {
@@ -23,6 +26,7 @@ impl User {
             email,
             name,
             created_at: Timestamp::now(),
+            email_verified: false,
         }
     }
 }
@@ -43,6 +47,7 @@ mod tests {
             email: Email::parse("Ada@Example.com").unwrap(),
             name: UserName::parse("Ada").unwrap(),
             created_at: Timestamp::parse("2026-11-23T08:00:00.123Z").unwrap(),
+            email_verified: false,
         };
         assert_eq!(
             serde_json::to_value(&user).unwrap(),
@@ -50,7 +55,8 @@ mod tests {
                 "id": "0190a1b2-0000-7000-8000-000000000000",
                 "email": "ada@example.com",
                 "name": "Ada",
-                "created_at": "2026-11-23T08:00:00.123Z"
+                "created_at": "2026-11-23T08:00:00.123Z",
+                "email_verified": false
             })
         );
     }

@@ -53,6 +53,67 @@ pub struct RegisterThrottle {
     pub window_secs: i64,
 }
 
+/// Budgets of the mails a stranger can have sent: password resets per email (known or not)
+/// and per client address within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetThrottle {
+    /// `PASSWORD_RESETS_PER_EMAIL`.
+    pub per_email: u32,
+    /// `PASSWORD_RESETS_PER_IP`.
+    pub per_ip: u32,
+    /// `PASSWORD_RESET_WINDOW_SECS`.
+    pub window_secs: i64,
+}
+
+/// Budget of verification mails a signed-in user asks for within one window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerificationThrottle {
+    /// `VERIFICATION_EMAILS_PER_USER`.
+    pub per_user: u32,
+    /// `VERIFICATION_EMAIL_WINDOW_SECS`.
+    pub window_secs: i64,
+}
+
+/// How the SMTP connection is secured (`SMTP_TLS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded by STARTTLS (required, never optional).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No TLS: a local mail catcher only.
+    None,
+}
+
+impl SmtpTls {
+    fn parse(value: &str) -> Option<Self> {
+        match value.to_ascii_lowercase().as_str() {
+            "starttls" => Some(Self::StartTls),
+            "tls" => Some(Self::Tls),
+            "none" => Some(Self::None),
+            _ => None,
+        }
+    }
+}
+
+/// What a function that sends mail needs: where the links point, the sender and the SMTP
+/// server (read only by the functions declaring [`SecretName::Smtp`]).
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `APP_URL`, without a trailing `/`.
+    pub app_url: String,
+    /// `MAIL_FROM`.
+    pub from: String,
+    /// `SMTP_HOST`.
+    pub host: String,
+    /// `SMTP_PORT`.
+    pub port: u16,
+    /// `SMTP_TLS`.
+    pub tls: SmtpTls,
+    /// `SMTP_USERNAME` and `SMTP_PASSWORD`, if the server asks for them.
+    pub credentials: Option<(String, Secret)>,
+}
+
 /// Each field names its variable; defaults and bounds are those of [`variables`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -95,6 +156,13 @@ pub struct Config {
     /// (`ORIGIN_VERIFY_SECRET`; only in functions declaring [`SecretName::Origin`], and
     /// optional there): `None`, and the client's address is always the connection's.
     pub origin_verify_secret: Option<Secret>,
+    /// The mail settings (`APP_URL`, `MAIL_FROM`, `SMTP_*`) of a function that sends mail.
+    pub mail: Option<MailSettings>,
+    /// Password-reset budgets (`PASSWORD_RESETS_*`, `PASSWORD_RESET_WINDOW_SECS`).
+    pub reset_throttle: ResetThrottle,
+    /// Verification-mail budget (`VERIFICATION_EMAILS_PER_USER`,
+    /// `VERIFICATION_EMAIL_WINDOW_SECS`).
+    pub verification_throttle: VerificationThrottle,
 }
 
 impl Config {
@@ -151,12 +219,54 @@ impl Config {
                 window_secs: vars.integer(&v::REGISTRATION_WINDOW_SECS)?,
             },
             origin_verify_secret: secrets::optional_secret(&vars, keys, SecretName::Origin)?,
+            mail: if keys.contains(&SecretName::Smtp) {
+                Some(mail_settings(&vars, keys)?)
+            } else {
+                None
+            },
+            reset_throttle: ResetThrottle {
+                per_email: vars.integer(&v::PASSWORD_RESETS_PER_EMAIL)?,
+                per_ip: vars.integer(&v::PASSWORD_RESETS_PER_IP)?,
+                window_secs: vars.integer(&v::PASSWORD_RESET_WINDOW_SECS)?,
+            },
+            verification_throttle: VerificationThrottle {
+                per_user: vars.integer(&v::VERIFICATION_EMAILS_PER_USER)?,
+                window_secs: vars.integer(&v::VERIFICATION_EMAIL_WINDOW_SECS)?,
+            },
         })
     }
 
     pub fn is_allowed_origin(&self, origin: &str) -> bool {
         self.allowed_origins.iter().any(|o| o == origin)
     }
+}
+
+/// The mail settings: `APP_URL` an http(s) address, credentials only as a pair.
+fn mail_settings(vars: &Vars, keys: &[SecretName]) -> Result<MailSettings, ConfigError> {
+    use variables as v;
+    let app_url = vars.text(&v::APP_URL)?.trim_end_matches('/').to_string();
+    if !(app_url.starts_with("https://") || app_url.starts_with("http://")) {
+        return Err(ConfigError::Invalid {
+            name: v::APP_URL.name,
+            reason: format!("{app_url:?} is not an http(s) address"),
+        });
+    }
+    let username = vars.get(v::SMTP_USERNAME.name).map(str::to_string);
+    let password = secrets::optional_secret(vars, keys, SecretName::Smtp)?;
+    let credentials = match (username, password) {
+        (Some(username), Some(password)) => Some((username, password)),
+        (None, None) => None,
+        (Some(_), None) => return Err(ConfigError::Missing(v::SMTP_PASSWORD.name)),
+        (None, Some(_)) => return Err(ConfigError::Missing(v::SMTP_USERNAME.name)),
+    };
+    Ok(MailSettings {
+        app_url,
+        from: vars.text(&v::MAIL_FROM)?,
+        host: vars.text(&v::SMTP_HOST)?,
+        port: vars.integer(&v::SMTP_PORT)?,
+        tls: vars.choice(&v::SMTP_TLS, SmtpTls::parse)?,
+        credentials,
+    })
 }
 
 /// `ALLOWED_ORIGINS`: http(s) origins; never a wildcard (credentials).
@@ -203,6 +313,8 @@ mod tests {
             ),
             ("JWT_SECRET", "0123456789abcdef0123456789abcdef"),
             ("CURSOR_SECRET", "fedcba9876543210fedcba9876543210"),
+            ("APP_URL", "http://localhost:5173"),
+            ("MAIL_FROM", "taskline <no-reply@example.com>"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))

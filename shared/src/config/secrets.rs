@@ -31,6 +31,9 @@ pub enum SecretName {
     /// Verifies an external identity provider's HS256 tokens (optional: only with a provider
     /// configured by a shared secret, see [`ExternalKeys::Secret`](super::ExternalKeys)).
     External,
+    /// The SMTP server's password (optional: a local mail catcher asks for none). Declaring
+    /// it is what makes a function one that sends mail: it reads the mail settings too.
+    Smtp,
 }
 
 impl SecretName {
@@ -39,6 +42,7 @@ impl SecretName {
         SecretName::Cursor,
         SecretName::Origin,
         SecretName::External,
+        SecretName::Smtp,
     ];
 
     /// Its row of the table of variables.
@@ -48,6 +52,7 @@ impl SecretName {
             SecretName::Cursor => &variables::CURSOR_SECRET,
             SecretName::Origin => &variables::ORIGIN_VERIFY_SECRET,
             SecretName::External => &variables::EXTERNAL_JWT_SECRET,
+            SecretName::Smtp => &variables::SMTP_PASSWORD,
         }
     }
 

@@ -12,6 +12,7 @@ pub enum Function {
     Refresh,
     Tasks,
     Account,
+    Recovery,
 }
 
 impl Function {
@@ -21,6 +22,7 @@ impl Function {
         Function::Refresh,
         Function::Tasks,
         Function::Account,
+        Function::Recovery,
     ];
 
     /// The name of its crate and binary (`functions/<name>`).
@@ -31,6 +33,7 @@ impl Function {
             Function::Refresh => "refresh",
             Function::Tasks => "tasks",
             Function::Account => "account",
+            Function::Recovery => "recovery",
         }
     }
 }
@@ -102,7 +105,7 @@ pub struct Variable {
 /// wants at least 256 bits.
 pub const MIN_SECRET_BYTES: usize = 32;
 
-use Function::{Account, Login, Refresh, Register, Tasks};
+use Function::{Account, Login, Recovery, Refresh, Register, Tasks};
 
 const ALL: &[Function] = Function::ALL;
 /// The functions that sign or verify taskline's access tokens.
@@ -111,6 +114,8 @@ const TOKENS: &[Function] = &[Login, Refresh, Tasks, Account];
 const PASSWORDS: &[Function] = &[Login, Account];
 /// The functions that accept the external provider's tokens (Bearer routes).
 const EXTERNAL: &[Function] = &[Tasks, Account];
+/// The functions that send mail (and so hold the SMTP settings).
+const MAIL: &[Function] = &[Register, Account, Recovery];
 /// A budget of failed password checks or registrations per window.
 const BUDGET: Kind = Kind::Integer {
     min: 1,
@@ -258,13 +263,109 @@ pub const REGISTRATION_WINDOW_SECS: Variable = config(
     &[Register],
     Dev::Sets,
 );
+/// The SPA's address: the links of the mails point at its pages.
+pub const APP_URL: Variable = config(
+    "APP_URL",
+    Kind::Text,
+    DefaultValue::Required,
+    MAIL,
+    Dev::Sets,
+);
+/// The sender of the mails (`Name <address>` or an address), an identity the SMTP server may
+/// send from (deployed: a verified SES identity).
+pub const MAIL_FROM: Variable = config(
+    "MAIL_FROM",
+    Kind::Text,
+    DefaultValue::Required,
+    MAIL,
+    Dev::Sets,
+);
+pub const SMTP_HOST: Variable = config(
+    "SMTP_HOST",
+    Kind::Text,
+    DefaultValue::Text("127.0.0.1"),
+    MAIL,
+    Dev::Sets,
+);
+/// 587 is SES's (and most providers') submission port with STARTTLS.
+pub const SMTP_PORT: Variable = config(
+    "SMTP_PORT",
+    Kind::Integer {
+        min: 1,
+        max: 65_535,
+    },
+    DefaultValue::Integer(587),
+    MAIL,
+    Dev::Sets,
+);
+/// `none` only for a local mail catcher: credentials never cross a connection without TLS
+/// unless asked to.
+pub const SMTP_TLS: Variable = config(
+    "SMTP_TLS",
+    Kind::Enumeration(&["starttls", "tls", "none"]),
+    DefaultValue::Text("starttls"),
+    MAIL,
+    Dev::Sets,
+);
+pub const SMTP_USERNAME: Variable = config(
+    "SMTP_USERNAME",
+    Kind::Text,
+    DefaultValue::Off,
+    MAIL,
+    Dev::Unset,
+);
+/// SES's SMTP password is 44 characters; with no username it is not used.
+pub const SMTP_PASSWORD: Variable = config(
+    "SMTP_PASSWORD",
+    Kind::Secret {
+        arn: "SMTP_PASSWORD_ARN",
+    },
+    DefaultValue::Off,
+    MAIL,
+    Dev::Unset,
+);
+pub const PASSWORD_RESETS_PER_EMAIL: Variable = config(
+    "PASSWORD_RESETS_PER_EMAIL",
+    BUDGET,
+    DefaultValue::Integer(5),
+    &[Recovery],
+    Dev::Sets,
+);
+pub const PASSWORD_RESETS_PER_IP: Variable = config(
+    "PASSWORD_RESETS_PER_IP",
+    BUDGET,
+    DefaultValue::Integer(20),
+    &[Recovery],
+    Dev::Sets,
+);
+pub const PASSWORD_RESET_WINDOW_SECS: Variable = config(
+    "PASSWORD_RESET_WINDOW_SECS",
+    WINDOW,
+    DefaultValue::Integer(60 * 60),
+    &[Recovery],
+    Dev::Sets,
+);
+pub const VERIFICATION_EMAILS_PER_USER: Variable = config(
+    "VERIFICATION_EMAILS_PER_USER",
+    BUDGET,
+    DefaultValue::Integer(5),
+    &[Account],
+    Dev::Sets,
+);
+pub const VERIFICATION_EMAIL_WINDOW_SECS: Variable = config(
+    "VERIFICATION_EMAIL_WINDOW_SECS",
+    WINDOW,
+    DefaultValue::Integer(60 * 60),
+    &[Account],
+    Dev::Sets,
+);
 pub const ORIGIN_VERIFY_SECRET: Variable = config(
     "ORIGIN_VERIFY_SECRET",
     Kind::Secret {
         arn: "ORIGIN_VERIFY_SECRET_ARN",
     },
     DefaultValue::Off,
-    &[Register, Login],
+    &[Register, Login, Recovery],
     Dev::Unset,
 );
 pub const MAX_TASKS_PER_USER: Variable = config(
@@ -356,6 +457,18 @@ pub const VARIABLES: &[Variable] = &[
     LOGIN_WINDOW_SECS,
     REGISTRATIONS_PER_IP,
     REGISTRATION_WINDOW_SECS,
+    APP_URL,
+    MAIL_FROM,
+    SMTP_HOST,
+    SMTP_PORT,
+    SMTP_TLS,
+    SMTP_USERNAME,
+    SMTP_PASSWORD,
+    PASSWORD_RESETS_PER_EMAIL,
+    PASSWORD_RESETS_PER_IP,
+    PASSWORD_RESET_WINDOW_SECS,
+    VERIFICATION_EMAILS_PER_USER,
+    VERIFICATION_EMAIL_WINDOW_SECS,
     ORIGIN_VERIFY_SECRET,
     MAX_TASKS_PER_USER,
     MAX_SESSIONS_PER_USER,

@@ -20,6 +20,8 @@ const EXISTS: &str = "the resource exists already (If-None-Match: *)";
 const INVALID_FIELDS: &str = "the request body or query has invalid fields";
 const STORE_DOWN: &str = "the data store is unavailable; retry later";
 const DELETING: &str = "the account is being deleted; repeat the request to finish";
+const MAIL_DOWN: &str = "the mail could not be sent; retry later";
+const BAD_LINK: &str = "the link is invalid or has expired; ask for a new one";
 const UNEXPECTED: &str = "an unexpected error occurred";
 
 /// The challenge of a 401 on a Bearer route.
@@ -39,6 +41,8 @@ struct ProblemSpec<'a> {
     errors: Option<&'a [FieldError]>,
     /// The RFC 6749 code of the OAuth2 password form (`error` and `error_description`).
     oauth: Option<OAuthError>,
+    /// The title, when the status' reason phrase does not name the problem well enough.
+    title: Option<&'static str>,
 }
 
 impl ProblemSpec<'_> {
@@ -50,6 +54,7 @@ impl ProblemSpec<'_> {
             header: None,
             errors: None,
             oauth: None,
+            title: None,
         }
     }
 
@@ -57,6 +62,14 @@ impl ProblemSpec<'_> {
     fn header(mut self, name: HeaderName, value: impl Into<Option<HeaderValue>>) -> Self {
         self.header = value.into().map(|value| (name, value));
         self
+    }
+
+    /// A title of its own instead of the status' reason phrase.
+    fn titled(self, title: &'static str) -> Self {
+        Self {
+            title: Some(title),
+            ..self
+        }
     }
 
     /// A transient failure: the client may retry after a second.
@@ -114,6 +127,12 @@ impl ApiError {
             }
             Self::StoreUnavailable(_) | Self::Unavailable { .. } => {
                 P::new(S::SERVICE_UNAVAILABLE, "store-unavailable", STORE_DOWN).retry_soon()
+            }
+            Self::MailUnavailable { .. } => {
+                P::new(S::SERVICE_UNAVAILABLE, "mail-unavailable", MAIL_DOWN).retry_soon()
+            }
+            Self::InvalidToken => {
+                P::new(S::BAD_REQUEST, "invalid-token", BAD_LINK).titled("Invalid token")
             }
             Self::DeletionUnfinished => {
                 P::new(S::SERVICE_UNAVAILABLE, "deletion-unfinished", DELETING).retry_soon()
@@ -184,11 +203,12 @@ fn listed(methods: &[Method]) -> String {
         .join(", ")
 }
 
-/// The problem+json body of `spec`; its title is the status' reason phrase.
+/// The problem+json body of `spec`; its title is the status' reason phrase unless it has its
+/// own.
 fn problem(spec: &ProblemSpec<'_>) -> Value {
     let mut body = serde_json::json!({
         "type": format!("{PROBLEM_BASE}{}", spec.slug),
-        "title": spec.status.canonical_reason().unwrap_or("Error"),
+        "title": spec.title.or(spec.status.canonical_reason()).unwrap_or("Error"),
         "status": spec.status.as_u16(),
         "detail": spec.detail,
     });
@@ -372,10 +392,10 @@ mod tests {
         let members = problem.as_object_mut().unwrap();
         let status = response.status();
         assert_eq!(members.remove("status").unwrap(), status.as_u16());
-        assert_eq!(
-            members.remove("title").unwrap(),
-            status.canonical_reason().unwrap()
-        );
+        let title = members.remove("title").unwrap();
+        if title != "Invalid token" {
+            assert_eq!(title, status.canonical_reason().unwrap());
+        }
         let slug = members.remove("type").unwrap();
         let slug = slug.as_str().unwrap().strip_prefix(PROBLEM_BASE).unwrap();
         let detail = members.remove("detail").unwrap();
@@ -465,6 +485,16 @@ mod tests {
                 },
                 "503 store-unavailable: the data store is unavailable; retry later \
                  [retry-after: 1]",
+            ),
+            (
+                ApiError::MailUnavailable {
+                    source: "connection refused".into(),
+                },
+                "503 mail-unavailable: the mail could not be sent; retry later [retry-after: 1]",
+            ),
+            (
+                ApiError::InvalidToken,
+                "400 invalid-token: the link is invalid or has expired; ask for a new one",
             ),
             (
                 ApiError::DeletionUnfinished,

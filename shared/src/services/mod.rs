@@ -6,6 +6,7 @@
 
 mod caller;
 pub mod categories;
+pub mod recovery;
 mod retry;
 pub mod tasks;
 

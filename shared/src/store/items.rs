@@ -260,6 +260,10 @@ pub(super) struct UserItem {
     /// when it is reserved, as on every user written before it existed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub email_unverified: bool,
+    /// The user proved access to the email (see [`keys::attr::EMAIL_VERIFIED`]); absent
+    /// until then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub email_verified: bool,
 }
 
 impl UserItem {
@@ -272,6 +276,7 @@ impl UserItem {
             password_hash,
             created_at: user.created_at,
             email_unverified: false,
+            email_verified: user.email_verified,
         }
     }
 }
@@ -286,8 +291,19 @@ impl TryFrom<UserItem> for User {
             email: Email::from_stored(item.email),
             name: UserName::from_stored(item.name),
             created_at: item.created_at,
+            email_verified: item.email_verified,
         })
     }
+}
+
+/// A link's token (`sk = TOKEN#<kind>`, one per kind per user): only the SHA-256 of the token
+/// is stored; `expires_at` is also the TTL (checked on read and in the consuming condition).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct LinkTokenItem {
+    pub user_id: String,
+    pub sk: String,
+    pub token_hash: String,
+    pub expires_at: i64,
 }
 
 /// What authentication reads of a user or family item (a projection): the sort key, the

@@ -84,6 +84,11 @@ pub mod attr {
     /// deletion leaves the email items alone.
     pub const EMAIL_UNVERIFIED: &str = "email_unverified";
     pub const PASSWORD_HASH: &str = "password_hash";
+    /// `true` on the user item once the user proved access to its email (a verification
+    /// link, a password reset), or a provider vouched for it.
+    pub const EMAIL_VERIFIED: &str = "email_verified";
+    /// A link token item's SHA-256 (hex) of its token.
+    pub const TOKEN_HASH: &str = "token_hash";
     pub const OWNER: &str = "owner";
     /// Set on the user item once its account's deletion has begun, and on a category item
     /// once the category's deletion has (epoch seconds).
@@ -273,6 +278,29 @@ pub fn login_device_pk(device: &str) -> String {
 /// Partition of the password throttle of one session (its family id).
 pub fn login_session_pk(session: &str) -> String {
     format!("LOGIN_SESSION#{session}")
+}
+
+/// Sort-key prefix of a user's link tokens (`TOKEN#RESET`, `TOKEN#VERIFY`).
+pub const LINK_TOKEN_SK_PREFIX: &str = "TOKEN#";
+
+/// The key of the user's link token of `kind` (`RESET`, `VERIFY`).
+pub fn link_token_key(user: UserId, kind: &str) -> Key {
+    key(user_pk(user), format!("{LINK_TOKEN_SK_PREFIX}{kind}"))
+}
+
+/// Partition of the password-reset throttle of one email.
+pub fn reset_email_pk(email: &str) -> String {
+    format!("RESET#{email}")
+}
+
+/// Partition of the password-reset throttle of one source IP.
+pub fn reset_ip_pk(ip: &str) -> String {
+    format!("RESET_IP#{ip}")
+}
+
+/// Partition of the verification-mail throttle of one user.
+pub fn verify_mail_pk(user: &str) -> String {
+    format!("VERIFY_MAIL#{user}")
 }
 
 /// Partition of the registration throttle of one source IP.

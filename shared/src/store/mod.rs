@@ -19,6 +19,10 @@
 //! | login throttle (session) | `LOGIN_SESSION#<session id>` | `THROTTLE`      |
 //! | registration throttle (IP) | `REGISTER_IP#<ip>` | `THROTTLE`              |
 //! | identity link   | `EXT#<b64url(iss)>#<sub>` | `IDENTITY`               |
+//! | link token      | `<user uuid>`          | `TOKEN#RESET`, `TOKEN#VERIFY` |
+//! | reset throttle (email) | `RESET#<email>` | `THROTTLE`                  |
+//! | reset throttle (IP) | `RESET_IP#<ip>`    | `THROTTLE`                  |
+//! | verification-mail throttle | `VERIFY_MAIL#<user uuid>` | `THROTTLE`    |
 //!
 //! Task items keep `title_lc` (the lowercased title, for `q`), `version`, the sort keys of
 //! the global secondary indexes `by_due` (`due_key`) and `by_priority` (`priority_key`; see
@@ -32,6 +36,9 @@
 //! kept by its latest move (`kept_session`) and the sessions started since (`sessions`, a
 //! string set); family and token items carry the generation they belong to (see
 //! [`sessions`]).
+//!
+//! The user item carries `email_verified` once the user proved access to the email; link
+//! tokens hold only their hash (see [`link_tokens`]).
 //!
 //! `expires_at` (epoch seconds) is the table's TTL attribute. DynamoDB deletes expired items
 //! late (and DynamoDB Local not reliably), so expiry is always checked on read as well.
@@ -50,6 +57,7 @@ mod idempotency;
 mod identities;
 mod items;
 mod keys;
+mod link_tokens;
 mod listing;
 mod session_ends;
 mod session_info;
@@ -74,6 +82,7 @@ pub use keys::{
     CATEGORY_NAME_SK_PREFIX, CATEGORY_SK_PREFIX, COUNTS_SK, DUE_INDEX, IDEMPOTENCY_SK_PREFIX,
     IDENTITY_SK, Key, PK, PRIORITY_INDEX, SK, TASK_SK_PREFIX, TTL, USER_SK, key,
 };
+pub use link_tokens::{Registration, TokenUse};
 pub use listing::{ListPage, ListRequest, MAX_ITEMS_READ_PER_LIST};
 pub use session_ends::Keep;
 pub use session_info::SessionInfo;

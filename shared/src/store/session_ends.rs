@@ -23,7 +23,7 @@ use crate::auth::{FamilyId, RefreshToken, UserId};
 
 /// Rounds of an end of the other sessions that finds the user item changed under it (a
 /// login, another end) before it gives up.
-const END_ATTEMPTS: usize = 5;
+pub(super) const END_ATTEMPTS: usize = 5;
 
 /// The session that goes on when every other one ends.
 #[derive(Debug, Clone, Copy)]
@@ -172,7 +172,7 @@ impl Sessions<'_> {
             let next = generation.saturating_add(1);
             let mut items = vec![conditional(
                 Move::UserChanged,
-                self.move_user(user, generation, password, keep.family())?,
+                self.move_user(user, generation, password, keep.family(), false)?,
             )];
             match keep {
                 Keep::Nothing => {}
@@ -224,14 +224,18 @@ impl Sessions<'_> {
     /// The user item's update moving its session generation on from `generation`: the
     /// sessions of the new one are `kept`'s alone; with `password`, the hash is replaced if
     /// it is still the previous one.
-    fn move_user(
+    pub(super) fn move_user(
         self,
         user: UserId,
         generation: u64,
         password: Option<(&str, &str)>,
         kept: Option<FamilyId>,
+        verify_email: bool,
     ) -> Result<TransactWriteItem, StoreError> {
         let mut set = vec!["#session_gen = :next"];
+        if verify_email {
+            set.push("#verified = :true");
+        }
         let mut condition = format!("{USER_ACTIVE} AND {}", generation_is(generation));
         let mut update = Update::builder()
             .table_name(self.store.table())
@@ -242,6 +246,11 @@ impl Sessions<'_> {
             .expression_attribute_names("#sessions", attr::SESSIONS)
             .expression_attribute_values(":gen", n(generation))
             .expression_attribute_values(":next", n(generation.saturating_add(1)));
+        if verify_email {
+            update = update
+                .expression_attribute_names("#verified", attr::EMAIL_VERIFIED)
+                .expression_attribute_values(":true", AttributeValue::Bool(true));
+        }
         if let Some((previous, new)) = password {
             set.push("#password_hash = :new_hash");
             condition.push_str(" AND #password_hash = :previous");

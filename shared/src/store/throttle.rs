@@ -28,6 +28,11 @@
 //! wipe the totals by interleaving logins to an account of their own. Kept per email, known or
 //! not, so throttling reveals nothing about which emails exist.
 //!
+//! Password-reset requests are counted per email (known or not: `user_id = RESET#<email>`)
+//! and per client address (`user_id = RESET_IP#<client>`), each mail a signed-in user asks to
+//! verify the email per user (`user_id = VERIFY_MAIL#<user>`), all with `sk = THROTTLE`: every
+//! one sends a mail, which a stranger could otherwise aim at anyone's inbox.
+//!
 //! Registrations are counted per client address (`user_id = REGISTER_IP#<client>`,
 //! `sk = THROTTLE`), every one of them: each costs a password hash and fills the table.
 
@@ -38,11 +43,11 @@ use super::error::StoreError;
 use super::items::ThrottleItem;
 use super::keys::{
     Key, THROTTLE_SK, TTL, attr, key, login_device_pk, login_ip_pk, login_pk, login_session_pk, n,
-    number, register_ip_pk, throttle_ip_sk,
+    number, register_ip_pk, reset_email_pk, reset_ip_pk, throttle_ip_sk, verify_mail_pk,
 };
 use super::writes::condition_failed;
 use crate::auth::Email;
-use crate::config::{LoginThrottle, RegisterThrottle};
+use crate::config::{LoginThrottle, RegisterThrottle, ResetThrottle, VerificationThrottle};
 
 /// One counter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +58,9 @@ enum Counter {
     Device(String),
     Session(String),
     Registrations(String),
+    ResetEmail(String),
+    ResetIp(String),
+    VerificationMails(String),
 }
 
 impl Counter {
@@ -65,6 +73,9 @@ impl Counter {
             Self::Device(id) => (login_device_pk(id), THROTTLE_SK.into()),
             Self::Session(id) => (login_session_pk(id), THROTTLE_SK.into()),
             Self::Registrations(ip) => (register_ip_pk(ip), THROTTLE_SK.into()),
+            Self::ResetEmail(email) => (reset_email_pk(email), THROTTLE_SK.into()),
+            Self::ResetIp(ip) => (reset_ip_pk(ip), THROTTLE_SK.into()),
+            Self::VerificationMails(user) => (verify_mail_pk(user), THROTTLE_SK.into()),
         }
     }
 
@@ -293,6 +304,62 @@ impl Throttle<'_> {
         Ok(
             match self
                 .count(&counter, now, budget.per_ip, budget.window_secs)
+                .await?
+            {
+                CountOutcome::Counted { .. } => RegistrationAttempt::Counted,
+                CountOutcome::Refused(throttled) => RegistrationAttempt::Throttled(throttled),
+            },
+        )
+    }
+
+    /// Counts a password-reset request for `email` (known or not) from `client` against both
+    /// budgets, before anything is looked up; refused by either, it stays counted in neither.
+    pub async fn take_reset_request(
+        self,
+        email: &Email,
+        client: &str,
+        now: i64,
+        budget: &ResetThrottle,
+    ) -> Result<RegistrationAttempt, StoreError> {
+        let per_email = Counter::ResetEmail(email.to_string());
+        let per_ip = Counter::ResetIp(client.to_string());
+        let window = budget.window_secs;
+        let (a, b) = tokio::join!(
+            self.count(&per_email, now, budget.per_email, window),
+            self.count(&per_ip, now, budget.per_ip, window),
+        );
+        let mut refused = None;
+        for outcome in [&a, &b] {
+            if let Ok(CountOutcome::Refused(throttled)) = outcome {
+                refused = refused.max(Some(throttled.window_ends_at));
+            }
+        }
+        if refused.is_some() || a.is_err() || b.is_err() {
+            for (counter, outcome) in [(&per_email, &a), (&per_ip, &b)] {
+                if let Ok(CountOutcome::Counted { window_ends_at }) = outcome {
+                    self.uncount(counter, *window_ends_at).await?;
+                }
+            }
+        }
+        a?;
+        b?;
+        Ok(match refused {
+            Some(window_ends_at) => RegistrationAttempt::Throttled(Throttled { window_ends_at }),
+            None => RegistrationAttempt::Counted,
+        })
+    }
+
+    /// Counts a verification mail `user` asks for against its budget.
+    pub async fn take_verification_mail(
+        self,
+        user: &str,
+        now: i64,
+        budget: &VerificationThrottle,
+    ) -> Result<RegistrationAttempt, StoreError> {
+        let counter = Counter::VerificationMails(user.to_string());
+        Ok(
+            match self
+                .count(&counter, now, budget.per_user, budget.window_secs)
                 .await?
             {
                 CountOutcome::Counted { .. } => RegistrationAttempt::Counted,

@@ -34,6 +34,37 @@ async fn log_in_with(t: &TestApp, email: &str, password: &str) -> TestResponse {
 }
 
 #[tokio::test]
+async fn a_change_mails_a_notice_to_the_accounts_address_and_stands_if_the_mail_fails() {
+    let t = TestApp::new().await;
+    let email = format!("notice-{}@example.com", uuid::Uuid::now_v7().simple());
+    sign_up(&t, &email).await;
+    let session = log_in(&t, &email).await;
+    let changed = change(&t, &session.access_token, PASSWORD, NEW_PASSWORD).await;
+    assert_eq!(changed.status(), 204, "{}", changed.text());
+    let notice = devtools::maildev::latest_mail(&email, taskline::mail::NOTICE_SUBJECT).await;
+    assert!(
+        notice["text"]
+            .as_str()
+            .unwrap()
+            .contains("If this was not you")
+    );
+
+    // Nothing listens on the SMTP port: the change stands all the same (best effort).
+    let dead = devtools::free_port().unwrap().to_string();
+    let app = t.app_with(&[("SMTP_PORT", &dead)]);
+    let response = call(
+        account::handle,
+        &app,
+        TestRequest::post("/v1/me/password")
+            .bearer(&session.access_token)
+            .json(&json!({"current_password": NEW_PASSWORD, "new_password": PASSWORD})),
+    )
+    .await;
+    assert_eq!(response.status(), 204, "{}", response.text());
+    assert_eq!(log_in_with(&t, &email, PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
 async fn the_new_password_logs_in_and_the_old_one_no_longer_does() {
     let t = TestApp::new().await;
     sign_up(&t, "changer@example.com").await;
