@@ -85,3 +85,8 @@ async function start(opened: EmailLink | null): Promise<void> {
 }
 
 void start(link);
+// A link opened in a tab already at its path changes only the fragment: no new page load.
+window.addEventListener('hashchange', () => {
+  const opened = takeEmailLink(window.location, window.history);
+  if (opened) void start(opened);
+});
