@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Browser end-to-end tests of the reference SPA (web/): Debian's Chromium, driven by
 # playwright-core, against the real local stack (scripts/dev.sh: DynamoDB Local + cargo lambda
-# watch). Also runs the SPA's unit tests. Screenshots go to artifacts/browser/ (git-ignored).
+# watch, and maildev, the local mail server whose inbox the recovery tests read). Also runs the
+# SPA's unit tests. Screenshots go to artifacts/browser/ (git-ignored).
 #
 # Environment:
 #   TASKLINE_BASE_URL  use an already running stack instead of starting one; it must allow the
 #                      SPA's origin http://localhost:$TASKLINE_WEB_PORT in ALLOWED_ORIGINS
 #                      (the dev default allows http://localhost:5173)
+#   TASKLINE_MAIL_URL  with TASKLINE_BASE_URL: that stack's mail inbox (default
+#                      http://127.0.0.1:1080, the one `make dev` starts)
 #   TASKLINE_WEB_PORT  port of the SPA (default: 5173 with TASKLINE_BASE_URL, else a free one)
 #   TASKLINE_SITE_PORT port of the one-site proxy (default: a free one); with TASKLINE_BASE_URL
 #                      the one-site phase runs only when it is set, and that stack must also
 #                      allow http://localhost:$TASKLINE_SITE_PORT
 #   COOKIE_SAMESITE    passed to the stack it starts (default Strict; see web/README.md)
-#   TASKLINE_PORT_BASE first of a range of ports to use instead of free ones from the OS (up to 8)
+#   TASKLINE_PORT_BASE first of a range of ports to use instead of free ones from the OS (up to 10)
 #
 # Two phases:
 # 1. cross-origin: the SPA (vite preview) and the API are both addressed as `localhost` on
@@ -81,16 +84,20 @@ echo "== web unit tests" >&2
   { echo "test-browser: web/src/api-types.ts is stale: run (cd web && npm run gen:api)" >&2; exit 1; }
 (cd web && npx --no-install vitest run)
 
-# Starts the local stack allowing origin $1 (its log: artifacts/$2.log); sets api_url, stack_pid.
+# Starts the local stack allowing origin $1, whose emailed links point at $1 too (its log:
+# artifacts/$2.log); sets api_url, mail_url, mail_web_port, stack_pid.
 start_stack() {
   local api_port
   api_port="$(free_port)"
+  mail_web_port="$(free_port)"
   echo "== starting the local stack on port $api_port for $1 (log: artifacts/$2.log)" >&2
-  ALLOWED_ORIGINS="$1" PORT="$api_port" DYNAMODB_PORT="$(free_port)" \
+  ALLOWED_ORIGINS="$1" APP_URL="$1" PORT="$api_port" DYNAMODB_PORT="$(free_port)" \
+    MAIL_SMTP_PORT="$(free_port)" MAIL_WEB_PORT="$mail_web_port" \
     RELOAD=0 DYNAMODB_IN_MEMORY=1 "$root/scripts/dev.sh" > "$artifacts/$2.log" 2>&1 &
   stack_pid=$!
   pids+=("$stack_pid")
   api_url="http://localhost:$api_port"
+  mail_url="http://127.0.0.1:$mail_web_port"
 }
 
 # Waits for the API at $api_url (and for the stack it started, if any, to stay up).
@@ -108,7 +115,7 @@ wait_for_api() { # log name
   curl -fsS "$health" >/dev/null || { echo "test-browser: no API at $api_url" >&2; exit 1; }
   # Wake every function once (cargo lambda watch starts each on its first request), so the
   # browser's timeouts measure the app rather than cold starts.
-  for path in /v1/auth/register /v1/auth/login /v1/auth/refresh; do
+  for path in /v1/auth/register /v1/auth/login /v1/auth/refresh /v1/auth/password-reset /v1/auth/verify-email; do
     curl -s -o /dev/null -X POST -H 'Content-Type: application/json' -d '{}' "${health%/v1/health}$path" || true
   done
   curl -s -o /dev/null "${health%/v1/health}/v1/tasks" || true
@@ -130,11 +137,13 @@ if [ -n "${TASKLINE_BASE_URL:-}" ]; then
   web_port="${TASKLINE_WEB_PORT:-5173}"
   api_url="${TASKLINE_BASE_URL%/}"
   api_url="${api_url/\/\/127.0.0.1:/\/\/localhost:}" # same site as the SPA
+  mail_url="${TASKLINE_MAIL_URL:-http://127.0.0.1:1080}"
 else
   web_port="${TASKLINE_WEB_PORT:-$(free_port)}"
   start_stack "http://localhost:$web_port" browser-stack
 fi
 wait_for_api browser-stack
+if [ -n "${stack_pid:-}" ]; then wait_for_port "$mail_web_port" 30; fi
 
 echo "== building the SPA for $api_url, serving it on http://localhost:$web_port" >&2
 build_spa "$api_url"
@@ -147,7 +156,7 @@ wait_for_port "$web_port" 30
 chromium_version="$(/usr/bin/chromium --version 2>/dev/null | grep -oE '[0-9.]+' | head -1)"
 echo "== browser end-to-end tests, cross-origin (Chromium $chromium_version)" >&2
 (cd web && TASKLINE_WEB_URL="http://localhost:$web_port" TASKLINE_API_URL="$api_url" \
-  TASKLINE_ARTIFACTS="$artifacts/browser" node --test --test-concurrency=1 e2e/)
+  TASKLINE_MAIL_URL="$mail_url" TASKLINE_ARTIFACTS="$artifacts/browser" node --test --test-concurrency=1 e2e/)
 stop "$preview_pid"
 
 # --- phase 2: one site (SPA and API behind one origin, as the CloudFront distribution) -------

@@ -18,6 +18,11 @@ function required(name) {
 export const WEB_URL = required('TASKLINE_WEB_URL');
 /** The API as the SPA calls it, e.g. http://localhost:9000 (same site as WEB_URL). */
 export const API_URL = required('TASKLINE_API_URL');
+/**
+ * The local mail server's web inbox (maildev), whose REST API the recovery tests read:
+ * scripts/test-browser.sh passes the one of the stack it starts; the `make dev` default otherwise.
+ */
+export const MAIL_URL = (process.env.TASKLINE_MAIL_URL ?? 'http://127.0.0.1:1080').replace(/\/+$/, '');
 export const ARTIFACTS = resolve(process.env.TASKLINE_ARTIFACTS ?? 'artifacts/browser');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -149,4 +154,32 @@ export function storySteps(prefix, currentPage) {
       }
     });
   };
+}
+
+// --- the local mail server (maildev's REST API: GET /email lists every mail it received) -------
+
+/** The mails to `to` with subject `subject`, oldest first. */
+export async function mailsTo(to, subject) {
+  const response = await fetch(`${MAIL_URL}/email`);
+  if (!response.ok) throw new Error(`maildev at ${MAIL_URL}: ${response.status}`);
+  const all = await response.json();
+  return all
+    .filter((m) => m.subject === subject && (m.to ?? []).some((r) => r.address?.toLowerCase() === to.toLowerCase()))
+    .sort((a, b) => new Date(a.date ?? 0) - new Date(b.date ?? 0));
+}
+
+/** Waits until `count` mails to `to` with `subject` have arrived; returns the newest. */
+export async function waitForMail(to, subject, count = 1) {
+  const found = await until(async () => {
+    const mails = await mailsTo(to, subject);
+    return mails.length >= count && mails;
+  }, `mail ${count} "${subject}" to ${to} in ${MAIL_URL}`);
+  return found.at(-1);
+}
+
+/** The link to the SPA's `path` in a mail's plain-text body (on a line of its own). */
+export function linkIn(mail, path) {
+  const match = (mail.text ?? '').match(new RegExp(`^\\s*(https?://\\S+${path}#token=[A-Za-z0-9_-]+)\\s*$`, 'm'));
+  if (!match) throw new Error(`no ${path} link in the mail "${mail.subject}": ${mail.text}`);
+  return match[1];
 }

@@ -1,10 +1,12 @@
-// The account screen: change the name, change the password, and the list of sessions (one per
-// login) with "Log out this device" per row and "Log out everywhere else".
+// The account screen: the email address (verified or not), change the name, change the password,
+// and the list of sessions (one per login) with "Log out this device" per row and "Log out
+// everywhere else".
 
 import { ApiError, type ApiClient, type Session, type User } from './api';
 import { submit } from './auth-views';
 import { h } from './dom';
 import { control, describe, field, formAlert } from './forms';
+import { VerifyBanner, verifiedBadge } from './recovery-views';
 
 export interface AccountCallbacks {
   showTasks(): void;
@@ -16,6 +18,9 @@ export class AccountView {
   private readonly status = h('p', { class: 'notice', role: 'status' });
   private readonly sessionsAlert = h('div', { class: 'form-error', role: 'alert' });
   private readonly sessions = h('ul', { class: 'sessions', 'aria-label': 'Sessions' });
+  private readonly email = h('p', { class: 'email' });
+  private readonly verifyBanner: VerifyBanner;
+  private user: User | null = null;
   private readonly nameForm: HTMLFormElement;
   private readonly passwordForm: HTMLFormElement;
 
@@ -23,6 +28,10 @@ export class AccountView {
     private readonly api: ApiClient,
     private readonly go: AccountCallbacks,
   ) {
+    // 409 on "Send again": verified meanwhile (in another tab, say), so the badge says so.
+    this.verifyBanner = new VerifyBanner(api, () => {
+      if (this.user) this.showUser({ ...this.user, email_verified: true });
+    });
     this.nameForm = h(
       'form',
       { 'aria-label': 'Change name', novalidate: true },
@@ -84,10 +93,12 @@ export class AccountView {
           h('button', { type: 'button', onclick: () => this.go.showTasks() }, 'Back to tasks'),
         ),
       ),
+      this.verifyBanner.element,
       this.status,
       h(
         'main',
         {},
+        h('section', { 'aria-labelledby': 'email-heading' }, h('h2', { id: 'email-heading' }, 'Email'), this.email),
         h('section', { 'aria-labelledby': 'name-heading' }, h('h2', { id: 'name-heading' }, 'Name'), this.nameForm),
         h(
           'section',
@@ -117,7 +128,10 @@ export class AccountView {
   }
 
   private showUser(user: User): void {
+    this.user = user;
     control(this.nameForm, 'name').value = user.name;
+    this.email.replaceChildren(user.email, ' ', verifiedBadge(user));
+    this.verifyBanner.show(user);
   }
 
   private async loadSessions(): Promise<void> {

@@ -2,7 +2,7 @@
 // behaviour is exercised against the real API in a real browser by e2e/.
 
 import { describe, expect, it } from 'vitest';
-import { ApiClient, ApiError } from './api';
+import { ApiClient, ApiError, isInvalidToken } from './api';
 
 const BASE = 'http://api.test';
 
@@ -405,5 +405,60 @@ describe('safe creates (Idempotency-Key)', () => {
     expect(sent.map((c) => c.headers.Authorization)).toEqual(['Bearer A', 'Bearer B']);
     expect(sent[0].headers['Idempotency-Key']).toBe(sent[1].headers['Idempotency-Key']);
     expect(sent[0].body).toBe(sent[1].body);
+  });
+});
+
+describe('recovery by email', () => {
+  const problem = (status: number, slug: string, headers: Record<string, string> = {}) =>
+    json(status, { type: `https://taskline.example/problems/${slug}`, title: slug, status }, headers);
+
+  it('the link endpoints send their bodies without a session (no refresh, no Authorization)', async () => {
+    const { api, calls } = fakeApi((call) =>
+      call.path === '/v1/auth/password-reset' ? json(202, { status: 'accepted' }) : new Response(null, { status: 204 }),
+    );
+    await api.requestPasswordReset('a@example.com');
+    await api.confirmPasswordReset('tok', 'a new passphrase');
+    await api.verifyEmail('tok2');
+    expect(calls.map((c) => [c.method, c.path, JSON.parse(c.body!)])).toEqual([
+      ['POST', '/v1/auth/password-reset', { email: 'a@example.com' }],
+      ['POST', '/v1/auth/password-reset/confirm', { token: 'tok', new_password: 'a new passphrase' }],
+      ['POST', '/v1/auth/verify-email', { token: 'tok2' }],
+    ]);
+    expect(calls.every((c) => c.headers['Authorization'] === undefined && c.credentials === 'include')).toBe(true);
+  });
+
+  it('a used or expired token is an invalid-token error; a weak password a field error', async () => {
+    const answers = [
+      () => problem(400, 'invalid-token'),
+      () => json(422, { title: 'Unprocessable Content', status: 422, errors: [{ field: 'new_password', message: 'too short' }] }),
+    ];
+    const { api } = fakeApi(() => answers.shift()!());
+    const used = await api.confirmPasswordReset('tok', 'a new passphrase').catch((e: unknown) => e);
+    expect(isInvalidToken(used)).toBe(true);
+    const weak = (await api.confirmPasswordReset('tok', 'short').catch((e: unknown) => e)) as ApiError;
+    expect(isInvalidToken(weak)).toBe(false);
+    expect(weak.fieldErrors).toEqual([{ field: 'new_password', message: 'too short' }]);
+  });
+
+  it('a reset request over its budget carries the wait', async () => {
+    const { api } = fakeApi(() => problem(429, 'too-many-requests', { 'Retry-After': '42' }));
+    const error = (await api.requestPasswordReset('a@example.com').catch((e: unknown) => e)) as ApiError;
+    expect(error.status).toBe(429);
+    expect(error.retryAfter).toBe(42);
+  });
+
+  it('"send again" is a signed-in request; 409 (verified already) is an ApiError', async () => {
+    const answers = [() => json(202, { status: 'accepted' }), () => problem(409, 'conflict')];
+    const { api, calls } = fakeApi((call) =>
+      call.path === '/v1/auth/refresh' ? json(200, { access_token: 'T' }) : answers.shift()!(),
+    );
+    await api.sendVerificationEmail();
+    const again = (await api.sendVerificationEmail().catch((e: unknown) => e)) as ApiError;
+    expect(again.status).toBe(409);
+    const sends = calls.filter((c) => c.path === '/v1/me/verification-email');
+    expect(sends.map((c) => [c.method, c.headers['Authorization']])).toEqual([
+      ['POST', 'Bearer T'],
+      ['POST', 'Bearer T'],
+    ]);
   });
 });

@@ -17,7 +17,9 @@ type Schemas = components['schemas'];
 export type Priority = Schemas['Priority'];
 export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high'];
 
-export type User = Schemas['User'];
+// `email_verified` is written out by hand until api-types.ts is regenerated from the
+// openapi.yaml that declares it; then `Schemas['User']` alone is the type.
+export type User = Schemas['User'] & { email_verified: boolean };
 export type Task = Schemas['Task'];
 /** Writable task fields (POST body; PATCH takes any subset, `null` clears optional ones). */
 export type TaskInput = Schemas['TaskCreate'];
@@ -173,6 +175,41 @@ export class ApiClient {
     }
     this.accessToken = null;
     this.tabs?.signedOut();
+  }
+
+  // --- recovery by email ----------------------------------------------------------------
+
+  /**
+   * POST /v1/auth/password-reset: asks for a reset link by email. The API answers 202 whether or
+   * not an account has the address (so the answer reveals nothing); 429 carries `Retry-After`.
+   */
+  async requestPasswordReset(email: string): Promise<void> {
+    await this.request<unknown>('POST', '/v1/auth/password-reset', { body: { email }, auth: false });
+  }
+
+  /**
+   * POST /v1/auth/password-reset/confirm with the token from the emailed link. 204: the new
+   * password is set and every session of the account has ended (log in again). An unknown, used
+   * or expired token is a 400 (`isInvalidToken`); a weak password a 422 naming `new_password`.
+   */
+  async confirmPasswordReset(token: string, newPassword: string): Promise<void> {
+    await this.request<void>('POST', '/v1/auth/password-reset/confirm', {
+      body: { token, new_password: newPassword },
+      auth: false,
+    });
+  }
+
+  /** POST /v1/auth/verify-email with the token from the emailed link (400: `isInvalidToken`). */
+  async verifyEmail(token: string): Promise<void> {
+    await this.request<void>('POST', '/v1/auth/verify-email', { body: { token }, auth: false });
+  }
+
+  /**
+   * POST /v1/me/verification-email: sends a new verification link (202). 409 when the address is
+   * verified already, 429 (with `Retry-After`) over the budget, 503 when mail cannot be sent.
+   */
+  async sendVerificationEmail(): Promise<void> {
+    await this.request<unknown>('POST', '/v1/me/verification-email');
   }
 
   me(): Promise<User> {
@@ -391,6 +428,15 @@ export class ApiClient {
       });
     }
   }
+}
+
+/**
+ * Whether an error is the API's answer to an emailed link that no longer works: 400, problem
+ * type `invalid-token` (unknown, used or expired). The SPA sends only well-formed bodies to the
+ * token endpoints, so every 400 they answer means that.
+ */
+export function isInvalidToken(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 400;
 }
 
 /**

@@ -7,7 +7,11 @@ import { clearErrors, control, field, formAlert, showError } from './forms';
 export interface AuthCallbacks {
   showLogin(notice?: string, email?: string): void;
   showSignup(): void;
+  /** "Forgot password?": the form that asks for a reset link (the address typed so far). */
+  showForgot(email?: string): void;
   signedIn(): void;
+  /** Leaves a page opened by an emailed link for the app: the tasks if signed in, else log in. */
+  showApp(): void;
 }
 
 export function loginScreen(
@@ -23,6 +27,7 @@ export function loginScreen(
     field({ name: 'password', label: 'Password', type: 'password', required: true, autocomplete: 'current-password' }),
     formAlert(),
     h('button', { type: 'submit' }, 'Log in'),
+    h('button', { type: 'button', class: 'link', onclick: () => go.showForgot(control(form, 'email').value) }, 'Forgot password?'),
   );
   form.addEventListener('submit', (event) => {
     event.preventDefault();

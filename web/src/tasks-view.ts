@@ -6,6 +6,7 @@ import { editForm, submit } from './auth-views';
 import { CategoriesPanel, swatch } from './categories-view';
 import { h } from './dom';
 import { control, describe, field, formAlert } from './forms';
+import { VerifyBanner } from './recovery-views';
 
 /** Tasks per page: small enough that "Load more" shows up in ordinary use. */
 export const PAGE_SIZE = 10;
@@ -65,12 +66,14 @@ export class TasksView {
   private readonly empty = h('p', { class: 'empty', hidden: true });
   private readonly more = h('button', { type: 'button', hidden: true }, 'Load more');
   private readonly deleteForm = this.deleteAccountForm();
+  private readonly verifyBanner: VerifyBanner;
 
   constructor(
     private readonly api: ApiClient,
     private readonly go: TasksCallbacks,
   ) {
     this.more.addEventListener('click', () => void this.loadMore());
+    this.verifyBanner = new VerifyBanner(api);
     this.categoriesPanel = new CategoriesPanel(api, async (notice) => {
       if (notice) this.announce(notice);
       await this.reload(this.items.length);
@@ -93,6 +96,7 @@ export class TasksView {
           h('button', { type: 'button', class: 'danger', onclick: () => this.askToDeleteAccount() }, 'Delete account'),
         ),
       ),
+      this.verifyBanner.element,
       this.deleteForm,
       this.status,
       h('main', {}, createSection, this.categoriesPanel.element, listSection),
@@ -110,6 +114,7 @@ export class TasksView {
       ]);
       this.user = user;
       this.who.textContent = `Signed in as ${user.name} (${user.email})`;
+      this.verifyBanner.show(user);
       this.showCategories(categories);
       this.showPage(page, false);
     } catch (error) {
