@@ -17,9 +17,7 @@ type Schemas = components['schemas'];
 export type Priority = Schemas['Priority'];
 export const PRIORITIES: readonly Priority[] = ['low', 'medium', 'high'];
 
-// `email_verified` is written out by hand until api-types.ts is regenerated from the
-// openapi.yaml that declares it; then `Schemas['User']` alone is the type.
-export type User = Schemas['User'] & { email_verified: boolean };
+export type User = Schemas['User'];
 export type Task = Schemas['Task'];
 /** Writable task fields (POST body; PATCH takes any subset, `null` clears optional ones). */
 export type TaskInput = Schemas['TaskCreate'];
