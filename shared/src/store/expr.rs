@@ -8,6 +8,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::delete_item::builders::DeleteItemFluentBuilder;
 use aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
@@ -138,6 +139,7 @@ pub(super) struct Changes {
     set: Vec<(&'static str, AttributeValue)>,
     set_if_absent: Vec<(&'static str, AttributeValue)>,
     increment: Vec<(&'static str, AttributeValue)>,
+    tally: Vec<(&'static str, AttributeValue)>,
     add: Vec<(&'static str, AttributeValue)>,
     delete: Vec<(&'static str, AttributeValue)>,
     remove: Vec<&'static str>,
@@ -158,6 +160,13 @@ impl Changes {
     /// `SET name = name + by` (the attribute must exist).
     pub fn increment(mut self, name: &'static str, by: AttributeValue) -> Self {
         self.increment.push((name, by));
+        self
+    }
+
+    /// `SET name = if_not_exists(name, 0) + by`: a count that starts at zero (unlike `ADD`,
+    /// usable beside other `SET`s of one update).
+    pub fn tally(mut self, name: &'static str, by: AttributeValue) -> Self {
+        self.tally.push((name, by));
         self
     }
 
@@ -193,6 +202,14 @@ impl Changes {
             set.push(format!(
                 "{name} = if_not_exists({name}, {})",
                 expr.value(value.clone())
+            ));
+        }
+        for (name, by) in &self.tally {
+            let name = expr.name(name);
+            let zero = expr.value(AttributeValue::N("0".into()));
+            set.push(format!(
+                "{name} = if_not_exists({name}, {zero}) + {}",
+                expr.value(by.clone())
             ));
         }
         for (name, by) in &self.increment {
@@ -309,7 +326,8 @@ expressed!(
     ConditionCheckBuilder,
     UpdateBuilder,
     UpdateItemFluentBuilder,
-    DeleteItemFluentBuilder
+    DeleteItemFluentBuilder,
+    PutItemFluentBuilder
 );
 
 macro_rules! updating {

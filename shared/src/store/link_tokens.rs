@@ -9,11 +9,12 @@ use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Expressed, Updating};
 use super::items::LinkTokenItem;
 use super::keys::{LINK_TOKEN_SK_PREFIX, PK, TTL, attr, link_token_key, n, s, user_key, user_pk};
 use super::session_ends::END_ATTEMPTS;
 use super::sessions::Sessions;
-use super::standing::{USER_ACTIVE, user_condition_names, user_exists_check};
+use super::standing::{user_active, user_exists_check};
 use super::users::{Accounts, email_item, user_item};
 use super::writes::conditional;
 use crate::auth::{LinkKind, LinkToken, User};
@@ -86,9 +87,7 @@ impl Accounts<'_> {
             .delete_item()
             .table_name(self.store.table())
             .set_key(Some(link_token_key(token.user(), kind.name())))
-            .condition_expression("#hash = :hash")
-            .expression_attribute_names("#hash", attr::TOKEN_HASH)
-            .expression_attribute_values(":hash", s(token.hash()))
+            .only_if(&Cond::Eq(attr::TOKEN_HASH, s(token.hash())))
             .send()
             .await;
         super::writes::written(result).map(|_| ())
@@ -130,13 +129,12 @@ impl Accounts<'_> {
         let mark = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .update_expression("SET #verified = :true")
-            .condition_expression(USER_ACTIVE)
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#verified", attr::EMAIL_VERIFIED)
-            .expression_attribute_values(
-                ":true",
-                aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+            .changing(
+                &Changes::default().set(
+                    attr::EMAIL_VERIFIED,
+                    aws_sdk_dynamodb::types::AttributeValue::Bool(true),
+                ),
+                Some(&user_active()),
             )
             .build()?;
         let items = vec![
@@ -164,12 +162,11 @@ pub(super) fn consume(
     let delete = Delete::builder()
         .table_name(store.table())
         .set_key(Some(link_token_key(token.user(), kind.name())))
-        .condition_expression("attribute_exists(#pk) AND #hash = :hash AND #ttl > :now")
-        .expression_attribute_names("#pk", PK)
-        .expression_attribute_names("#hash", attr::TOKEN_HASH)
-        .expression_attribute_names("#ttl", TTL)
-        .expression_attribute_values(":hash", s(token.hash()))
-        .expression_attribute_values(":now", n(now))
+        .only_if(
+            &Cond::Exists(PK)
+                .and(Cond::Eq(attr::TOKEN_HASH, s(token.hash())))
+                .and(Cond::Gt(TTL, n(now))),
+        )
         .build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }

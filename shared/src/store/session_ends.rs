@@ -12,12 +12,13 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Projecting, SortKeys, Updating, keyed_query};
 use super::items::SessionItem;
 use super::keys::{PK, SK};
 use super::keys::{attr, family_sk, key, n, s, user_key, user_pk};
 use super::session_info::{FAMILY_PREFIX, SessionInfo, session_of};
 use super::sessions::Sessions;
-use super::standing::{USER_ACTIVE, generation_is, user_condition_names};
+use super::standing::{of_generation, user_active};
 use super::writes::conditional;
 use crate::auth::{FamilyId, RefreshToken, UserId};
 
@@ -61,20 +62,18 @@ impl Sessions<'_> {
     /// The family items of the user's partition (consistent; token items are filtered out by
     /// the store, not returned).
     async fn family_items(self, user: UserId) -> Result<Vec<SessionItem>, StoreError> {
-        let query = self
-            .store
-            .client()
-            .query()
-            .table_name(self.store.table())
-            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
-            // Token items carry `issued_at`, family items never do.
-            .filter_expression("attribute_not_exists(#issued_at)")
-            .expression_attribute_names("#issued_at", attr::ISSUED_AT)
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", s(user_pk(user)))
-            .expression_attribute_values(":prefix", s(FAMILY_PREFIX))
-            .consistent_read(true);
+        let query = self.store.client().query().table_name(self.store.table());
+        let families = SortKeys::BeginsWith(s(FAMILY_PREFIX));
+        // Token items carry `issued_at`, family items never do.
+        let not_tokens = Cond::NotExists(attr::ISSUED_AT);
+        let query = keyed_query(
+            query,
+            (PK, s(user_pk(user))),
+            (SK, families),
+            Some(&not_tokens),
+            &[],
+        )
+        .consistent_read(true);
         let mut items = Vec::new();
         let mut pages = query.into_paginator().send();
         while let Some(page) = pages.next().await {
@@ -211,8 +210,7 @@ impl Sessions<'_> {
             .get_item()
             .table_name(self.store.table())
             .set_key(Some(key(user_pk(root.user()), family_sk(root.family()))))
-            .projection_expression("#expires")
-            .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
+            .projecting(&[attr::ABSOLUTE_EXPIRES_AT])
             .consistent_read(true)
             .send()
             .await?;
@@ -232,50 +230,26 @@ impl Sessions<'_> {
         kept: Option<FamilyId>,
         verify_email: bool,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut set = vec!["#session_gen = :next"];
+        let mut changes =
+            Changes::default().set(attr::SESSION_GEN, n(generation.saturating_add(1)));
         if verify_email {
-            set.push("#verified = :true");
+            changes = changes.set(attr::EMAIL_VERIFIED, AttributeValue::Bool(true));
         }
-        let mut condition = format!("{USER_ACTIVE} AND {}", generation_is(generation));
-        let mut update = Update::builder()
+        let mut condition = user_active().and(of_generation(generation));
+        if let Some((previous, new)) = password {
+            changes = changes.set(attr::PASSWORD_HASH, s(new));
+            condition = condition.and(Cond::Eq(attr::PASSWORD_HASH, s(previous)));
+        }
+        changes = match kept {
+            Some(family) => changes
+                .set(attr::KEPT_SESSION, s(family.to_string()))
+                .set(attr::SESSIONS, AttributeValue::Ss(vec![family.to_string()])),
+            None => changes.remove(attr::KEPT_SESSION).remove(attr::SESSIONS),
+        };
+        let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(user_key(user)))
-            .set_expression_attribute_names(Some(user_condition_names()))
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-            .expression_attribute_names("#kept", attr::KEPT_SESSION)
-            .expression_attribute_names("#sessions", attr::SESSIONS)
-            .expression_attribute_values(":gen", n(generation))
-            .expression_attribute_values(":next", n(generation.saturating_add(1)));
-        if verify_email {
-            update = update
-                .expression_attribute_names("#verified", attr::EMAIL_VERIFIED)
-                .expression_attribute_values(":true", AttributeValue::Bool(true));
-        }
-        if let Some((previous, new)) = password {
-            set.push("#password_hash = :new_hash");
-            condition.push_str(" AND #password_hash = :previous");
-            update = update
-                .expression_attribute_names("#password_hash", attr::PASSWORD_HASH)
-                .expression_attribute_values(":new_hash", s(new))
-                .expression_attribute_values(":previous", s(previous));
-        }
-        let expression = match kept {
-            Some(family) => {
-                set.push("#kept = :kept");
-                set.push("#sessions = :sessions");
-                update = update
-                    .expression_attribute_values(":kept", s(family.to_string()))
-                    .expression_attribute_values(
-                        ":sessions",
-                        AttributeValue::Ss(vec![family.to_string()]),
-                    );
-                format!("SET {}", set.join(", "))
-            }
-            None => format!("SET {} REMOVE #kept, #sessions", set.join(", ")),
-        };
-        let update = update
-            .update_expression(expression)
-            .condition_expression(condition)
+            .changing(&changes, Some(&condition))
             .build()?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
@@ -291,31 +265,25 @@ impl Sessions<'_> {
         restart: bool,
         now: i64,
     ) -> Result<TransactWriteItem, StoreError> {
-        let mut update = Update::builder()
+        let alive = Cond::Exists(PK).and(of_generation(generation)).and(
+            Cond::NotExists(attr::ABSOLUTE_EXPIRES_AT)
+                .or(Cond::Gt(attr::ABSOLUTE_EXPIRES_AT, n(now))),
+        );
+        let next = n(generation.saturating_add(1));
+        let changes = Changes::default().set(attr::SESSION_GEN, next.clone());
+        let changes = if restart {
+            changes
+                .set(attr::TOKENS_FROM, next)
+                .set(attr::LAST_USED_AT, n(now))
+                .remove(attr::LAST_SPENT)
+        } else {
+            changes
+        };
+        let update = Update::builder()
             .table_name(self.store.table())
             .set_key(Some(key(user_pk(user), family_sk(family))))
-            .condition_expression(format!(
-                "attribute_exists(#pk) AND {} AND (attribute_not_exists(#expires) OR #expires > :now)",
-                generation_is(generation)
-            ))
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#session_gen", attr::SESSION_GEN)
-            .expression_attribute_names("#expires", attr::ABSOLUTE_EXPIRES_AT)
-            .expression_attribute_values(":gen", n(generation))
-            .expression_attribute_values(":next", n(generation.saturating_add(1)))
-            .expression_attribute_values(":now", n(now));
-        update = if restart {
-            update
-                .update_expression(
-                    "SET #session_gen = :next, #tokens_from = :next, #last_used_at = :now \
-                     REMOVE #last_spent",
-                )
-                .expression_attribute_names("#tokens_from", attr::TOKENS_FROM)
-                .expression_attribute_names("#last_used_at", attr::LAST_USED_AT)
-                .expression_attribute_names("#last_spent", attr::LAST_SPENT)
-        } else {
-            update.update_expression("SET #session_gen = :next")
-        };
-        Ok(TransactWriteItem::builder().update(update.build()?).build())
+            .changing(&changes, Some(&alive))
+            .build()?;
+        Ok(TransactWriteItem::builder().update(update).build())
     }
 }

@@ -4,8 +4,6 @@
 //! instead when the standing has not been read (the user active, the session alive). A leaf of
 //! the store: every aggregate writes under these conditions.
 
-use std::collections::HashMap;
-
 use aws_sdk_dynamodb::types::{ConditionCheck, KeysAndAttributes, TransactWriteItem};
 
 use super::core::Store;
@@ -32,11 +30,7 @@ pub enum Standing {
     Active { session_alive: bool },
 }
 
-/// The condition that the user item exists and its deletion has not begun (names `#pk` and
-/// `#deleting`; see [`user_condition_names`]).
-pub(super) const USER_ACTIVE: &str = "attribute_exists(#pk) AND attribute_not_exists(#deleting)";
-
-/// [`USER_ACTIVE`] as a typed condition.
+/// The condition that the user item exists and its deletion has not begun.
 pub(super) fn user_active() -> Cond {
     Cond::Exists(PK).and(Cond::NotExists(attr::DELETING))
 }
@@ -51,14 +45,6 @@ pub(super) fn of_generation(generation: u64) -> Cond {
     }
 }
 
-/// The attribute names [`USER_ACTIVE`] uses.
-pub(super) fn user_condition_names() -> HashMap<String, String> {
-    HashMap::from([
-        ("#pk".to_string(), PK.to_string()),
-        ("#deleting".to_string(), attr::DELETING.to_string()),
-    ])
-}
-
 /// A condition-check item of a transaction: the user item must (still) exist and not be
 /// being deleted, so nothing is written into a partition that is being swept.
 pub(super) fn user_exists_check(
@@ -71,16 +57,6 @@ pub(super) fn user_exists_check(
         .only_if(&user_active())
         .build()?;
     Ok(TransactWriteItem::builder().condition_check(check).build())
-}
-
-/// The condition that the item's session generation (`#session_gen`, absent: 0) is `:gen`
-/// (set to `generation`): see [`super::sessions`].
-pub(super) fn generation_is(generation: u64) -> &'static str {
-    if generation == 0 {
-        "(attribute_not_exists(#session_gen) OR #session_gen = :gen)"
-    } else {
-        "#session_gen = :gen"
-    }
 }
 
 /// A condition-check item of a transaction: the user is active (as [`user_exists_check`])

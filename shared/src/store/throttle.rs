@@ -40,6 +40,7 @@ use aws_sdk_dynamodb::types::ReturnValue;
 
 use super::core::Store;
 use super::error::StoreError;
+use super::expr::{Changes, Cond, Expressed, Updating};
 use super::items::ThrottleItem;
 use super::keys::{
     Key, THROTTLE_SK, TTL, attr, key, login_device_pk, login_ip_pk, login_pk, login_session_pk, n,
@@ -142,20 +143,6 @@ enum CountOutcome {
     Counted { window_ends_at: i64 },
     /// The counter's budget is used up.
     Refused(Throttled),
-}
-
-/// The attribute names the throttle expressions use.
-const NAMES: [(&str, &str); 3] = [
-    ("#failures", attr::FAILURES),
-    ("#window", attr::WINDOW_ENDS_AT),
-    ("#ttl", TTL),
-];
-
-fn names() -> std::collections::HashMap<String, String> {
-    NAMES
-        .iter()
-        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
-        .collect()
 }
 
 /// The budgets of failed logins and of registrations.
@@ -424,20 +411,15 @@ impl Throttle<'_> {
             .update_item()
             .table_name(self.store.table())
             .set_key(Some(counter.key()))
-            .update_expression(
-                "SET #failures = if_not_exists(#failures, :zero) + :one, \
-                 #window = if_not_exists(#window, :end), \
-                 #ttl = if_not_exists(#ttl, :end)",
+            .changing(
+                &Changes::default()
+                    .tally(attr::FAILURES, n(1))
+                    .set_if_absent(attr::WINDOW_ENDS_AT, n(end))
+                    .set_if_absent(TTL, n(end)),
+                Some(&Cond::NotExists(attr::WINDOW_ENDS_AT).or(
+                    Cond::Gt(attr::WINDOW_ENDS_AT, n(now)).and(Cond::Lt(attr::FAILURES, n(max))),
+                )),
             )
-            .condition_expression(
-                "attribute_not_exists(#window) OR (#window > :now AND #failures < :max)",
-            )
-            .set_expression_attribute_names(Some(names()))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(end))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":max", n(max))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
@@ -486,9 +468,9 @@ impl Throttle<'_> {
             .put_item()
             .table_name(self.store.table())
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#window) OR #window <= :now")
-            .expression_attribute_names("#window", attr::WINDOW_ENDS_AT)
-            .expression_attribute_values(":now", n(now))
+            .only_if(
+                &Cond::NotExists(attr::WINDOW_ENDS_AT).or(Cond::Le(attr::WINDOW_ENDS_AT, n(now))),
+            )
             .send()
             .await;
         match reset {
@@ -507,12 +489,13 @@ impl Throttle<'_> {
             .update_item()
             .table_name(self.store.table())
             .set_key(Some(counter.key()))
-            .update_expression("SET #failures = #failures - :one")
-            .condition_expression("#window = :end AND #failures >= :one")
-            .expression_attribute_names("#failures", attr::FAILURES)
-            .expression_attribute_names("#window", attr::WINDOW_ENDS_AT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":end", n(window_ends_at))
+            .changing(
+                &Changes::default().increment(attr::FAILURES, n(-1)),
+                Some(
+                    &Cond::Eq(attr::WINDOW_ENDS_AT, n(window_ends_at))
+                        .and(Cond::Ge(attr::FAILURES, n(1))),
+                ),
+            )
             .send()
             .await;
         match result {
