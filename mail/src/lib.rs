@@ -60,18 +60,19 @@ impl SmtpOutbox {
     }
 
     fn message(&self, mail: &Mail) -> Result<Message, MailError> {
+        // An address ours accepts but the SMTP library does not is one no server delivers to.
         let to: Mailbox = mail
             .to
             .as_str()
             .parse()
-            .map_err(|e| MailError(Box::new(e)))?;
+            .map_err(|e| MailError::Refused(Box::new(e)))?;
         Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(mail.subject)
             .header(ContentType::TEXT_PLAIN)
             .body(mail.text.clone())
-            .map_err(|e| MailError(Box::new(e)))
+            .map_err(|e| MailError::Refused(Box::new(e)))
     }
 }
 
@@ -83,7 +84,7 @@ impl Outbox for SmtpOutbox {
                 .send(message)
                 .await
                 .map(|_| ())
-                .map_err(|e| MailError(Box::new(e)))
+                .map_err(failed)
         })
     }
 
@@ -91,9 +92,20 @@ impl Outbox for SmtpOutbox {
         Box::pin(async move {
             match self.transport.test_connection().await {
                 Ok(true) => Ok(()),
-                Ok(false) => Err(MailError("the mail server refused the connection".into())),
-                Err(e) => Err(MailError(Box::new(e))),
+                Ok(false) => Err(MailError::Unavailable(
+                    "the mail server refused the connection".into(),
+                )),
+                Err(e) => Err(failed(e)),
             }
         })
+    }
+}
+
+/// An SMTP failure: refused for good (a 5xx answer) or not (unreachable, timed out, 4xx).
+fn failed(error: lettre::transport::smtp::Error) -> MailError {
+    if error.is_permanent() {
+        MailError::Refused(Box::new(error))
+    } else {
+        MailError::Unavailable(Box::new(error))
     }
 }

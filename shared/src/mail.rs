@@ -70,15 +70,28 @@ impl Mail {
     }
 }
 
-/// Why a mail was not accepted by the mail server (refused, unreachable, timed out).
+/// Why a mail was not accepted by the mail server.
 #[derive(Debug, thiserror::Error)]
-#[error("the mail server did not accept the mail: {0}")]
-pub struct MailError(#[source] pub Source);
+pub enum MailError {
+    /// Unreachable, timed out, or refused for now (SMTP 4xx): worth another try later (503).
+    #[error("the mail server did not accept the mail: {0}")]
+    Unavailable(#[source] Source),
+    /// Refused for good (SMTP 5xx: an address the server will not deliver to): another try
+    /// would fail alike.
+    #[error("the mail server refused the mail: {0}")]
+    Refused(#[source] Source),
+}
 
 impl From<MailError> for ApiError {
     fn from(error: MailError) -> Self {
-        ApiError::MailUnavailable {
-            source: Box::new(error),
+        match error {
+            MailError::Unavailable(_) => ApiError::MailUnavailable {
+                source: Box::new(error),
+            },
+            MailError::Refused(_) => ApiError::validation(
+                "email",
+                "the mail server refuses to deliver to this address",
+            ),
         }
     }
 }

@@ -285,7 +285,7 @@ export interface paths {
         put?: never;
         /**
          * Mail a new verification link
-         * @description Replaces the older link. 409 if the email is verified already. Budgeted per user (`VERIFICATION_EMAILS_PER_USER`, `VERIFICATION_EMAIL_WINDOW_SECS`; 429 with `Retry-After`); 503 with `Retry-After` when the mail server cannot be reached (no link is left usable).
+         * @description Replaces the older link. 409 if the email is verified already. Budgeted per user (`VERIFICATION_EMAILS_PER_USER`, `VERIFICATION_EMAIL_WINDOW_SECS`; 429 with `Retry-After`); 503 with `Retry-After` when the mail server cannot be reached (no link is left usable); 422 naming `email` when the mail server refuses the address for good.
          */
         post: operations["sendVerificationEmail"];
         delete?: never;
@@ -1689,6 +1689,7 @@ export interface operations {
             202: components["responses"]["MailAccepted"];
             401: components["responses"]["Unauthorized"];
             409: components["responses"]["AlreadyVerified"];
+            422: components["responses"]["ValidationError"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["MailOrStoreUnavailable"];
         };

@@ -14,7 +14,7 @@ use crate::auth::{
 };
 use crate::config::MailSettings;
 use crate::error::ApiError;
-use crate::mail::{Mail, Outbox};
+use crate::mail::{Mail, MailError, Outbox};
 use crate::store::{Registration, Store, TokenUse};
 
 /// The recovery service of one request, in a function that sends mail.
@@ -35,14 +35,17 @@ impl RecoveryService<'_> {
             return Ok(());
         };
         let token = LinkToken::generate(user)?;
-        self.outbox
-            .send(&Mail::link(
-                email,
-                LinkKind::Reset,
-                &token,
-                &self.settings.app_url,
-            ))
-            .await?;
+        let mail = Mail::link(email, LinkKind::Reset, &token, &self.settings.app_url);
+        match self.outbox.send(&mail).await {
+            Ok(()) => {}
+            // The address takes no mail: the same 202 as for any address (a 422 would say
+            // that an account has it), and no token, as no link went out.
+            Err(refused @ MailError::Refused(_)) => {
+                tracing::warn!(user = %user, error = %refused, "reset mail refused");
+                return Ok(());
+            }
+            Err(unavailable) => return Err(unavailable.into()),
+        }
         // An account deleted meanwhile stores nothing; the link it was sent is unusable.
         self.store
             .accounts()

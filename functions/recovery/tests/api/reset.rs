@@ -297,3 +297,33 @@ async fn a_foreign_origin_is_refused_on_every_recovery_route() {
     // Nothing was counted or read for the refused requests.
     assert!(t.calls.names().is_empty(), "{:?}", t.calls.names());
 }
+
+/// An address the API accepts but the mail server refuses for good (SMTP 5xx; maildev refuses
+/// addresses of the longest length an address may have, 254, as the fuzzer found) gets the
+/// same 202 as any other: a 503 would say that an account has it (unknown addresses send
+/// nothing), and a retry would fail alike. No link went out, so no token is kept.
+#[tokio::test]
+async fn an_address_the_mail_server_refuses_gets_the_same_answer_and_no_token() {
+    let t = TestApp::new().await;
+    let label = "a".repeat(63);
+    let email = format!(
+        "r{}@{label}.{label}.{label}.{}",
+        uuid::Uuid::now_v7().simple(),
+        "a".repeat(28)
+    );
+    assert_eq!(email.len(), 254);
+    let user = register(&t, &email).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let response = request_reset(&t, &email).await;
+    assert_eq!(response.status(), 202, "{}", response.text());
+    assert_eq!(response.json(), json!({ "status": "accepted" }));
+    assert_eq!(token_items(&t, &user).await, Vec::<String>::new());
+    let unknown = request_reset(&t, &address("unknown")).await;
+    assert_eq!(
+        (unknown.status(), unknown.text()),
+        (response.status(), response.text())
+    );
+}
