@@ -30,7 +30,7 @@ bin_dir="${BENCH_BIN_DIR:-$target_dir/release}"
 out="${BENCH_OUT:-$root/artifacts/bench.json}"
 
 if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
-  cargo build --release -p register -p login -p refresh -p tasks -p account
+  cargo build --release -p register -p login -p refresh -p tasks -p account -p recovery
   cargo build --release -p tasks --example sdk_floor
 fi
 # The floor:* rows of the run of this tree (see bench.py Bench.floor); skipped if not built.
@@ -50,7 +50,13 @@ trap cleanup EXIT
 pids+=($!)
 "$root/.tools/moto-venv/bin/moto_server" -H 127.0.0.1 -p "$sm_port" > /tmp/taskline-bench-moto.log 2>&1 &
 pids+=($!)
-for port in "$ddb_port" "$sm_port"; do
+# The functions that send mail send it to a real SMTP server, as deployed (maildev keeps it).
+smtp_port="$("$dev_tool" free-port)"
+"$root/.tools/node_modules/.bin/maildev" --ip 127.0.0.1 --smtp "$smtp_port" \
+  --web "$("$dev_tool" free-port)" --silent > /tmp/taskline-bench-maildev.log 2>&1 &
+pids+=($!)
+export BENCH_SMTP_PORT="$smtp_port"
+for port in "$ddb_port" "$sm_port" "$smtp_port"; do
   for _ in $(seq 1 300); do
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
     sleep 0.1
