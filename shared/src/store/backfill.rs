@@ -111,9 +111,7 @@ impl Store {
             .set(attr::DUE_KEY, s(due))
             .set(attr::PRIORITY_KEY, s(priority));
         let update = self
-            .client()
             .update_item()
-            .table_name(self.table())
             .key(PK, s(item.user_id.clone()))
             .key(SK, s(item.sk.clone()))
             .changing(

@@ -248,9 +248,7 @@ impl Categories<'_> {
     ) -> Result<Option<StoredCategory>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
             .consistent_read(true)
             .send()
@@ -289,7 +287,7 @@ impl Categories<'_> {
     /// Every live category of the user, by name (case-insensitively, then as written). At
     /// most 100 small items live, plus any whose deletion is unfinished.
     pub async fn list(self, user: UserId) -> Result<Vec<Category>, StoreError> {
-        let query = self.store.client().query().table_name(self.store.table());
+        let query = self.store.query();
         let categories =
             SortKeys::Between(s(CATEGORY_SK_PREFIX), s(prefix_end(CATEGORY_SK_PREFIX)));
         let mut pages = keyed_query(query, (PK, s(user_pk(user))), (SK, categories), None, &[])
@@ -398,7 +396,7 @@ impl Categories<'_> {
     /// `category_id` removed, its `version` +1. Reads the tasks' keys page by page, so memory
     /// stays bounded whatever their number. Returns how many tasks were detached.
     pub async fn detach_tasks(self, user: UserId, id: CategoryId) -> Result<u64, StoreError> {
-        let query = self.store.client().query().table_name(self.store.table());
+        let query = self.store.query();
         let tasks = SortKeys::BeginsWith(s(TASK_SK_PREFIX));
         let of_category = Cond::Eq(attr::CATEGORY_ID, s(id.to_string()));
         let query = keyed_query(
@@ -427,19 +425,13 @@ impl Categories<'_> {
     /// Detaches one task if it still names `id` (a task moved or deleted meanwhile is left
     /// alone; nothing is written into a partition whose item is gone).
     async fn detach_task(self, task_key: Key, id: CategoryId) -> Result<bool, StoreError> {
-        let update = self
-            .store
-            .client()
-            .update_item()
-            .table_name(self.store.table())
-            .set_key(Some(task_key))
-            .changing(
-                &Changes::default()
-                    .remove(attr::CATEGORY_ID)
-                    .increment(attr::VERSION, n(1))
-                    .set(attr::UPDATED_AT, s(Timestamp::now().to_rfc3339())),
-                Some(&Cond::Eq(attr::CATEGORY_ID, s(id.to_string()))),
-            );
+        let update = self.store.update_item().set_key(Some(task_key)).changing(
+            &Changes::default()
+                .remove(attr::CATEGORY_ID)
+                .increment(attr::VERSION, n(1))
+                .set(attr::UPDATED_AT, s(Timestamp::now().to_rfc3339())),
+            Some(&Cond::Eq(attr::CATEGORY_ID, s(id.to_string()))),
+        );
         written(update.send().await)
     }
 
@@ -467,9 +459,7 @@ impl Categories<'_> {
         };
         let update = self
             .store
-            .client()
             .update_item()
-            .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
             .changing(&changes, Some(&Cond::Exists(PK)));
         written(update.send().await)?;
@@ -484,9 +474,7 @@ impl Categories<'_> {
         self.deleting_set(user, id, false).await?;
         let delete = self
             .store
-            .client()
             .delete_item()
-            .table_name(self.store.table())
             .set_key(Some(category_key(user, id)))
             .only_if(&Cond::Exists(attr::DELETING));
         written(delete.send().await)?;

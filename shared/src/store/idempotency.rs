@@ -80,9 +80,7 @@ impl Idempotency<'_> {
     ) -> Result<Option<KeyedCreate>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(idempotency_key(user, &key.digest())))
             .consistent_read(true)
             .send()

@@ -39,9 +39,7 @@ impl Accounts<'_> {
     ) -> Result<Option<UserId>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(key(identity_key(identity), IDENTITY_SK)))
             .consistent_read(true)
             .send()

@@ -83,9 +83,7 @@ impl Accounts<'_> {
     ) -> Result<(), StoreError> {
         let result = self
             .store
-            .client()
             .delete_item()
-            .table_name(self.store.table())
             .set_key(Some(link_token_key(token.user(), kind.name())))
             .only_if(&Cond::Eq(attr::TOKEN_HASH, s(token.hash())))
             .send()

@@ -56,9 +56,7 @@ impl Tasks<'_> {
     pub async fn totals(self, user: UserId) -> Result<ListingTotals, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(counts_key(user)))
             .consistent_read(true)
             .send()
@@ -155,9 +153,7 @@ impl Tasks<'_> {
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let query = self
             .store
-            .client()
             .query()
-            .table_name(self.store.table())
             .scan_index_forward(order == Order::Asc)
             .limit(i32::try_from(read_limit).unwrap_or(i32::MAX));
         let query = match segment.index {

@@ -62,7 +62,7 @@ impl Sessions<'_> {
     /// The family items of the user's partition (consistent; token items are filtered out by
     /// the store, not returned).
     async fn family_items(self, user: UserId) -> Result<Vec<SessionItem>, StoreError> {
-        let query = self.store.client().query().table_name(self.store.table());
+        let query = self.store.query();
         let families = SortKeys::BeginsWith(s(FAMILY_PREFIX));
         // Token items carry `issued_at`, family items never do.
         let not_tokens = Cond::NotExists(attr::ISSUED_AT);
@@ -106,9 +106,7 @@ impl Sessions<'_> {
     pub async fn end(self, user: UserId, family: FamilyId, now: i64) -> Result<bool, StoreError> {
         let read = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(key(user_pk(user), family_sk(family))))
             .consistent_read(true)
             .send();
@@ -206,9 +204,7 @@ impl Sessions<'_> {
     async fn family_expiry(self, root: &RefreshToken) -> Result<Option<i64>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(key(user_pk(root.user()), family_sk(root.family()))))
             .projecting(&[attr::ABSOLUTE_EXPIRES_AT])
             .consistent_read(true)

@@ -169,9 +169,7 @@ impl Sessions<'_> {
     ) -> Result<Option<UserSessionsItem>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .projecting(&[
                 PK,
@@ -481,9 +479,7 @@ impl Sessions<'_> {
     /// then every token item.
     pub async fn revoke(self, user: UserId, family: FamilyId) -> Result<(), StoreError> {
         self.store
-            .client()
             .delete_item()
-            .table_name(self.store.table())
             .set_key(Some(family_key(user, family)))
             .send()
             .await?;

@@ -182,9 +182,7 @@ impl Standings<'_> {
     pub async fn of_user(self, user: UserId) -> Result<Standing, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .projecting(&[PK, attr::DELETING])
             .consistent_read(true)

@@ -232,9 +232,7 @@ impl Tasks<'_> {
     pub async fn read(self, user: UserId, id: TaskId) -> Result<Option<StoredTask>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(task_key(user, id)))
             .consistent_read(true)
             .send()

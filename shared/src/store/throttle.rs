@@ -260,9 +260,7 @@ impl Throttle<'_> {
     pub async fn login_succeeded(self, attempt: &LoginAttempt) -> Result<(), StoreError> {
         let clear = self
             .store
-            .client()
             .delete_item()
-            .table_name(self.store.table())
             .set_key(Some(attempt.own.key()))
             .send();
         let Some([(email, email_end), (ip, ip_end)]) = &attempt.totals else {
@@ -407,9 +405,7 @@ impl Throttle<'_> {
     ) -> Result<Option<i64>, StoreError> {
         let counted = self
             .store
-            .client()
             .update_item()
-            .table_name(self.store.table())
             .set_key(Some(counter.key()))
             .changing(
                 &Changes::default()
@@ -439,9 +435,7 @@ impl Throttle<'_> {
     async fn window(self, counter: &Counter) -> Result<Option<ThrottleItem>, StoreError> {
         let item = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(counter.key()))
             .consistent_read(true)
             .send()
@@ -464,9 +458,7 @@ impl Throttle<'_> {
         })?;
         let reset = self
             .store
-            .client()
             .put_item()
-            .table_name(self.store.table())
             .set_item(Some(item))
             .only_if(
                 &Cond::NotExists(attr::WINDOW_ENDS_AT).or(Cond::Le(attr::WINDOW_ENDS_AT, n(now))),
@@ -485,9 +477,7 @@ impl Throttle<'_> {
     async fn uncount(self, counter: &Counter, window_ends_at: i64) -> Result<(), StoreError> {
         let result = self
             .store
-            .client()
             .update_item()
-            .table_name(self.store.table())
             .set_key(Some(counter.key()))
             .changing(
                 &Changes::default().increment(attr::FAILURES, n(-1)),

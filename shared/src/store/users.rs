@@ -100,9 +100,7 @@ impl Accounts<'_> {
     pub async fn rename(self, user: UserId, name: &UserName) -> Result<bool, StoreError> {
         let result = self
             .store
-            .client()
             .update_item()
-            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .changing(
                 &Changes::default().set(attr::NAME, s(name.as_str())),
@@ -121,9 +119,7 @@ impl Accounts<'_> {
     pub async fn stored_password(self, user: UserId) -> Result<Option<StoredPassword>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(user_key(user)))
             .projecting(&[attr::EMAIL, attr::PASSWORD_HASH])
             .consistent_read(true)
@@ -191,9 +187,7 @@ impl Accounts<'_> {
     pub async fn user(self, id: UserId) -> Result<Option<User>, StoreError> {
         let output = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(user_key(id)))
             .consistent_read(true)
             .send()
@@ -212,9 +206,7 @@ impl Accounts<'_> {
     ) -> Result<Option<(UserId, String)>, StoreError> {
         let reservation = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(email_key(email.as_str())))
             .consistent_read(true)
             .send()
@@ -234,9 +226,7 @@ impl Accounts<'_> {
         let pk = owner.map_or_else(|| super::keys::email_pk(email.as_str()), user_pk);
         let user = self
             .store
-            .client()
             .get_item()
-            .table_name(self.store.table())
             .set_key(Some(key(pk, USER_SK)))
             .projecting(&[attr::PASSWORD_HASH])
             .consistent_read(true)
@@ -286,9 +276,7 @@ impl Accounts<'_> {
     async fn mark_deleting(self, id: UserId, now: i64) -> Result<Option<Key>, StoreError> {
         let marked = self
             .store
-            .client()
             .update_item()
-            .table_name(self.store.table())
             .set_key(Some(user_key(id)))
             .changing(
                 &Changes::default().set_if_absent(attr::DELETING, n(now)),
@@ -320,7 +308,7 @@ impl Accounts<'_> {
         let mut start = None;
         let mut deleted_this_pass = 0;
         loop {
-            let query = self.store.client().query().table_name(self.store.table());
+            let query = self.store.query();
             let page = keyed_query(query, (PK, s(&pk)), (SK, SortKeys::Any), None, &[PK, SK])
                 .consistent_read(true)
                 .limit(SWEEP_PAGE)

@@ -17,9 +17,7 @@ impl Store {
     /// request then connects (and answers 503 if DynamoDB is still unreachable).
     pub async fn warm_up(&self) {
         let result = self
-            .client()
             .get_item()
-            .table_name(self.table())
             .key(PK, AttributeValue::S(WARM_UP_KEY.into()))
             .key(SK, AttributeValue::S(WARM_UP_KEY.into()))
             .send()

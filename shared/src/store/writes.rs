@@ -231,7 +231,7 @@ impl Store {
     /// given), read consistently.
     pub async fn keys_of(&self, pk: &str, sk_prefix: Option<&str>) -> Result<Vec<Key>, StoreError> {
         let keys = sk_prefix.map_or(SortKeys::Any, |prefix| SortKeys::BeginsWith(s(prefix)));
-        let query = self.client().query().table_name(self.table());
+        let query = self.query();
         let query = keyed_query(query, (PK, s(pk)), (SK, keys), None, &[PK, SK]);
         let query = query.consistent_read(true);
         let mut keys = Vec::new();
