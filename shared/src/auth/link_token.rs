@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-use aws_lc_rs::digest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use uuid::Uuid;
@@ -101,11 +100,7 @@ impl LinkToken {
 
     /// What is stored instead of the token: SHA-256 of the value, lowercase hex.
     pub fn hash(&self) -> String {
-        digest::digest(&digest::SHA256, self.value.as_bytes())
-            .as_ref()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        crate::domain::hex_sha256(self.value.as_bytes())
     }
 
     /// The link to the SPA's page of `kind`, the token in the fragment.

@@ -62,7 +62,8 @@ impl Fingerprint {
     }
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+/// SHA-256 of `bytes`, lowercase hex: what is stored instead of a secret or a key.
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     digest::digest(&digest::SHA256, bytes)
         .as_ref()
         .iter()

@@ -7,6 +7,7 @@ mod ids;
 mod precondition;
 mod timestamp;
 
+pub(crate) use idempotency::hex_sha256;
 pub use idempotency::{
     Fingerprint, IDEMPOTENCY_WINDOW_SECS, IdempotencyKey, MAX_IDEMPOTENCY_KEY_CHARS,
 };
