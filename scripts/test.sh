@@ -34,6 +34,9 @@ echo "== cargo machete: no unused dependencies" >&2
 echo "== module dependencies of shared/src: no cycles" >&2
 "$root/scripts/module-deps.sh" >/dev/null
 
+echo "== sizes that keep the code readable (functions, files, types, README; no issue numbers)" >&2
+python3 "$root/scripts/structure_check.py"
+
 dev_tool="${CARGO_TARGET_DIR:-$root/target}/debug/taskline-dev"
 
 wait_for_port() { # port, seconds
