@@ -5,7 +5,7 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use crate::{refresh, set_cookie, url};
+use crate::{me, refresh, set_cookie, url};
 use devtools::openapi::CheckedSend;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -50,16 +50,6 @@ async fn sessions(client: &Client, token: &str) -> Vec<Value> {
     body["items"].as_array().unwrap().clone()
 }
 
-async fn me_status(client: &Client, token: &str) -> StatusCode {
-    client
-        .get(url("/v1/me"))
-        .bearer_auth(token)
-        .send_checked()
-        .await
-        .unwrap()
-        .status()
-}
-
 #[tokio::test]
 #[ignore = "needs the local stack: run scripts/test.sh"]
 async fn password_change_and_sessions_over_http() {
@@ -102,12 +92,12 @@ async fn password_change_and_sessions_over_http() {
         .unwrap();
     assert_eq!(changed.status(), StatusCode::NO_CONTENT);
     let rotated = set_cookie(&changed).0;
-    assert_eq!(me_status(&client, &phone).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&client, &phone).await.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         refresh(&client, &phone_cookie).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(me_status(&client, &laptop).await, StatusCode::OK);
+    assert_eq!(me(&client, &laptop).await.status(), StatusCode::OK);
     assert_eq!(
         refresh(&client, &laptop_cookie).await.status(),
         StatusCode::UNAUTHORIZED
@@ -138,8 +128,11 @@ async fn password_change_and_sessions_over_http() {
         .await
         .unwrap();
     assert_eq!(ended.status(), StatusCode::NO_CONTENT);
-    assert_eq!(me_status(&client, &tablet).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(me_status(&client, &watch).await, StatusCode::OK);
+    assert_eq!(
+        me(&client, &tablet).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(me(&client, &watch).await.status(), StatusCode::OK);
     let others = client
         .delete(url("/v1/sessions"))
         .bearer_auth(&laptop)
@@ -147,8 +140,8 @@ async fn password_change_and_sessions_over_http() {
         .await
         .unwrap();
     assert_eq!(others.status(), StatusCode::NO_CONTENT);
-    assert_eq!(me_status(&client, &watch).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(me_status(&client, &laptop).await, StatusCode::OK);
+    assert_eq!(me(&client, &watch).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&client, &laptop).await.status(), StatusCode::OK);
     let again = client
         .delete(url(&format!("/v1/sessions/{tablet_id}")))
         .bearer_auth(&laptop)

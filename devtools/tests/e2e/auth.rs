@@ -6,9 +6,9 @@
 //!
 //! Every response goes through `send_checked`, which checks it against openapi.yaml.
 
-use crate::{COOKIE, refresh, set_cookie, set_cookie_named, url};
+use crate::{COOKIE, me, refresh, set_cookie, set_cookie_named, url};
 use aws_sdk_dynamodb::types::AttributeValue;
-use devtools::openapi::{CheckedResponse, CheckedSend};
+use devtools::openapi::CheckedSend;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
@@ -59,15 +59,6 @@ async fn login(client: &Client, email: &str, password: &str) -> (String, String,
         cookie,
         device,
     )
-}
-
-async fn me(client: &Client, token: &str) -> CheckedResponse {
-    client
-        .get(url("/v1/me"))
-        .bearer_auth(token)
-        .send_checked()
-        .await
-        .unwrap()
 }
 
 /// The stored argon2 hash of `email`'s password, read from the stack's DynamoDB Local (if

@@ -49,6 +49,16 @@ fn set_cookie_named(response: &CheckedResponse, name: &str) -> (String, String) 
     (value, lines[0].clone())
 }
 
+/// `GET /v1/me` with `token`.
+async fn me(client: &Client, token: &str) -> CheckedResponse {
+    client
+        .get(url("/v1/me"))
+        .bearer_auth(token)
+        .send_checked()
+        .await
+        .unwrap()
+}
+
 async fn refresh(client: &Client, cookie: &str) -> CheckedResponse {
     client
         .post(url("/v1/auth/refresh"))

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::url;
+use crate::{me, url};
 use devtools::maildev::{link_token, mails_to};
 use devtools::openapi::{CheckedResponse, CheckedSend};
 use reqwest::{Client, StatusCode};
@@ -51,15 +51,6 @@ async fn log_in(client: &Client, email: &str, password: &str) -> CheckedResponse
         json!({ "email": email, "password": password }),
     )
     .await
-}
-
-async fn me(client: &Client, token: &str) -> CheckedResponse {
-    client
-        .get(url("/v1/me"))
-        .bearer_auth(token)
-        .send_checked()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]
