@@ -22,6 +22,11 @@ pub async fn register(t: &TestApp, email: &str) -> Value {
     response.json()
 }
 
+/// The id of a new account of `email` (see [`register`]).
+pub async fn registered_id(t: &TestApp, email: &str) -> String {
+    register(t, email).await["id"].as_str().unwrap().to_string()
+}
+
 pub async fn log_in(t: &TestApp, email: &str, password: &str) -> TestResponse {
     call(login::handle, &t.app, TestRequest::login(email, password)).await
 }

@@ -24,10 +24,7 @@ async fn a_reset_while_the_mail_server_is_stopped_is_503_and_leaves_no_usable_to
     let port = server.smtp_port.to_string();
     let app = t.app_with(&[("SMTP_PORT", &port)]);
     let email = address("down");
-    let user = register(&t, &email).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = registered_id(&t, &email).await;
 
     // Up: the mail arrives in this server's inbox.
     assert_eq!(
@@ -64,10 +61,7 @@ async fn nothing_listening_on_the_smtp_port_is_503_and_no_token_is_stored() {
     let dead = devtools::free_port().unwrap().to_string();
     let app = t.app_with(&[("SMTP_PORT", &dead)]);
     let email = address("nothing");
-    let user = register(&t, &email).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = registered_id(&t, &email).await;
     assert_mail_unavailable(&request_reset_with(&app, &email, "192.0.2.2").await);
     assert!(
         !token_items(&t, &user)

@@ -77,10 +77,7 @@ async fn unknown_known_and_external_addresses_get_the_same_answer_and_only_one_g
     let unknown = address("unknown");
     let external = address("external");
     register(&t, &known).await;
-    let external_id = register(&t, &external).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let external_id = registered_id(&t, &external).await;
     // An external identity's account has no password (its stored hash is the one nobody
     // knows the password of).
     t.client
@@ -147,10 +144,7 @@ async fn a_token_works_once_even_under_two_concurrent_confirms() {
 async fn an_expired_token_is_refused_and_changes_nothing() {
     let t = TestApp::new().await;
     let email = address("expired");
-    let user = register(&t, &email).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = registered_id(&t, &email).await;
     assert_eq!(request_reset(&t, &email).await.status(), 202);
     let token = mailed_token(&email, RESET_SUBJECT).await;
     // 31 minutes later (the item's expiry moved into the past; DynamoDB's TTL deletes late).
@@ -173,10 +167,7 @@ async fn an_expired_token_is_refused_and_changes_nothing() {
 async fn a_newer_request_replaces_the_older_link() {
     let t = TestApp::new().await;
     let email = address("newer");
-    let user = register(&t, &email).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = registered_id(&t, &email).await;
     assert_eq!(request_reset(&t, &email).await.status(), 202);
     let older = mailed_token(&email, RESET_SUBJECT).await;
     assert_eq!(request_reset(&t, &email).await.status(), 202);
@@ -196,10 +187,7 @@ async fn a_newer_request_replaces_the_older_link() {
 async fn malformed_unknown_and_forged_tokens_are_invalid_tokens() {
     let t = TestApp::new().await;
     let email = address("forged");
-    let user = register(&t, &email).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = registered_id(&t, &email).await;
     assert_eq!(request_reset(&t, &email).await.status(), 202);
     let token = mailed_token(&email, RESET_SUBJECT).await;
     // The real token's user with other random bits: the hash does not match.
@@ -312,10 +300,7 @@ async fn an_address_the_mail_server_refuses_gets_the_same_answer_and_no_token() 
         "a".repeat(28)
     );
     assert_eq!(email.len(), 254);
-    let user = register(&t, &email).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let user = registered_id(&t, &email).await;
 
     let response = request_reset(&t, &email).await;
     assert_eq!(response.status(), 202, "{}", response.text());
